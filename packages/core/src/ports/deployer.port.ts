@@ -1,0 +1,38 @@
+import type { JobResources } from '../domain/job.js';
+import type { ProgressReporter } from './code-generator.port.js';
+
+/** Lets a long step save what it must not redo (e.g. a deployment id) before it finishes. */
+export interface StepCheckpoint {
+  /** What an earlier attempt of this step saved, if anything. */
+  readonly saved: Readonly<Record<string, unknown>> | undefined;
+  /** Records `data` on the job now (merged into what was saved). */
+  save(data: Record<string, unknown>): Promise<void>;
+}
+
+export interface DeployResult {
+  deploymentId: string;
+  stagingUrl: string;
+  productionUrl: string;
+  /** Provider-specific ids for the record (e.g. `vercel: { projectId, deploymentId }`). */
+  resources?: Partial<JobResources>;
+}
+
+/**
+ * Publishes a built site. Idempotent per (jobId, commit): deploying the same commit of the
+ * same job again returns the same deployment instead of creating another.
+ * Errors: RateLimitedError (with retryAfterMs), TransientError, PermanentError.
+ */
+export interface Deployer {
+  readonly specificationVersion: 'v1';
+  deploy(options: {
+    jobId: string;
+    commit: string;
+    /** Slug for the project / site name. */
+    projectName: string;
+    /** Absolute path of the built site. */
+    outputDir: string;
+    checkpoint: StepCheckpoint;
+    report: ProgressReporter;
+    signal?: AbortSignal;
+  }): Promise<DeployResult>;
+}

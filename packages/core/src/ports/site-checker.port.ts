@@ -1,0 +1,17 @@
+/** The done gate: a deployment counts only when its URL answers with the product's page. */
+export interface SiteChecker {
+  readonly specificationVersion: 'v1';
+  /**
+   * Loads `url` and checks it answers (HTTP 200 or a readable file) with a page containing
+   * `expectText`. Problems are returned, not thrown; errors are for the checker itself.
+   */
+  check(options: { url: string; expectText: string; signal?: AbortSignal }): Promise<SiteCheckResult>;
+}
+
+export interface SiteCheckResult {
+  ok: boolean;
+  /** What was wrong, in words (empty when ok). */
+  problems: string[];
+  /** What checked it, e.g. `http` or `chromium`. */
+  checker: string;
+}

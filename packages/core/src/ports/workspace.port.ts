@@ -1,0 +1,15 @@
+/** A directory the job owns while a runner works on it. Generator, builder and deployer share it. */
+export interface Workspace {
+  jobId: string;
+  /** Absolute path of the directory. Nothing of the job is written outside it. */
+  dir: string;
+}
+
+/** Hands out empty workspaces and removes them. */
+export interface WorkspaceProvider {
+  readonly specificationVersion: 'v1';
+  /** A new, empty directory for the job. */
+  create(options: { jobId: string; signal?: AbortSignal }): Promise<{ workspace: Workspace }>;
+  /** Removes the directory and everything in it. Disposing twice is harmless. */
+  dispose(options: { workspace: Workspace }): Promise<void>;
+}

@@ -1,0 +1,14 @@
+export * from './builder.contract.js';
+export * from './code-generator.contract.js';
+export * from './deployer.contract.js';
+export type * from './files-access.js';
+export * from './fixtures.js';
+export * from './job-store.contract.js';
+export * from './job-trigger.contract.js';
+export * from './notifier.contract.js';
+export * from './repo-host.contract.js';
+export * from './site-checker.contract.js';
+export * from './spec-source.contract.js';
+export * from './template-source.contract.js';
+export * from './test-api.js';
+export * from './workspace.contract.js';

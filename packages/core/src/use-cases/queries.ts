@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import type { Job } from '../domain/job.js';
+import { idSchema, toFieldIssues } from '../domain/spec.js';
+import { NotFoundError, ValidationError } from '../errors.js';
+import type { PipelinePorts } from './deps.js';
+
+/** The job record. NotFoundError when there is none. */
+export async function getJob(ports: Pick<PipelinePorts, 'store'>, jobId: string): Promise<Job> {
+  const { job } = await ports.store.get({ jobId });
+  if (!job) throw new NotFoundError(`No job with id ${jobId}`);
+  return job;
+}
+
+export const listJobsInputSchema = z.strictObject({
+  userId: idSchema,
+  limit: z.coerce.number().int().min(1).max(100).optional(),
+  cursor: z.string().min(1).max(2048).optional(),
+});
+
+/** A user's jobs, newest first, a page at a time. */
+export async function listJobs(
+  ports: Pick<PipelinePorts, 'store'>,
+  input: unknown,
+): Promise<{ jobs: Job[]; nextCursor?: string }> {
+  const parsed = listJobsInputSchema.safeParse(input);
+  if (!parsed.success) throw new ValidationError('job list request', toFieldIssues(parsed.error.issues));
+  const { userId, limit, cursor } = parsed.data;
+  return ports.store.listByUser({ userId, limit: limit ?? 20, ...(cursor ? { cursor } : {}) });
+}

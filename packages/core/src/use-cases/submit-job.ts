@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { createJobRecord, type Job } from '../domain/job.js';
+import { idSchema, toFieldIssues } from '../domain/spec.js';
+import { PipelineError, TransientError, toPipelineError, ValidationError } from '../errors.js';
+import type { PipelineDeps } from './deps.js';
+
+export const submitJobInputSchema = z.strictObject({
+  userId: idSchema,
+  productId: idSchema,
+  template: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a template name (lowercase letters, digits, -)')
+    .optional(),
+});
+
+export type SubmitJobInput = z.infer<typeof submitJobInputSchema>;
+
+/**
+ * Validates the request and the product's spec, creates the job record (PENDING, QUEUED) and
+ * triggers a runner. A failed trigger marks the job FAILED, so no job looks queued that is not.
+ */
+export async function submitJob(
+  deps: PipelineDeps,
+  input: unknown,
+  signal?: AbortSignal,
+): Promise<{ job: Job }> {
+  const { store, specs, trigger, clock, ids, logger } = deps.ports;
+  const parsed = submitJobInputSchema.safeParse(input);
+  if (!parsed.success) throw new ValidationError('job request', toFieldIssues(parsed.error.issues));
+  const request = parsed.data;
+  // No job starts from a spec that cannot be read or is invalid.
+  const { spec } = await specs.getSpec({
+    userId: request.userId,
+    productId: request.productId,
+    ...(signal ? { signal } : {}),
+  });
+  const { job } = await store.create({
+    job: createJobRecord({
+      jobId: ids.jobId(),
+      userId: request.userId,
+      productId: request.productId,
+      businessName: spec.product.name,
+      template: request.template ?? deps.settings.defaultTemplate,
+      now: clock.now(),
+    }),
+  });
+  try {
+    await trigger.trigger({ request: { jobId: job.jobId, userId: job.userId, productId: job.productId } });
+  } catch (thrown) {
+    const error = toPipelineError(thrown, 'QUEUED');
+    const message = `Could not queue job ${job.jobId}: ${deps.settings.redact(error.message)}`;
+    const at = clock.now().toISOString();
+    await store.update({
+      jobId: job.jobId,
+      expectedVersion: job.version,
+      patch: {
+        set: { status: 'FAILED', timestamps: { ...job.timestamps, completedAt: at } },
+        appendErrors: [
+          { at, step: 'QUEUED', code: error.code, message, retryable: error.retryable, attempt: 0 },
+        ],
+        appendLogs: [{ at, step: 'QUEUED', level: 'error', message }],
+      },
+    });
+    throw PipelineError.isInstance(thrown) && !thrown.retryable
+      ? error
+      : new TransientError(message, { step: 'QUEUED', cause: thrown });
+  }
+  logger.info('Job queued', { jobId: job.jobId, userId: job.userId, productId: job.productId });
+  return { job };
+}
