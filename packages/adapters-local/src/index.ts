@@ -1,1 +1,5 @@
-export {};
+// The embedded defaults and the in-memory fakes. Each barrel below is one area of the package.
+export * from './disk.js';
+export * from './memory/index.js';
+export * from './site.js';
+export * from './store/index.js';

@@ -1,1 +1,2 @@
-export {};
+export * from './disk-files.js';
+export * from './faults.js';
