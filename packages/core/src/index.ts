@@ -1,6 +1,7 @@
 export * from './domain/job.js';
 export * from './domain/naming.js';
 export * from './domain/spec.js';
+export * from './domain/spec-docs.js';
 export * from './domain/steps.js';
 export * from './domain/template.js';
 export * from './domain/transition.js';
