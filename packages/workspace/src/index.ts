@@ -1,1 +1,10 @@
-export {};
+// The job workspace on disk: confined paths, commands without a shell or secrets, git commits.
+export { assertBranchName, COMMIT_AUTHOR, type CommitAllOptions, commitAll } from './commit.js';
+export { isSecretVariable, safeEnv } from './env.js';
+export { listFiles, resolveInside } from './paths.js';
+export {
+  type CommandResult,
+  DEFAULT_MAX_OUTPUT_BYTES,
+  type RunCommandOptions,
+  runCommand,
+} from './run-command.js';
