@@ -230,3 +230,27 @@ export function addUsage(usage: JobUsage, step: WorkStep, delta: Partial<StepUsa
   const stepBase = usage.byStep[step] ?? { ...emptyTokenUsage(), seconds: 0 };
   return { ...add(usage), byStep: { ...usage.byStep, [step]: add(stepBase) } };
 }
+
+/** Whether `owner` may take the lease at `now`: nobody holds a live one, or `owner` does. */
+export function canTakeLease(job: Job, owner: string, now: Date): boolean {
+  return !isLeaseLive(job.lease, now) || job.lease.owner === owner;
+}
+
+/**
+ * Whether a worker should pick the job up at `now`: queued, orphaned (in progress with no live
+ * lease), or ended with its notification unsent.
+ */
+export function isRunnable(job: Job, now: Date): boolean {
+  if (job.status === 'PENDING') return !isLeaseLive(job.lease, now);
+  if (job.status === 'IN_PROGRESS') return !isLeaseLive(job.lease, now);
+  return !job.checkpoints.notified?.includes(job.status) && !isLeaseLive(job.lease, now);
+}
+
+/** Newest first by createdAt, then by id, the order of JobStore.listByUser. */
+export function compareNewestFirst(
+  a: Pick<Job, 'createdAt' | 'jobId'>,
+  b: Pick<Job, 'createdAt' | 'jobId'>,
+): number {
+  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? 1 : -1;
+  return a.jobId < b.jobId ? 1 : a.jobId > b.jobId ? -1 : 0;
+}

@@ -15,7 +15,7 @@ const name = (max: number) =>
 export const idSchema = z
   .string()
   .trim()
-  .min(1, 'must not be empty')
+  .min(1, { error: 'must not be empty', abort: true })
   .max(128, 'must be at most 128 characters')
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.:@-]*$/, 'must be letters, digits, and _ . : @ - only');
 const freeForm = z.record(z.string(), z.unknown());
@@ -97,7 +97,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
 
 /** Validates an untrusted spec. Every problem is reported at once, each naming its field. */
 export function parseProductSpec(input: unknown, subject = 'product spec'): ProductSpec {
-  const result = productSpecSchema.safeParse(input);
+  const result = productSpecSchema.safeParse(input, { reportInput: true });
   if (!result.success) throw new ValidationError(subject, toFieldIssues(result.error.issues));
   return result.data;
 }

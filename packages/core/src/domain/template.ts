@@ -32,7 +32,7 @@ export type TemplateManifest = z.infer<typeof templateManifestSchema>;
 export const TEMPLATE_MANIFEST_FILE = 'mvp.template.json';
 
 export function parseTemplateManifest(input: unknown, template: string): TemplateManifest {
-  const result = templateManifestSchema.safeParse(input);
+  const result = templateManifestSchema.safeParse(input, { reportInput: true });
   if (!result.success) {
     throw new ValidationError(`template manifest of "${template}"`, toFieldIssues(result.error.issues));
   }

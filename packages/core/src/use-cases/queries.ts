@@ -22,7 +22,7 @@ export async function listJobs(
   ports: Pick<PipelinePorts, 'store'>,
   input: unknown,
 ): Promise<{ jobs: Job[]; nextCursor?: string }> {
-  const parsed = listJobsInputSchema.safeParse(input);
+  const parsed = listJobsInputSchema.safeParse(input, { reportInput: true });
   if (!parsed.success) throw new ValidationError('job list request', toFieldIssues(parsed.error.issues));
   const { userId, limit, cursor } = parsed.data;
   return ports.store.listByUser({ userId, limit: limit ?? 20, ...(cursor ? { cursor } : {}) });

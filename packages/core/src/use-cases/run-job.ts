@@ -152,7 +152,7 @@ class JobRun {
       await this.beginAttempt();
       while (this.job.currentStep !== 'COMPLETED') {
         this.throwIfStopped();
-        await this.advanceOrRun(this.job.currentStep);
+        await this.runStep(this.job.currentStep);
       }
       await this.notifyOnce();
       return { outcome: 'COMPLETED', job: this.job };
@@ -190,11 +190,13 @@ class JobRun {
     }
   }
 
-  /** Moves past a step whose checkpoint exists (a crash after the work), or does its work. */
-  private async advanceOrRun(step: Step): Promise<void> {
+  /**
+   * Does the work of the current step. A step's outputs and the move past it are one write,
+   * so a resumed job's current step is always one whose work is unfinished.
+   */
+  private async runStep(step: Step): Promise<void> {
     if (step === 'QUEUED') return this.move({ type: 'advance', to: 'FETCHING_DATA' });
     if (step === 'COMPLETED') return;
-    if (this.job.checkpoints[step]) return this.move({ type: 'advance', to: nextStep(step)! });
     const started = this.deps.ports.clock.now().getTime();
     this.session.log(step, `${STEP_LABELS[step]}…`);
     switch (step) {
@@ -281,7 +283,8 @@ class JobRun {
         repo: this.repo(),
         workspace,
         message: generated.summary,
-        date: this.deps.ports.clock.now(),
+        // Derived from the job, not the clock: a retried push of the same files is the same commit.
+        date: new Date(Date.parse(this.job.createdAt) + 1000 * (1 + this.job.repairRounds)),
         signal,
       });
       this.workspaceCommit = commit;

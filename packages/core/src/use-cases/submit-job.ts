@@ -25,7 +25,7 @@ export async function submitJob(
   signal?: AbortSignal,
 ): Promise<{ job: Job }> {
   const { store, specs, trigger, clock, ids, logger } = deps.ports;
-  const parsed = submitJobInputSchema.safeParse(input);
+  const parsed = submitJobInputSchema.safeParse(input, { reportInput: true });
   if (!parsed.success) throw new ValidationError('job request', toFieldIssues(parsed.error.issues));
   const request = parsed.data;
   // No job starts from a spec that cannot be read or is invalid.
