@@ -1,1 +1,20 @@
-export {};
+export {
+  type FetchLike,
+  formatWait,
+  retryAfterMs,
+  type SleepLike,
+  VercelApiFailure,
+  type VercelErrorBody,
+} from './api.js';
+export { vercelSettingsFromEnv } from './env.js';
+export { type HashedSite, hashSite, type SiteFile } from './files.js';
+export {
+  createVercelDeployer,
+  DEFAULT_VERCEL_API_URL,
+  STATIC_PROJECT_SETTINGS,
+  type VercelDeployerDeps,
+  type VercelDeployerSettings,
+  type VercelDeployment,
+  type VercelProjectSettings,
+  type VercelReadyState,
+} from './vercel-deployer.js';

@@ -1,0 +1,479 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { VercelReadyState } from '../vercel-deployer.js';
+
+/** A scripted answer, served instead of the normal one to the requests it matches. */
+export interface StandInFault {
+  method?: string;
+  /** Exact path (`/v13/deployments`) or a pattern over it. */
+  path: string | RegExp;
+  status: number;
+  headers?: Record<string, string>;
+  /** JSON body; a function sees the request headers (to echo them, as a careless API might). */
+  body?: unknown | ((request: { headers: IncomingMessage['headers'] }) => unknown);
+  /** How many matching requests get it (default 1). */
+  times?: number;
+}
+
+/** How the next deployments' builds end in ERROR. */
+export interface BuildFailure {
+  /** The build output, one line per event (stderr). */
+  lines: string[];
+  errorCode?: string;
+  errorMessage?: string;
+  /** How many of the next deployments fail (default 1). */
+  count?: number;
+}
+
+export interface VercelStandInOptions {
+  /** The token the stand-in accepts as `Authorization: Bearer …`. */
+  token?: string;
+  /** When set, every API call must carry `?teamId=` with this value. */
+  teamId?: string;
+  /** States a deployment goes through, one step per status poll (default QUEUED → BUILDING → READY). */
+  progression?: VercelReadyState[];
+  /** Create calls beyond this many are refused as Vercel's Hobby daily cap does (402, api-deployments-free-per-day). */
+  deploymentsPerDay?: number;
+}
+
+export interface StandInRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+}
+
+/** A deployment as the stand-in holds it. */
+export interface StandInDeployment {
+  id: string;
+  name: string;
+  projectId: string;
+  url: string;
+  target: string | null;
+  readyState: VercelReadyState;
+  meta: Record<string, string>;
+  files: { file: string; sha: string; size: number }[];
+  createdAt: number;
+}
+
+/**
+ * A local stand-in of the Vercel REST endpoints the deployer uses, with Vercel's documented
+ * shapes: POST /v2/files (x-vercel-digest, Content-Length, SHA-1 checked), POST /v13/deployments
+ * (`missing_files` with the missing digests, projectSettings required on a project's first
+ * deployment, the plan cap), GET /v13/deployments/{id} (readyState progressions, production
+ * aliases), GET /v3/deployments/{id}/events, GET /v6/deployments (with `meta-*` filters).
+ * It also serves what it deployed: `url` is `127.0.0.1:<port>/d/<id>` and a project's production
+ * alias is `127.0.0.1:<port>/p/<project>` (the latest READY production deployment).
+ */
+export interface VercelStandIn {
+  /** The base URL to give the deployer as `apiUrl` (VERCEL_API_URL). */
+  readonly apiUrl: string;
+  readonly token: string;
+  /** Every API request, in order (query included, headers left out). */
+  readonly requests: StandInRequest[];
+  /** Every accepted upload, in order: one entry per POST /v2/files. */
+  readonly uploads: { sha: string; size: number }[];
+  deployments(): StandInDeployment[];
+  /** Serves `fault` to the next matching request(s). */
+  fail(fault: StandInFault): void;
+  /** Makes the next deployment build(s) end in ERROR with this output. */
+  failBuilds(failure: BuildFailure): void;
+  close(): Promise<void>;
+}
+
+interface Project {
+  id: string;
+  name: string;
+  settings: unknown;
+  production: string | undefined;
+}
+
+interface Held extends StandInDeployment {
+  states: VercelReadyState[];
+  step: number;
+  events: { type: string; created: number; text: string }[];
+  failure: BuildFailure | undefined;
+}
+
+const DEFAULT_TOKEN = 'vercel_standin_token_5f2c9a7e41';
+
+export async function startVercelStandIn(options: VercelStandInOptions = {}): Promise<VercelStandIn> {
+  const token = options.token ?? DEFAULT_TOKEN;
+  const progression = options.progression ?? ['QUEUED', 'BUILDING', 'READY'];
+  const blobs = new Map<string, Buffer>();
+  const projects = new Map<string, Project>();
+  const deployments = new Map<string, Held>();
+  const requests: StandInRequest[] = [];
+  const uploads: { sha: string; size: number }[] = [];
+  const faults: (StandInFault & { left: number })[] = [];
+  const buildFailures: BuildFailure[] = [];
+  let clock = Date.UTC(2026, 0, 1);
+  const tick = () => ++clock;
+  let host = '';
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      send(res, 500, { error: { code: 'internal_server_error', message: String(error) } });
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<undefined> {
+    const url = new URL(req.url ?? '/', `http://${host}`);
+    const method = req.method ?? 'GET';
+    const path = url.pathname;
+    const serving = /^\/(d|p)\/([^/]+)(\/.*)?$/.exec(path);
+    if (serving && (method === 'GET' || method === 'HEAD'))
+      return serve(res, serving[1]!, serving[2]!, serving[3] ?? '/');
+
+    const body = await readBody(req);
+    requests.push({ method, path, query: Object.fromEntries(url.searchParams) });
+    if (req.headers.authorization !== `Bearer ${token}`) {
+      return send(res, 403, { error: { code: 'forbidden', message: 'Not authorized', invalidToken: true } });
+    }
+    if (options.teamId && url.searchParams.get('teamId') !== options.teamId) {
+      return send(res, 403, { error: { code: 'forbidden', message: 'You do not have access to this team' } });
+    }
+    const fault = faults.find(
+      (f) =>
+        (!f.method || f.method === method) &&
+        (typeof f.path === 'string' ? f.path === path : f.path.test(path)),
+    );
+    if (fault) {
+      if (--fault.left <= 0) faults.splice(faults.indexOf(fault), 1);
+      const payload = typeof fault.body === 'function' ? fault.body({ headers: req.headers }) : fault.body;
+      return send(
+        res,
+        fault.status,
+        payload ?? { error: { code: 'scripted', message: 'Scripted failure' } },
+        fault.headers,
+      );
+    }
+
+    if (method === 'POST' && path === '/v2/files') return uploadFile(req, res, body);
+    if (method === 'POST' && path === '/v13/deployments') return createDeployment(res, body);
+    if (method === 'GET' && path === '/v6/deployments') return listDeployments(res, url.searchParams);
+    let match = /^\/v13\/deployments\/([^/]+)$/.exec(path);
+    if (method === 'GET' && match) return getDeployment(res, decodeURIComponent(match[1]!));
+    match = /^\/v3\/deployments\/([^/]+)\/events$/.exec(path);
+    if (method === 'GET' && match) return getEvents(res, decodeURIComponent(match[1]!), url.searchParams);
+    return send(res, 404, { error: { code: 'not_found', message: 'The requested endpoint was not found' } });
+  }
+
+  function uploadFile(req: IncomingMessage, res: ServerResponse, body: Buffer): undefined {
+    const digest = String(req.headers['x-vercel-digest'] ?? req.headers['x-now-digest'] ?? '');
+    const length = Number(req.headers['content-length'] ?? req.headers['x-now-size']);
+    if (!/^[0-9a-f]{40}$/.test(digest)) {
+      return send(res, 400, {
+        error: { code: 'invalid_digest', message: 'The x-vercel-digest header must be a SHA-1' },
+      });
+    }
+    if (!Number.isFinite(length) || length !== body.byteLength) {
+      return send(res, 400, {
+        error: { code: 'invalid_file_size', message: 'Content-Length does not match the body' },
+      });
+    }
+    const actual = createHash('sha1').update(body).digest('hex');
+    if (actual !== digest) {
+      return send(res, 400, {
+        error: { code: 'incorrect_file_sha', message: `File SHA ${actual} does not match ${digest}` },
+      });
+    }
+    blobs.set(digest, body);
+    uploads.push({ sha: digest, size: body.byteLength });
+    res.writeHead(200, { 'Content-Length': '0' }).end();
+  }
+
+  function createDeployment(res: ServerResponse, raw: Buffer): undefined {
+    let body: {
+      name?: unknown;
+      files?: { file?: unknown; sha?: unknown; size?: unknown }[];
+      projectSettings?: unknown;
+      target?: unknown;
+      meta?: Record<string, string>;
+    };
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      return send(res, 400, { error: { code: 'bad_request', message: 'Invalid JSON' } });
+    }
+    if (typeof body.name !== 'string' || !body.name) {
+      return send(res, 400, {
+        error: { code: 'bad_request', message: 'Invalid request: missing required property `name`.' },
+      });
+    }
+    if (!Array.isArray(body.files) || body.files.length === 0) {
+      return send(res, 400, {
+        error: { code: 'bad_request', message: 'Invalid request: `files` should be a non-empty array.' },
+      });
+    }
+    const files: StandInDeployment['files'] = [];
+    for (const f of body.files) {
+      if (typeof f.file !== 'string' || typeof f.sha !== 'string' || typeof f.size !== 'number') {
+        return send(res, 400, {
+          error: {
+            code: 'bad_request',
+            message: 'Invalid request: each file needs `file`, `sha` and `size`.',
+          },
+        });
+      }
+      files.push({ file: f.file, sha: f.sha, size: f.size });
+    }
+    const missing = [...new Set(files.filter((f) => !blobs.has(f.sha)).map((f) => f.sha))];
+    if (missing.length)
+      return send(res, 400, { error: { code: 'missing_files', message: 'Missing files', missing } });
+    const wrongSize = files.find((f) => blobs.get(f.sha)?.byteLength !== f.size);
+    if (wrongSize) {
+      return send(res, 400, {
+        error: { code: 'invalid_file_size', message: `Wrong size for ${wrongSize.file}` },
+      });
+    }
+    let project = [...projects.values()].find((p) => p.name === body.name);
+    if (!project) {
+      if (!body.projectSettings || typeof body.projectSettings !== 'object') {
+        return send(res, 400, {
+          error: {
+            code: 'missing_project_settings',
+            message:
+              'The `projectSettings` object is required for new projects, but is missing in the deployment payload',
+          },
+        });
+      }
+      project = {
+        id: `prj_${randomBytes(12).toString('hex')}`,
+        name: body.name,
+        settings: body.projectSettings,
+        production: undefined,
+      };
+      projects.set(project.id, project);
+    }
+    if (options.deploymentsPerDay !== undefined && deployments.size >= options.deploymentsPerDay) {
+      return send(res, 402, {
+        error: {
+          code: 'api-deployments-free-per-day',
+          message: `Resource is limited - try again in 24 hours (more than ${options.deploymentsPerDay}, code: "api-deployments-free-per-day").`,
+        },
+      });
+    }
+    const failure = buildFailures[0];
+    if (failure && --(failure as { count: number }).count <= 0) buildFailures.shift();
+    const id = `dpl_${randomBytes(12).toString('hex')}`;
+    const states = failure ? (['QUEUED', 'BUILDING', 'ERROR'] as VercelReadyState[]) : progression;
+    const created = tick();
+    const held: Held = {
+      id,
+      name: body.name,
+      projectId: project.id,
+      url: `${host}/d/${id}`,
+      target: body.target === undefined || body.target === null ? null : String(body.target),
+      readyState: states[0]!,
+      meta: { ...body.meta },
+      files,
+      createdAt: created,
+      states,
+      step: 0,
+      events: [
+        { type: 'command', created: tick(), text: 'Running build in Washington, D.C., USA (East) – iad1' },
+        { type: 'stdout', created: tick(), text: `Downloading ${files.length} deployment files...` },
+      ],
+      failure,
+    };
+    deployments.set(id, held);
+    send(res, 200, view(held));
+  }
+
+  function getDeployment(res: ServerResponse, id: string): undefined {
+    const held = deployments.get(id) ?? [...deployments.values()].find((d) => d.url === id);
+    if (!held) return send(res, 404, { error: { code: 'not_found', message: 'Deployment not found' } });
+    if (held.step < held.states.length - 1) {
+      held.step++;
+      held.readyState = held.states[held.step]!;
+      if (held.readyState === 'READY') {
+        held.events.push({ type: 'stdout', created: tick(), text: 'Build Completed in /vercel/output [1s]' });
+        if (held.target === 'production') projects.get(held.projectId)!.production = held.id;
+      } else if (held.readyState === 'ERROR') {
+        for (const line of held.failure?.lines ?? [])
+          held.events.push({ type: 'stderr', created: tick(), text: line });
+      }
+    }
+    send(res, 200, view(held));
+  }
+
+  function view(held: Held) {
+    const ready = held.readyState === 'READY';
+    const project = projects.get(held.projectId)!;
+    return {
+      id: held.id,
+      url: held.url,
+      name: held.name,
+      projectId: held.projectId,
+      readyState: held.readyState,
+      readyStateReason: held.readyState === 'ERROR' ? held.failure?.errorMessage : undefined,
+      target: held.target,
+      type: 'LAMBDAS',
+      version: 2,
+      meta: held.meta,
+      createdAt: held.createdAt,
+      alias: ready && held.target === 'production' ? [`${host}/p/${project.name}`] : [],
+      aliasAssigned: ready ? held.createdAt : null,
+      aliasError: null,
+      ...(held.readyState === 'ERROR'
+        ? {
+            errorCode: held.failure?.errorCode ?? 'BUILD_FAILED',
+            errorMessage: held.failure?.errorMessage ?? 'The build failed',
+          }
+        : {}),
+      inspectorUrl: `https://vercel.com/stand-in/${project.name}/${held.id}`,
+    };
+  }
+
+  function getEvents(res: ServerResponse, id: string, query: URLSearchParams): undefined {
+    const held = deployments.get(id);
+    if (!held) return send(res, 404, { error: { code: 'not_found', message: 'Deployment not found' } });
+    let events = held.events.map((e, serial) => ({
+      type: e.type,
+      created: e.created,
+      payload: {
+        id: `${held.id}-${serial}`,
+        date: e.created,
+        deploymentId: held.id,
+        serial: String(serial),
+        text: e.text,
+      },
+    }));
+    if (query.get('direction') === 'backward') events = events.reverse();
+    const limit = Number(query.get('limit') ?? -1);
+    if (limit > 0) events = events.slice(0, limit);
+    send(res, 200, events);
+  }
+
+  function listDeployments(res: ServerResponse, query: URLSearchParams): undefined {
+    let list = [...deployments.values()];
+    const projectId = query.get('projectId');
+    if (projectId) {
+      const project = projects.get(projectId) ?? [...projects.values()].find((p) => p.name === projectId);
+      if (!project) return send(res, 404, { error: { code: 'not_found', message: 'Project not found' } });
+      list = list.filter((d) => d.projectId === project.id);
+    }
+    const app = query.get('app');
+    if (app) list = list.filter((d) => d.name === app);
+    const target = query.get('target');
+    if (target) list = list.filter((d) => (d.target ?? 'preview') === target);
+    const state = query.get('state');
+    if (state) list = list.filter((d) => state.split(',').includes(d.readyState));
+    for (const [key, value] of query) {
+      if (key.startsWith('meta-')) list = list.filter((d) => d.meta[key.slice(5)] === value);
+    }
+    list.sort((a, b) => b.createdAt - a.createdAt);
+    const limit = Math.max(1, Math.min(100, Number(query.get('limit') ?? 20) || 20));
+    const page = list.slice(0, limit);
+    send(res, 200, {
+      deployments: page.map((d) => ({
+        uid: d.id,
+        name: d.name,
+        url: d.url,
+        created: d.createdAt,
+        createdAt: d.createdAt,
+        state: d.readyState,
+        readyState: d.readyState,
+        type: 'LAMBDAS',
+        target: d.target,
+        meta: d.meta,
+        projectId: d.projectId,
+      })),
+      pagination: {
+        count: page.length,
+        next: list.length > limit ? page.at(-1)!.createdAt : null,
+        prev: null,
+      },
+    });
+  }
+
+  function serve(res: ServerResponse, kind: string, key: string, rest: string): undefined {
+    let id: string | undefined = key;
+    if (kind === 'p') id = [...projects.values()].find((p) => p.name === key)?.production;
+    const held = id ? deployments.get(id) : undefined;
+    if (held?.readyState !== 'READY') {
+      res
+        .writeHead(404, { 'Content-Type': 'text/plain' })
+        .end('The deployment could not be found on Vercel.\n\nDEPLOYMENT_NOT_FOUND');
+      return;
+    }
+    let wanted = decodeURIComponent(rest).replace(/^\/+/, '');
+    if (wanted === '' || wanted.endsWith('/')) wanted += 'index.html';
+    const file =
+      held.files.find((f) => f.file === wanted) ?? held.files.find((f) => f.file === `${wanted}/index.html`);
+    const content = file && blobs.get(file.sha);
+    if (!file || !content) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('The page could not be found.\n\nNOT_FOUND');
+      return;
+    }
+    res
+      .writeHead(200, {
+        'Content-Type': contentType(file.file),
+        'Content-Length': String(content.byteLength),
+      })
+      .end(content);
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    apiUrl: `http://${host}`,
+    token,
+    requests,
+    uploads,
+    deployments: () =>
+      [...deployments.values()].map(({ states: _s, step: _p, events: _e, failure: _f, ...rest }) => ({
+        ...rest,
+        meta: { ...rest.meta },
+        files: [...rest.files],
+      })),
+    fail: (fault) => void faults.push({ ...fault, left: fault.times ?? 1 }),
+    failBuilds: (failure) => void buildFailures.push({ ...failure, count: failure.count ?? 1 }),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): undefined {
+  const text = JSON.stringify(body);
+  res
+    .writeHead(status, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': String(Buffer.byteLength(text)),
+      ...headers,
+    })
+    .end(text);
+}
+
+function contentType(file: string): string {
+  const ext = file.slice(file.lastIndexOf('.') + 1).toLowerCase();
+  const types: Record<string, string> = {
+    html: 'text/html; charset=utf-8',
+    css: 'text/css; charset=utf-8',
+    js: 'text/javascript; charset=utf-8',
+    json: 'application/json',
+    svg: 'image/svg+xml',
+    png: 'image/png',
+    txt: 'text/plain; charset=utf-8',
+  };
+  return types[ext] ?? 'application/octet-stream';
+}

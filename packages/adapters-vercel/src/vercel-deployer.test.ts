@@ -1,0 +1,435 @@
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ConfigError, PipelineError, REDACTED } from '@mvp-pipeline/core';
+import { deployerContract, memoryCheckpoint, recordingReporter } from '@mvp-pipeline/core/testing';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { vercelSettingsFromEnv } from './env.js';
+import { startVercelStandIn, type VercelStandIn, type VercelStandInOptions } from './testing/index.js';
+import {
+  createVercelDeployer,
+  type VercelDeployerDeps,
+  type VercelDeployerSettings,
+} from './vercel-deployer.js';
+
+const TEAM = 'team_standin01';
+const noSleep = async () => {};
+
+const dirs: string[] = [];
+async function site(files: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'vercel-site-'));
+  dirs.push(dir);
+  for (const [name, content] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+    await writeFile(path.join(dir, name), content);
+  }
+  return dir;
+}
+
+async function fetchPage(url: string): Promise<string | undefined> {
+  const response = await fetch(url);
+  return response.ok ? response.text() : undefined;
+}
+
+const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
+
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+deployerContract(
+  { describe, it, expect, beforeEach, afterEach },
+  'Vercel REST (local stand-in)',
+  async () => {
+    const standIn = await startVercelStandIn({ teamId: TEAM });
+    return {
+      deployer: createVercelDeployer(
+        { token: standIn.token, teamId: TEAM, apiUrl: standIn.apiUrl, pollIntervalMs: 1 },
+        { sleep: noSleep },
+      ),
+      site,
+      fetchPage,
+      deploymentCount: async () => standIn.deployments().length,
+      dispose: () => standIn.close(),
+    };
+  },
+);
+
+describe('Vercel deployer', () => {
+  let standIn: VercelStandIn;
+  const open: VercelStandIn[] = [];
+
+  async function start(options: VercelStandInOptions = {}): Promise<VercelStandIn> {
+    standIn = await startVercelStandIn({ teamId: TEAM, ...options });
+    open.push(standIn);
+    return standIn;
+  }
+
+  function deployer(settings: Partial<VercelDeployerSettings> = {}, deps: VercelDeployerDeps = {}) {
+    return createVercelDeployer(
+      { token: standIn.token, teamId: TEAM, apiUrl: standIn.apiUrl, pollIntervalMs: 1, ...settings },
+      { sleep: noSleep, ...deps },
+    );
+  }
+
+  function deployWith(
+    subject: ReturnType<typeof deployer>,
+    outputDir: string,
+    overrides: { jobId?: string; commit?: string; checkpoint?: ReturnType<typeof memoryCheckpoint> } = {},
+  ) {
+    const report = recordingReporter();
+    const checkpoint = overrides.checkpoint ?? memoryCheckpoint();
+    const promise = subject.deploy({
+      jobId: overrides.jobId ?? 'job_v1',
+      commit: overrides.commit ?? 'a1b2c3d4e5f6',
+      projectName: 'eventhub',
+      outputDir,
+      checkpoint,
+      report,
+    });
+    return { promise, report, checkpoint };
+  }
+
+  async function failure(promise: Promise<unknown>): Promise<PipelineError> {
+    const error = await promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(PipelineError.isInstance(error), `expected a PipelineError, got ${String(error)}`).toBe(true);
+    return error as PipelineError;
+  }
+
+  const creates = () =>
+    standIn.requests.filter((r) => r.method === 'POST' && r.path === '/v13/deployments').length;
+
+  beforeEach(async () => {
+    await start();
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((s) => s.close()));
+  });
+
+  it('uploads each file once, then makes a preview (staging) and a production deployment', async () => {
+    const dir = await site({
+      'index.html': '<h1>EventHub</h1>',
+      'assets/app.js': 'console.log(1)',
+      'copy.html': '<h1>EventHub</h1>',
+    });
+    const { promise, checkpoint, report } = deployWith(deployer(), dir);
+    const result = await promise;
+
+    // Two files share one content: it is uploaded once.
+    expect(standIn.uploads.map((u) => u.sha).sort()).toEqual(
+      [sha1('<h1>EventHub</h1>'), sha1('console.log(1)')].sort(),
+    );
+    const [staging, production] = standIn.deployments();
+    expect(staging).toMatchObject({
+      target: null,
+      meta: { jobId: 'job_v1', commit: 'a1b2c3d4e5f6', stage: 'staging' },
+    });
+    expect(production).toMatchObject({ target: 'production', meta: { stage: 'production' } });
+    expect(staging!.files.map((f) => f.file).sort()).toEqual(['assets/app.js', 'copy.html', 'index.html']);
+    expect(result).toMatchObject({
+      deploymentId: production!.id,
+      stagingUrl: `${standIn.apiUrl}/d/${staging!.id}`,
+      productionUrl: `${standIn.apiUrl}/p/eventhub`,
+      resources: { vercel: { projectId: production!.projectId, deploymentId: production!.id } },
+    });
+    expect(result.resources?.vercel?.projectId).toMatch(/^prj_/);
+    expect(checkpoint.data).toMatchObject({
+      stagingDeploymentId: staging!.id,
+      productionDeploymentId: production!.id,
+    });
+    expect(await fetchPage(result.stagingUrl)).toContain('EventHub');
+    expect(await fetchPage(`${result.productionUrl}/assets/app.js`)).toBe('console.log(1)');
+    // Every call names the team; every create skips the framework confirmation.
+    expect(standIn.requests.every((r) => r.query.teamId === TEAM)).toBe(true);
+    expect(
+      standIn.requests
+        .filter((r) => r.method === 'POST' && r.path === '/v13/deployments')
+        .every((r) => r.query.skipAutoDetectionConfirmation === '1'),
+    ).toBe(true);
+    expect(report.lines.join('\n')).toMatch(/Uploading 2 of 3 files/);
+  });
+
+  it('uploads exactly the one changed file when a new commit changes one file', async () => {
+    const files = { 'index.html': '<h1>EventHub</h1>', 'app.js': 'let a = 1', 'style.css': 'h1{}' };
+    await deployWith(deployer(), await site(files), { commit: 'c0000001' }).promise;
+    const before = standIn.uploads.length;
+    const { report, promise } = deployWith(deployer(), await site({ ...files, 'app.js': 'let a = 2' }), {
+      commit: 'c0000002',
+    });
+    const second = await promise;
+    expect(standIn.uploads.slice(before)).toEqual([{ sha: sha1('let a = 2'), size: 9 }]);
+    expect(report.lines.join('\n')).toMatch(/Uploading 1 of 3 files \(9 B\)/);
+    expect(await fetchPage(`${second.productionUrl}/app.js`)).toBe('let a = 2');
+  });
+
+  it('saves the deployment id in the checkpoint before it polls', async () => {
+    const dir = await site({ 'index.html': '<h1>EventHub</h1>' });
+    const checkpoint = memoryCheckpoint();
+    const seen: { stage: string; polled: boolean }[] = [];
+    const watched = {
+      get saved() {
+        return checkpoint.saved;
+      },
+      save: async (data: Record<string, unknown>) => {
+        for (const stage of ['staging', 'production']) {
+          const id = data[`${stage}DeploymentId`];
+          if (typeof id === 'string') {
+            const polled = standIn.requests.some(
+              (r) => r.method === 'GET' && r.path === `/v13/deployments/${id}`,
+            );
+            seen.push({ stage, polled });
+          }
+        }
+        await checkpoint.save(data);
+      },
+    };
+    await deployer().deploy({
+      jobId: 'job_v1',
+      commit: 'abc1234',
+      projectName: 'eventhub',
+      outputDir: dir,
+      checkpoint: watched,
+      report: recordingReporter(),
+    });
+    expect(seen).toEqual([
+      { stage: 'staging', polled: false },
+      { stage: 'production', polled: false },
+    ]);
+  });
+
+  it('resumes the saved deployment after a crash mid-poll instead of creating another', async () => {
+    const dir = await site({ 'index.html': '<h1>EventHub</h1>' });
+    let crashes = 1;
+    const dying = deployer(
+      {},
+      {
+        sleep: async () => {
+          if (crashes-- > 0) throw new Error('runner died');
+        },
+      },
+    );
+    const first = deployWith(dying, dir);
+    await expect(first.promise).rejects.toThrow('runner died');
+    expect(standIn.deployments()).toHaveLength(1);
+    const stagingId = standIn.deployments()[0]!.id;
+    expect(first.checkpoint.data).toMatchObject({ commit: 'a1b2c3d4e5f6', stagingDeploymentId: stagingId });
+
+    const retried = deployWith(deployer(), dir, { checkpoint: first.checkpoint });
+    const result = await retried.promise;
+    expect(standIn.deployments().filter((d) => d.meta.stage === 'staging')).toHaveLength(1);
+    expect(standIn.deployments()).toHaveLength(2);
+    expect(result.stagingUrl).toContain(stagingId);
+    expect(retried.report.lines.join('\n')).toContain(`Resuming staging deployment ${stagingId}`);
+  });
+
+  it('finds the deployment by its meta when the checkpoint was lost', async () => {
+    const dir = await site({ 'index.html': '<h1>EventHub</h1>' });
+    let crashes = 1;
+    const dying = deployer(
+      {},
+      {
+        sleep: async () => {
+          if (crashes-- > 0) throw new Error('runner died');
+        },
+      },
+    );
+    await expect(deployWith(dying, dir).promise).rejects.toThrow('runner died');
+    // The next attempt starts from nothing recorded, as if the runner died before the write.
+    const lost = deployWith(deployer(), dir, { checkpoint: memoryCheckpoint() });
+    await lost.promise;
+    expect(standIn.deployments().filter((d) => d.meta.stage === 'staging')).toHaveLength(1);
+    expect(lost.report.lines.join('\n')).toMatch(/Reusing staging deployment dpl_/);
+    const list = standIn.requests.find((r) => r.path === '/v6/deployments');
+    expect(list?.query).toMatchObject({
+      projectId: 'eventhub',
+      'meta-jobId': 'job_v1',
+      'meta-commit': 'a1b2c3d4e5f6',
+      'meta-stage': 'staging',
+    });
+  });
+
+  it('fails with the tail of the build output when the build ends in ERROR', async () => {
+    const lines = Array.from({ length: 30 }, (_, i) => `step ${i + 1}`);
+    lines.push('Error: Command "npm run build" exited with 1');
+    standIn.failBuilds({ lines, errorCode: 'BUILD_UTILS_SPAWN_1', errorMessage: 'Command exited with 1' });
+    const dir = await site({ 'index.html': '<h1>EventHub</h1>' });
+    const error = await failure(deployWith(deployer(), dir).promise);
+    expect(error.code).toBe('PERMANENT');
+    expect(error.message).toContain('BUILD_UTILS_SPAWN_1');
+    expect(error.message).toContain('Error: Command "npm run build" exited with 1');
+    expect(error.message).toContain('step 30');
+    expect(error.message).not.toContain('step 5\n');
+    expect(standIn.deployments()).toHaveLength(1); // no production deployment after a failed staging
+
+    // The same commit again fails the same way without spending another deployment.
+    const again = await failure(deployWith(deployer(), dir, { checkpoint: memoryCheckpoint() }).promise);
+    expect(again.message).toContain('exited with 1');
+    expect(standIn.deployments()).toHaveLength(1);
+  });
+
+  it('maps 429 with Retry-After to RateLimitedError carrying the wait', async () => {
+    standIn.fail({
+      method: 'POST',
+      path: '/v13/deployments',
+      status: 429,
+      headers: { 'retry-after': '120' },
+      body: { error: { code: 'rate_limited', message: 'Rate limit exceeded' } },
+    });
+    const error = await failure(deployWith(deployer(), await site({ 'index.html': 'x' })).promise);
+    expect(error.code).toBe('RATE_LIMITED');
+    expect(error.retryAfterMs).toBe(120_000);
+    expect(error.message).toMatch(/try again in 2 min/);
+    expect(creates()).toBe(1); // no hot retry inside the adapter
+  });
+
+  it('reads the wait from X-RateLimit-Reset when Retry-After is absent', async () => {
+    const now = Date.UTC(2026, 0, 1, 12, 0, 0);
+    standIn.fail({
+      method: 'GET',
+      path: '/v6/deployments',
+      status: 429,
+      headers: { 'x-ratelimit-reset': String(now / 1000 + 3600) },
+    });
+    const error = await failure(
+      deployWith(deployer({}, { now: () => now }), await site({ 'index.html': 'x' })).promise,
+    );
+    expect(error.code).toBe('RATE_LIMITED');
+    expect(error.retryAfterMs).toBe(3_600_000);
+    expect(error.message).toContain('try again in 1 h (after 2026-01-01T13:00:00.000Z)');
+  });
+
+  it('maps the daily deployment cap to RateLimitedError with the wait Vercel names', async () => {
+    await start({ deploymentsPerDay: 0 });
+    const error = await failure(deployWith(deployer(), await site({ 'index.html': 'x' })).promise);
+    expect(error.code).toBe('RATE_LIMITED');
+    expect(error.message).toContain('api-deployments-free-per-day');
+    expect(error.retryAfterMs).toBe(24 * 3_600_000);
+    expect(error.message).toMatch(/try again in 24 h/);
+    expect(creates()).toBe(2); // the first asks for the files, the second meets the cap; no more
+  });
+
+  it('maps 5xx to TransientError, and a retry uploads only what is still missing', async () => {
+    const files = Object.fromEntries(
+      Array.from({ length: 6 }, (_, i) => [`page${i}.html`, `<p>EventHub ${i}</p>`]),
+    );
+    files['index.html'] = '<h1>EventHub</h1>';
+    const dir = await site(files);
+    standIn.fail({
+      method: 'POST',
+      path: '/v2/files',
+      status: 503,
+      body: { error: { code: 'internal', message: 'Service unavailable' } },
+    });
+    const error = await failure(deployWith(deployer({ uploadConcurrency: 2 }), dir).promise);
+    expect(error.code).toBe('TRANSIENT');
+    expect(standIn.deployments()).toHaveLength(0);
+
+    await deployWith(deployer({ uploadConcurrency: 2 }), dir).promise;
+    const shas = standIn.uploads.map((u) => u.sha);
+    expect(new Set(shas).size).toBe(shas.length); // nothing uploaded twice
+    expect(shas).toHaveLength(7);
+
+    standIn.fail({ method: 'POST', path: '/v13/deployments', status: 500 });
+    const create = await failure(deployWith(deployer(), dir, { commit: 'ffff000' }).promise);
+    expect(create.code).toBe('TRANSIENT');
+  });
+
+  it('rides out a few 5xx answers while polling', async () => {
+    standIn.fail({ method: 'GET', path: /^\/v13\/deployments\//, status: 502, times: 2 });
+    const result = await deployWith(deployer(), await site({ 'index.html': '<h1>EventHub</h1>' })).promise;
+    expect(await fetchPage(result.productionUrl)).toContain('EventHub');
+  });
+
+  it('stops waiting after maxWaitMs and keeps the id for the next attempt', async () => {
+    await start({ progression: ['QUEUED', 'BUILDING'] });
+    const { promise, checkpoint } = deployWith(
+      deployer({ maxWaitMs: 50, pollIntervalMs: 10 }),
+      await site({ 'index.html': 'x' }),
+    );
+    const error = await failure(promise);
+    expect(error.code).toBe('TRANSIENT');
+    expect(error.message).toMatch(/still BUILDING after/);
+    expect(checkpoint.data.stagingDeploymentId).toBe(standIn.deployments()[0]!.id);
+  });
+
+  it('never puts the token in an error, even when Vercel echoes it', async () => {
+    const token = standIn.token;
+    standIn.fail({
+      method: 'POST',
+      path: '/v13/deployments',
+      status: 400,
+      body: ({ headers }: { headers: Record<string, unknown> }) => ({
+        error: { code: 'bad_request', message: `Invalid request from ${String(headers.authorization)}` },
+      }),
+    });
+    const { promise, report } = deployWith(deployer(), await site({ 'index.html': 'x' }));
+    const echoed = await failure(promise);
+    expect(echoed.code).toBe('PERMANENT');
+    expect(echoed.message).toContain(REDACTED);
+
+    const refused = await failure(
+      deployWith(
+        createVercelDeployer({ token: `${token}-old`, teamId: TEAM, apiUrl: standIn.apiUrl }),
+        await site({ 'index.html': 'x' }),
+      ).promise,
+    );
+    expect(refused.message).toMatch(/VERCEL_TOKEN/);
+
+    for (const error of [echoed, refused]) {
+      const text = `${error.message}\n${error.stack}\n${JSON.stringify(error)}\n${String(error.cause ?? '')}`;
+      expect(text).not.toContain(token);
+    }
+    expect(report.lines.join('\n')).not.toContain(token);
+  });
+
+  it('serves exactly what was deployed, so the done gate fails a page without the product', async () => {
+    const result = await deployWith(deployer(), await site({ 'index.html': '<h1>Coming soon</h1>' })).promise;
+    expect(await fetchPage(result.productionUrl)).not.toContain('EventHub');
+    expect(await fetchPage(`${result.stagingUrl}/missing.html`)).toBeUndefined();
+  });
+
+  it('makes a single deployment when the target is preview', async () => {
+    const result = await deployWith(
+      deployer({ target: 'preview' }),
+      await site({ 'index.html': '<h1>EventHub</h1>' }),
+    ).promise;
+    expect(standIn.deployments()).toHaveLength(1);
+    expect(result.productionUrl).toBe(result.stagingUrl);
+  });
+
+  it('refuses an empty site and bad settings with clear errors', async () => {
+    const empty = await failure(deployWith(deployer(), await site({})).promise);
+    expect(empty.message).toMatch(/no files to deploy/);
+    expect(() => createVercelDeployer({ token: ' ' })).toThrow(ConfigError);
+    expect(() => createVercelDeployer({ token: 'x'.repeat(24), apiUrl: 'not a url' })).toThrow(
+      /VERCEL_API_URL/,
+    );
+  });
+
+  it('reads its settings from VERCEL_TOKEN, VERCEL_TEAM_ID and VERCEL_API_URL', () => {
+    expect(
+      vercelSettingsFromEnv({
+        VERCEL_TOKEN: 'tok_123456',
+        VERCEL_TEAM_ID: 'team_1',
+        VERCEL_API_URL: 'http://127.0.0.1:9',
+      }),
+    ).toEqual({
+      token: 'tok_123456',
+      teamId: 'team_1',
+      apiUrl: 'http://127.0.0.1:9',
+    });
+    expect(() => vercelSettingsFromEnv({})).toThrow(/VERCEL_TOKEN/);
+    expect(() => vercelSettingsFromEnv({ VERCEL_TOKEN: 'tok_123456', VERCEL_API_URL: 'nope' })).toThrow(
+      /VERCEL_API_URL/,
+    );
+    try {
+      vercelSettingsFromEnv({ VERCEL_TOKEN: 'tok_123456', VERCEL_API_URL: 'nope' });
+    } catch (error) {
+      expect(String((error as Error).message)).not.toContain('tok_123456');
+    }
+  });
+});

@@ -1,0 +1,497 @@
+import { readFile } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  ConfigError,
+  createRedactor,
+  type Deployer,
+  type DeployResult,
+  PermanentError,
+  type ProgressReporter,
+  type StepCheckpoint,
+  TransientError,
+} from '@mvp-pipeline/core';
+import { createApiClient, type FetchLike, formatWait, type SleepLike } from './api.js';
+import { eachLimited, hashSite, type SiteFile } from './files.js';
+
+export type { FetchLike, SleepLike } from './api.js';
+
+/** Where the REST API lives when VERCEL_API_URL is not set. */
+export const DEFAULT_VERCEL_API_URL = 'https://api.vercel.com';
+
+/** Build settings sent with every deployment (Vercel saves them on the project's first one). */
+export interface VercelProjectSettings {
+  /** `null` is "Other": no framework preset, the uploaded files are served as they are. */
+  framework: string | null;
+  buildCommand: string | null;
+  installCommand: string | null;
+  devCommand: string | null;
+  /** `.`: serve the uploaded root (the default for "Other" would pick `public/` if it exists). */
+  outputDirectory: string | null;
+  rootDirectory: string | null;
+}
+
+/** The settings for a built static site: no framework, no build, the upload served as is. */
+export const STATIC_PROJECT_SETTINGS: VercelProjectSettings = {
+  framework: null,
+  buildCommand: null,
+  installCommand: null,
+  devCommand: null,
+  outputDirectory: '.',
+  rootDirectory: null,
+};
+
+export interface VercelDeployerSettings {
+  /** VERCEL_TOKEN. A secret: it never appears in an error, a log line or the job record. */
+  token: string;
+  /** VERCEL_TEAM_ID: sent as `teamId` on every call when set. */
+  teamId?: string | undefined;
+  /** VERCEL_API_URL (default https://api.vercel.com); a stand-in in tests. */
+  apiUrl?: string | undefined;
+  /** Uploads running at once (default 8). */
+  uploadConcurrency?: number | undefined;
+  /** First wait between two status polls (default 2 s); it grows to 15 s. */
+  pollIntervalMs?: number | undefined;
+  /** How long to wait for one deployment to finish building (default 10 min). */
+  maxWaitMs?: number | undefined;
+  /**
+   * Where the second deployment goes (default `production`; a custom environment id works too).
+   * `preview` makes one deployment only and reports its URL as both staging and production,
+   * which halves what a job costs against the plan's daily deployment cap.
+   */
+  target?: string | undefined;
+  /** Overrides of {@link STATIC_PROJECT_SETTINGS}. */
+  projectSettings?: Partial<VercelProjectSettings> | undefined;
+}
+
+export interface VercelDeployerDeps {
+  /** The HTTP client (default: the global `fetch`). */
+  fetch?: FetchLike;
+  /** How the poll loop waits (default: a timer that stops on abort). Tests pass a no-op. */
+  sleep?: SleepLike;
+  /** Milliseconds since the epoch (default `Date.now`), for rate-limit waits. */
+  now?: () => number;
+}
+
+/** Vercel's readyState values (GET /v13/deployments/{id}). */
+export type VercelReadyState =
+  | 'QUEUED'
+  | 'INITIALIZING'
+  | 'BUILDING'
+  | 'READY'
+  | 'ERROR'
+  | 'CANCELED'
+  | 'BLOCKED';
+
+/** The fields of a deployment this adapter reads. */
+export interface VercelDeployment {
+  id: string;
+  /** Host (and, on a stand-in, path) without a scheme, e.g. `eventhub-4fx1k.vercel.app`. */
+  url: string;
+  name?: string;
+  projectId?: string;
+  readyState: VercelReadyState;
+  target?: string | null;
+  alias?: string[];
+  aliasAssigned?: boolean | number | null;
+  aliasError?: { code?: string; message?: string } | null;
+  errorCode?: string;
+  errorMessage?: string | null;
+  meta?: Record<string, string>;
+}
+
+interface ListedDeployment {
+  uid: string;
+  url: string | null;
+  created?: number;
+  createdAt?: number;
+  state?: VercelReadyState;
+  readyState?: VercelReadyState;
+  meta?: Record<string, string>;
+}
+
+interface DeploymentEvent {
+  type?: string;
+  created?: number;
+  text?: string;
+  payload?: { text?: string };
+}
+
+type Stage = 'staging' | 'production';
+
+const FINISHED_BADLY = new Set<VercelReadyState>(['ERROR', 'CANCELED', 'BLOCKED']);
+/** Polls after READY to wait for the production alias before settling for the deployment URL. */
+const ALIAS_POLLS = 3;
+/** Consecutive 5xx / network failures a poll loop rides out before giving up. */
+const POLL_FAILURES_TOLERATED = 3;
+const MAX_POLL_INTERVAL_MS = 15_000;
+const EVENT_TAIL_LINES = 12;
+
+/**
+ * A Deployer on Vercel's REST API. Deploys the built site twice — a preview deployment
+ * (staging), then a production one (`target: production`) from the same uploaded files — and
+ * reuses both when the same job deploys the same commit again, found through the step
+ * checkpoint or the deployments' `meta` (jobId, commit, stage).
+ */
+export function createVercelDeployer(
+  settings: VercelDeployerSettings,
+  deps: VercelDeployerDeps = {},
+): Deployer {
+  if (!settings.token?.trim()) throw new ConfigError('VERCEL_TOKEN', 'is required for the Vercel deployer');
+  const apiUrl = settings.apiUrl?.trim() || DEFAULT_VERCEL_API_URL;
+  let scheme: 'http' | 'https';
+  try {
+    scheme = new URL(apiUrl).protocol === 'http:' ? 'http' : 'https';
+  } catch {
+    throw new ConfigError('VERCEL_API_URL', 'is not a URL');
+  }
+  const uploadConcurrency = positiveInt(settings.uploadConcurrency, 8, 'uploadConcurrency');
+  const pollIntervalMs = positiveInt(settings.pollIntervalMs, 2_000, 'pollIntervalMs');
+  const maxWaitMs = positiveInt(settings.maxWaitMs, 10 * 60_000, 'maxWaitMs');
+  const target = settings.target?.trim() || 'production';
+  const projectSettings = { ...STATIC_PROJECT_SETTINGS, ...settings.projectSettings };
+  const redact = createRedactor([settings.token]);
+  const now = deps.now ?? Date.now;
+  const sleep: SleepLike =
+    deps.sleep ?? ((ms, signal) => delay(ms, undefined, signal ? { signal } : undefined));
+  const api = createApiClient({
+    apiUrl,
+    token: settings.token,
+    teamId: settings.teamId?.trim() || undefined,
+    fetch: deps.fetch ?? ((input, init) => fetch(input, init)),
+    redact,
+    now,
+  });
+  const publicUrl = (host: string) => `${scheme}://${host}`;
+
+  return {
+    specificationVersion: 'v1',
+    async deploy(options) {
+      const { jobId, commit, projectName, checkpoint, report, signal } = options;
+      const site = await hashSite(options.outputDir).catch((error: unknown) => {
+        throw new PermanentError(
+          redact(`Cannot read the built site at ${options.outputDir}: ${(error as Error).message}`),
+        );
+      });
+      if (site.files.length === 0) {
+        throw new PermanentError(`The built site at ${options.outputDir} has no files to deploy`);
+      }
+      if (site.skipped.length) {
+        report.log(
+          `Left out ${site.skipped.length} links or special files: ${site.skipped.slice(0, 5).join(', ')}`,
+          'warn',
+        );
+      }
+      const bytes = site.files.reduce((sum, f) => sum + f.size, 0);
+      report.log(`Hashed ${plural(site.files.length, 'file')} (${formatBytes(bytes)}) for Vercel`);
+
+      const run: Run = { jobId, commit, projectName, checkpoint, report, signal, files: site.files };
+      const saved = checkpoint.saved?.commit === commit ? checkpoint.saved : undefined;
+
+      const staging = await ensureDeployment(run, 'staging', savedId(saved, 'stagingDeploymentId'));
+      const stagingReady = await waitUntilReady(run, staging.id, 'staging');
+      const stagingUrl = publicUrl(stagingReady.url);
+      report.log(`Staging is live at ${stagingUrl}`);
+
+      let production = stagingReady;
+      let productionUrl = stagingUrl;
+      if (target !== 'preview') {
+        const created = await ensureDeployment(run, 'production', savedId(saved, 'productionDeploymentId'));
+        production = await waitUntilReady(run, created.id, 'production');
+        productionUrl = publicUrl(productionHost(production));
+        report.log(`Production is live at ${productionUrl}`);
+      }
+      const projectId = production.projectId ?? stagingReady.projectId ?? projectName;
+      return {
+        deploymentId: production.id,
+        stagingUrl,
+        productionUrl,
+        resources: {
+          vercel: { projectId, deploymentId: production.id },
+          deployment: { provider: 'vercel', deploymentId: production.id },
+        },
+      } satisfies DeployResult;
+    },
+  };
+
+  interface Run {
+    jobId: string;
+    commit: string;
+    projectName: string;
+    checkpoint: StepCheckpoint;
+    report: ProgressReporter;
+    signal: AbortSignal | undefined;
+    files: SiteFile[];
+  }
+
+  /** The deployment for this stage: the one saved or found for (job, commit), else a new one. */
+  async function ensureDeployment(
+    run: Run,
+    stage: Stage,
+    saved: string | undefined,
+  ): Promise<{ id: string }> {
+    const key = `${stage}DeploymentId`;
+    if (saved) {
+      const found = await api.send<VercelDeployment>(
+        'get deployment',
+        `/v13/deployments/${encodeURIComponent(saved)}`,
+        {
+          signal: run.signal,
+        },
+      );
+      if (found.ok) {
+        if (usable(run, stage, found.value.id, found.value.readyState)) {
+          run.report.log(`Resuming ${stage} deployment ${found.value.id} (${found.value.readyState})`);
+          return { id: found.value.id };
+        }
+        if (found.value.readyState === 'ERROR') throw await buildFailure(run, stage, found.value);
+      } else if (found.failure.status !== 404) {
+        throw api.toError(found.failure);
+      }
+    }
+    const listed = await findByMeta(run, stage);
+    if (listed) {
+      const state = listed.readyState ?? listed.state ?? 'QUEUED';
+      if (state === 'ERROR') {
+        const full = await api.call<VercelDeployment>(
+          'get deployment',
+          `/v13/deployments/${encodeURIComponent(listed.uid)}`,
+          {
+            signal: run.signal,
+          },
+        );
+        throw await buildFailure(run, stage, full);
+      }
+      run.report.log(
+        `Reusing ${stage} deployment ${listed.uid} made earlier for commit ${short(run.commit)}`,
+      );
+      await run.checkpoint.save({ commit: run.commit, [key]: listed.uid });
+      return { id: listed.uid };
+    }
+    const created = await create(run, stage);
+    // Saved before polling: an attempt that dies while Vercel builds picks this one up again.
+    await run.checkpoint.save({ commit: run.commit, [key]: created.id, projectId: created.projectId });
+    run.report.log(`Created ${stage} deployment ${created.id} (${created.readyState})`);
+    return created;
+  }
+
+  function usable(run: Run, stage: Stage, id: string, state: VercelReadyState): boolean {
+    if (!FINISHED_BADLY.has(state)) return true;
+    if (state === 'CANCELED')
+      run.report.log(`The saved ${stage} deployment ${id} was canceled; making a new one`, 'warn');
+    return false;
+  }
+
+  /** A deployment this job already made for this commit and stage (the newest not canceled). */
+  async function findByMeta(run: Run, stage: Stage): Promise<ListedDeployment | undefined> {
+    const result = await api.send<{ deployments?: ListedDeployment[] }>(
+      'list deployments',
+      '/v6/deployments',
+      {
+        query: {
+          projectId: run.projectName,
+          limit: '20',
+          'meta-jobId': run.jobId,
+          'meta-commit': run.commit,
+          'meta-stage': stage,
+        },
+        signal: run.signal,
+      },
+    );
+    if (!result.ok) {
+      if (result.failure.status === 404) return undefined; // no such project yet
+      throw api.toError(result.failure);
+    }
+    return (result.value?.deployments ?? [])
+      .filter((d) => d.meta?.jobId === run.jobId && d.meta?.commit === run.commit && d.meta?.stage === stage)
+      .filter((d) => (d.readyState ?? d.state) !== 'CANCELED')
+      .sort((a, b) => (b.createdAt ?? b.created ?? 0) - (a.createdAt ?? a.created ?? 0))[0];
+  }
+
+  /** POST /v13/deployments; when Vercel answers `missing_files`, uploads exactly those and asks again. */
+  async function create(run: Run, stage: Stage): Promise<VercelDeployment> {
+    const body = {
+      name: run.projectName,
+      files: run.files.map(({ file, sha, size }) => ({ file, sha, size })),
+      projectSettings,
+      ...(stage === 'production' ? { target } : {}),
+      meta: { jobId: run.jobId, commit: run.commit, stage },
+    };
+    const post = () =>
+      api.send<VercelDeployment>('create deployment', '/v13/deployments', {
+        method: 'POST',
+        query: { skipAutoDetectionConfirmation: '1' },
+        json: body,
+        signal: run.signal,
+      });
+    let result = await post();
+    if (!result.ok && result.failure.error?.code === 'missing_files') {
+      const missing = new Set(result.failure.error.missing ?? run.files.map((f) => f.sha));
+      await upload(run, missing);
+      result = await post();
+      if (!result.ok && result.failure.error?.code === 'missing_files') {
+        throw new TransientError(
+          `Vercel still reports ${result.failure.error.missing?.length ?? 'some'} files missing right after they were uploaded`,
+        );
+      }
+    }
+    if (!result.ok) throw api.toError(result.failure);
+    if (!result.value?.id) throw new TransientError('Vercel created a deployment but returned no id');
+    return result.value;
+  }
+
+  /** Uploads the files whose digest is in `missing`, each content once, a few at a time. */
+  async function upload(run: Run, missing: ReadonlySet<string>): Promise<void> {
+    const bySha = new Map<string, SiteFile>();
+    for (const file of run.files)
+      if (missing.has(file.sha) && !bySha.has(file.sha)) bySha.set(file.sha, file);
+    const files = [...bySha.values()];
+    const bytes = files.reduce((sum, f) => sum + f.size, 0);
+    run.report.log(
+      `Uploading ${files.length} of ${run.files.length} files (${formatBytes(bytes)}) that Vercel does not have yet`,
+    );
+    await eachLimited(files, uploadConcurrency, async (file) => {
+      const content = await readFile(file.absolutePath);
+      await api.call<unknown>('file upload', '/v2/files', {
+        method: 'POST',
+        body: content,
+        headers: {
+          'Content-Type': 'application/octet-stream',
+          'Content-Length': String(content.byteLength),
+          'x-vercel-digest': file.sha,
+        },
+        signal: run.signal,
+      });
+    });
+  }
+
+  /** Polls until READY (and, for production, until its alias is assigned), or fails. */
+  async function waitUntilReady(run: Run, id: string, stage: Stage): Promise<VercelDeployment> {
+    const started = now();
+    let waited = 0;
+    let interval = pollIntervalMs;
+    let lastState: string | undefined;
+    let failures = 0;
+    let aliasPolls = 0;
+    for (;;) {
+      const result = await api.send<VercelDeployment>(
+        'get deployment',
+        `/v13/deployments/${encodeURIComponent(id)}`,
+        {
+          signal: run.signal,
+        },
+      );
+      if (result.ok) {
+        failures = 0;
+        const deployment = result.value;
+        if (deployment.readyState !== lastState) {
+          lastState = deployment.readyState;
+          run.report.log(`${capitalize(stage)} deployment ${id} is ${deployment.readyState}`);
+        }
+        switch (deployment.readyState) {
+          case 'READY':
+            if (stage === 'staging' || aliasSettled(deployment) || aliasPolls++ >= ALIAS_POLLS) {
+              return deployment;
+            }
+            break;
+          case 'ERROR':
+            throw await buildFailure(run, stage, deployment);
+          case 'CANCELED':
+            throw new PermanentError(`The ${stage} deployment ${id} was canceled on Vercel`);
+          case 'BLOCKED':
+            throw new PermanentError(
+              redact(
+                `The ${stage} deployment ${id} is BLOCKED on Vercel${deployment.errorMessage ? `: ${deployment.errorMessage}` : ''}; someone must unblock it in the Vercel dashboard`,
+              ),
+            );
+          default:
+            break;
+        }
+      } else if (result.failure.status >= 500 && failures < POLL_FAILURES_TOLERATED) {
+        failures++;
+      } else {
+        throw api.toError(result.failure);
+      }
+      const elapsed = Math.max(waited, now() - started);
+      if (elapsed >= maxWaitMs) {
+        // Retryable: the checkpoint holds the id, so the next attempt resumes polling this one.
+        throw new TransientError(
+          `The ${stage} deployment ${id} is still ${lastState ?? 'unknown'} after ${formatWait(elapsed)} on Vercel`,
+        );
+      }
+      await sleep(interval, run.signal);
+      waited += interval;
+      interval = Math.min(Math.round(interval * 1.5), Math.max(pollIntervalMs, MAX_POLL_INTERVAL_MS));
+    }
+  }
+
+  /** The error for a deployment in ERROR, with the tail of its build output. */
+  async function buildFailure(run: Run, stage: Stage, deployment: VercelDeployment): Promise<PermanentError> {
+    const reason = [deployment.errorCode, deployment.errorMessage].filter(Boolean).join(': ');
+    let tail: string;
+    const events = await api.send<DeploymentEvent[] | { events?: DeploymentEvent[] }>(
+      'deployment events',
+      `/v3/deployments/${encodeURIComponent(deployment.id)}/events`,
+      { query: { direction: 'backward', limit: '100' }, signal: run.signal },
+    );
+    if (events.ok) {
+      const list = Array.isArray(events.value) ? events.value : (events.value?.events ?? []);
+      const lines = [...list]
+        .sort((a, b) => (a.created ?? 0) - (b.created ?? 0))
+        .flatMap((e) => (e.payload?.text ?? e.text ?? '').split('\n'))
+        .map((line) => line.trimEnd())
+        .filter((line) => line.trim())
+        .slice(-EVENT_TAIL_LINES)
+        .map((line) => (line.length > 300 ? `${line.slice(0, 300)}…` : line));
+      tail = lines.length ? `Last build output:\n${lines.join('\n')}` : 'The build printed nothing.';
+    } else {
+      tail = `Its build output could not be read (HTTP ${events.failure.status}).`;
+    }
+    return new PermanentError(
+      redact(
+        `The ${stage} deployment ${deployment.id} failed on Vercel${reason ? ` (${reason})` : ''}. ${tail}`,
+      ),
+    );
+  }
+}
+
+/** An alias is settled once Vercel assigned it (or said why it could not). */
+function aliasSettled(deployment: VercelDeployment): boolean {
+  return Boolean(deployment.aliasAssigned) || Boolean(deployment.aliasError);
+}
+
+/** The production domain: the shortest alias (the project's own), else the deployment's URL. */
+function productionHost(deployment: VercelDeployment): string {
+  const aliases = (deployment.alias ?? []).filter((a) => typeof a === 'string' && a.length > 0);
+  if (!aliases.length) return deployment.url;
+  return aliases.reduce((best, a) => (a.length < best.length ? a : best));
+}
+
+function savedId(saved: Readonly<Record<string, unknown>> | undefined, key: string): string | undefined {
+  const value = saved?.[key];
+  return typeof value === 'string' && value ? value : undefined;
+}
+
+function positiveInt(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value < 1)
+    throw new ConfigError(name, `must be a positive number, got ${value}`);
+  return Math.floor(value);
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} kB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+function short(commit: string): string {
+  return commit.slice(0, 7);
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
