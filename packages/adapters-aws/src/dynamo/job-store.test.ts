@@ -1,0 +1,317 @@
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type JobStore, PipelineError } from '@mvp-pipeline/core';
+import { jobStoreContract, rejectionCode, sampleJob } from '@mvp-pipeline/core/testing';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DUMMY_CREDENTIALS, type LocalDynamo, startDynalite } from '../test-support/dynalite.js';
+import { PACKED_ATTRIBUTE } from './item.js';
+import { createDynamoDocumentClient, createDynamoJobStore } from './job-store.js';
+
+let dynamo: LocalDynamo;
+beforeAll(async () => {
+  dynamo = await startDynalite();
+});
+afterAll(async () => {
+  await dynamo?.close();
+});
+
+jobStoreContract({ describe, it, expect, beforeEach, afterEach }, 'DynamoDB (dynalite)', async () => {
+  const tableName = await dynamo.newTable();
+  return { store: createDynamoJobStore({ tableName }, { client: dynamo.client() }) };
+});
+
+const T0 = new Date(Date.UTC(2026, 0, 1));
+const line = (message: string, at = T0) => ({
+  at: at.toISOString(),
+  step: 'QUEUED' as const,
+  level: 'info' as const,
+  message,
+});
+
+describe('DynamoDB job store', () => {
+  let tableName: string;
+  let store: JobStore;
+  beforeEach(async () => {
+    tableName = await dynamo.newTable();
+    store = createDynamoJobStore({ tableName }, { client: dynamo.client() });
+  });
+  const rawRecord = async (jobId: string) =>
+    (await dynamo.client().send(new GetCommand({ TableName: tableName, Key: { jobId, sk: 'JOB' } }))).Item;
+
+  it('stores the seed’s fields as plain attributes, with top-level userId and createdAt for the index', async () => {
+    const { job } = await store.create({ job: sampleJob({ userId: 'u-shape' }) });
+    await store.update({
+      jobId: job.jobId,
+      expectedVersion: job.version,
+      patch: {
+        set: { status: 'IN_PROGRESS', currentStep: 'FETCHING_DATA', urls: { staging: 'https://s.example' } },
+        appendLogs: [line('one'), line('two'), line('three'), line('four')],
+      },
+    });
+    const item = await rawRecord(job.jobId);
+    expect(item).toMatchObject({
+      jobId: job.jobId,
+      sk: 'JOB',
+      userId: 'u-shape',
+      createdAt: job.createdAt,
+      productId: job.productId,
+      businessName: 'EventHub',
+      status: 'IN_PROGRESS',
+      currentStep: 'FETCHING_DATA',
+      progress: 10,
+      timestamps: { createdAt: job.createdAt },
+      urls: { staging: 'https://s.example' },
+      errors: [],
+      version: 2,
+    });
+    // The record keeps the newest three lines; the history keeps all four.
+    expect((item!.executionLogs as { message: string }[]).map((l) => l.message)).toEqual([
+      'two',
+      'three',
+      'four',
+    ]);
+    expect(item?.[PACKED_ATTRIBUTE]).toBeInstanceOf(Uint8Array);
+    expect(item).not.toHaveProperty('lease');
+    expect((await store.readHistory({ jobId: job.jobId })).logs.map((l) => l.message)).toEqual([
+      'one',
+      'two',
+      'three',
+      'four',
+    ]);
+  });
+
+  it('writes the history beside the record, one item per write, in version order', async () => {
+    let { job } = await store.create({ job: sampleJob() });
+    for (const message of ['a', 'b']) {
+      ({ job } = await store.update({
+        jobId: job.jobId,
+        expectedVersion: job.version,
+        patch: { appendLogs: [line(message)] },
+      }));
+    }
+    const { Items = [] } = await dynamo.client().send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'jobId = :j',
+        ExpressionAttributeValues: { ':j': job.jobId },
+      }),
+    );
+    expect(Items.map((i) => i.sk)).toEqual(['JOB', 'LOG#0000000002#000', 'LOG#0000000003#000']);
+  });
+
+  it('shortens long messages on the record and keeps them whole in the history', async () => {
+    const { job } = await store.create({ job: sampleJob() });
+    const long = 'x'.repeat(1000);
+    const { job: next } = await store.update({
+      jobId: job.jobId,
+      expectedVersion: job.version,
+      patch: { appendLogs: [line(long)] },
+    });
+    expect(next.executionLogs[0]?.message).toHaveLength(300);
+    expect((await store.readHistory({ jobId: job.jobId })).logs[0]?.message).toBe(long);
+  });
+
+  it('updates a record another store instance wrote (it reads first) and detects its conflicts', async () => {
+    const other = createDynamoJobStore({ tableName }, { client: dynamo.client() });
+    const { job } = await store.create({ job: sampleJob() });
+    const { job: v2 } = await other.update({
+      jobId: job.jobId,
+      expectedVersion: job.version,
+      patch: { set: { cancelRequested: true }, appendLogs: [line('cancel requested')] },
+    });
+    expect(v2.version).toBe(job.version + 1);
+    // `store` still remembers version 1: its write must fail, not overwrite.
+    const stale = store.update({
+      jobId: job.jobId,
+      expectedVersion: job.version,
+      patch: { set: { attempt: 3 } },
+    });
+    const error = await stale.catch((e: unknown) => e);
+    expect(PipelineError.isInstance(error) && error.code).toBe('VERSION_CONFLICT');
+    expect((error as { actualVersion?: number }).actualVersion).toBe(v2.version);
+    const { job: v3 } = await store.update({
+      jobId: job.jobId,
+      expectedVersion: v2.version,
+      patch: { set: { attempt: 3 }, appendLogs: [line('resumed')] },
+    });
+    expect(v3).toMatchObject({ cancelRequested: true, attempt: 3, version: 3 });
+    expect(v3.executionLogs.map((l) => l.message)).toEqual(['cancel requested', 'resumed']);
+  });
+
+  it('conditions a status change on the status it read', async () => {
+    const { job } = await store.create({ job: sampleJob() });
+    const { job: running } = await store.update({
+      jobId: job.jobId,
+      expectedVersion: job.version,
+      patch: { set: { status: 'IN_PROGRESS', currentStep: 'FETCHING_DATA' } },
+    });
+    expect(running.status).toBe('IN_PROGRESS');
+    expect((await rawRecord(job.jobId))?.status).toBe('IN_PROGRESS');
+  });
+
+  it('clears the lease attribute on release and keeps the record readable', async () => {
+    const { job } = await store.create({ job: sampleJob() });
+    const taken = await store.acquireLease({ jobId: job.jobId, owner: 'a', now: T0, ttlMs: 1000 });
+    expect((await rawRecord(job.jobId))?.lease).toEqual({
+      owner: 'a',
+      expiresAt: '2026-01-01T00:00:01.000Z',
+    });
+    expect(taken.job.version).toBe(job.version + 1);
+    const released = await store.releaseLease({ jobId: job.jobId, owner: 'a' });
+    expect(released.job?.lease).toBeNull();
+    expect(released.job?.version).toBe(job.version + 2);
+    expect(await rawRecord(job.jobId)).not.toHaveProperty('lease');
+    expect((await store.releaseLease({ jobId: 'nope', owner: 'a' })).job).toBeUndefined();
+    expect(await rejectionCode(store.acquireLease({ jobId: 'nope', owner: 'a', now: T0, ttlMs: 1 }))).toBe(
+      'NOT_FOUND',
+    );
+    expect(await rejectionCode(store.renewLease({ jobId: 'nope', owner: 'a', now: T0, ttlMs: 1 }))).toBe(
+      'NOT_FOUND',
+    );
+  });
+
+  it('rejects a cursor from another user or one it did not hand out', async () => {
+    for (let i = 0; i < 3; i++) await store.create({ job: sampleJob({ userId: 'pager' }) });
+    const { nextCursor } = await store.listByUser({ userId: 'pager', limit: 2 });
+    expect(nextCursor).toBeTruthy();
+    expect(await rejectionCode(store.listByUser({ userId: 'other', cursor: nextCursor! }))).toBe(
+      'VALIDATION',
+    );
+    expect(await rejectionCode(store.listByUser({ userId: 'pager', cursor: 'bogus' }))).toBe('VALIDATION');
+    expect(await rejectionCode(store.listByUser({ userId: 'pager', limit: 0 }))).toBe('VALIDATION');
+  });
+
+  it('answers NOT_FOUND for the history of an unknown job', async () => {
+    expect(await rejectionCode(store.readHistory({ jobId: 'nope' }))).toBe('NOT_FOUND');
+  });
+
+  it('finds its endpoint, region and credentials in the environment (AWS_ENDPOINT_URL_DYNAMODB)', async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey,
+    });
+    try {
+      const fromEnv = createDynamoJobStore({ tableName }, { client: createDynamoDocumentClient() });
+      const { job } = await fromEnv.create({ job: sampleJob() });
+      expect((await store.get({ jobId: job.jobId })).job).toEqual(job);
+    } finally {
+      process.env = saved;
+    }
+  });
+
+  it('maps a missing table to a permanent error that names it', async () => {
+    const missing = createDynamoJobStore({ tableName: 'no-such-table' }, { client: dynamo.client() });
+    const error = await missing.get({ jobId: 'x' }).catch((e: unknown) => e);
+    expect(PipelineError.isInstance(error) && error.code).toBe('PERMANENT');
+    expect((error as Error).message).toMatch(/no-such-table.*ResourceNotFoundException/);
+  });
+
+  it('maps an unreachable endpoint to a transient error', async () => {
+    const client = createDynamoDocumentClient({
+      endpoint: 'http://127.0.0.1:9',
+      region: 'us-east-1',
+      credentials: DUMMY_CREDENTIALS,
+      maxAttempts: 1,
+    });
+    const error = await createDynamoJobStore({ tableName }, { client })
+      .get({ jobId: 'x' })
+      .catch((e: unknown) => e);
+    expect(PipelineError.isInstance(error) && error.code).toBe('TRANSIENT');
+  });
+
+  it('refuses settings it cannot honour', () => {
+    expect(() => createDynamoJobStore({ tableName: '' }, { client: dynamo.client() })).toThrow(/tableName/);
+    expect(() => createDynamoJobStore({ tableName, recentLogLimit: 0 }, { client: dynamo.client() })).toThrow(
+      /recentLogLimit/,
+    );
+  });
+});
+
+describe('DynamoDB job store, against SDK errors DynamoDB sends and dynalite does not', () => {
+  /** A document client whose `send` answers from a script (the SDK's own error classes). */
+  const scripted = (answer: (input: Record<string, unknown>, name: string) => unknown) => {
+    const calls: string[] = [];
+    const client = {
+      send: async (command: { input: Record<string, unknown>; constructor: { name: string } }) => {
+        calls.push(command.constructor.name);
+        const result = answer(command.input, command.constructor.name);
+        if (result instanceof Error) throw result;
+        return result;
+      },
+    };
+    return { client: client as never, calls };
+  };
+  const sdkError = (name: string, extra: Record<string, unknown> = {}) =>
+    Object.assign(new Error(`${name} happened`), {
+      name,
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+      ...extra,
+    });
+
+  it('reads the conflicting record off the exception (ALL_OLD) instead of reading again', async () => {
+    const job = sampleJob();
+    const storedV5 = {
+      jobId: { S: job.jobId },
+      sk: { S: 'JOB' },
+      version: { N: '5' },
+      status: { S: 'PENDING' },
+      currentStep: { S: 'QUEUED' },
+      createdAt: { S: job.createdAt },
+      userId: { S: job.userId },
+    };
+    const { client, calls } = scripted((_input, name) => {
+      if (name === 'PutCommand') return {};
+      return sdkError('ConditionalCheckFailedException', { Item: storedV5 });
+    });
+    const store = createDynamoJobStore({ tableName: 't' }, { client });
+    await store.create({ job });
+    const error = await store
+      .update({ jobId: job.jobId, expectedVersion: job.version, patch: { set: { attempt: 1 } } })
+      .catch((e: unknown) => e);
+    expect((error as { code?: string }).code).toBe('VERSION_CONFLICT');
+    expect((error as { actualVersion?: number }).actualVersion).toBe(5);
+    expect(calls).toEqual(['PutCommand', 'UpdateCommand']);
+  });
+
+  it.each([
+    ['ProvisionedThroughputExceededException', 'TRANSIENT'],
+    ['ThrottlingException', 'TRANSIENT'],
+    ['InternalServerError', 'TRANSIENT'],
+    ['ValidationException', 'PERMANENT'],
+    ['AccessDeniedException', 'PERMANENT'],
+  ])('maps %s to %s', async (name, code) => {
+    const fault =
+      name === 'InternalServerError' ? { $fault: 'server', $metadata: { httpStatusCode: 500 } } : {};
+    const { client } = scripted(() => sdkError(name, fault));
+    const store = createDynamoJobStore({ tableName: 't' }, { client });
+    const error = await store.get({ jobId: 'j' }).catch((e: unknown) => e);
+    expect((error as { code?: string }).code).toBe(code);
+    expect((error as Error).message).toContain(name);
+  });
+
+  it('keeps secrets out of error messages', async () => {
+    const { client } = scripted(() =>
+      sdkError('AccessDeniedException', { message: 'User AKIAABCDEFGHIJKLMNOP is not authorized' }),
+    );
+    const error = await createDynamoJobStore({ tableName: 't' }, { client })
+      .get({ jobId: 'j' })
+      .catch((e: unknown) => e);
+    expect((error as Error).message).not.toContain('AKIAABCDEFGHIJKLMNOP');
+  });
+
+  it('passes a caller’s abort through as its reason', async () => {
+    const controller = new AbortController();
+    const reason = new Error('stop');
+    const { client } = scripted(() => {
+      controller.abort(reason);
+      return Object.assign(new Error('aborted'), { name: 'AbortError' });
+    });
+    const error = await createDynamoJobStore({ tableName: 't' }, { client })
+      .get({ jobId: 'j', signal: controller.signal })
+      .catch((e: unknown) => e);
+    expect(error).toBe(reason);
+  });
+});
