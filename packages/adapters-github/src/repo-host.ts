@@ -1,0 +1,419 @@
+import fs from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import {
+  ConfigError,
+  createRedactor,
+  NotFoundError,
+  PermanentError,
+  PipelineError,
+  type Redactor,
+  type RepoHost,
+  type RepoRef,
+  ValidationError,
+  type Workspace,
+} from '@mvp-pipeline/core';
+import { commitAll } from '@mvp-pipeline/workspace';
+import type { Octokit } from '@octokit/rest';
+import git, { type HttpClient } from 'isomorphic-git';
+import { fromRestError, isNameTaken, isRequestError } from './errors.js';
+import { createFetchGitHttp, withSignal } from './git-http.js';
+import { defaultSleep, gitAuth, type Sleep, withGitRetries } from './git-ops.js';
+import {
+  assertRepoName,
+  belongsToJob,
+  candidateName,
+  describeRepo,
+  normaliseApiUrl,
+  parseRepoSpec,
+  type RepoSpec,
+} from './names.js';
+import { createOctokit, type LogLine } from './octokit.js';
+
+/** Settings of the GitHub RepoHost (environment names in brackets). */
+export interface GitHubRepoHostSettings {
+  /** A token that may create repositories and push to them (GITHUB_TOKEN). */
+  token: string;
+  /**
+   * The organisation to create repositories in (GITHUB_OWNER). Unset, or naming the token's
+   * own user: repositories are created for the authenticated user.
+   */
+  owner?: string | undefined;
+  /** The REST API base (GITHUB_API_URL): GitHub Enterprise's `https://host/api/v3`, or a stand-in. */
+  apiUrl?: string | undefined;
+  /** Whether new repositories are private. Default true. */
+  private?: boolean | undefined;
+  /** The branch the job's commits go to. Default: the repository's default branch (`main` on GitHub). */
+  branch?: string | undefined;
+  /**
+   * A GitHub template repository (`owner/name`, e.g. TEMPLATE_REPO without a ref) to generate new
+   * repositories from (POST /repos/{owner}/{name}/generate) instead of creating empty ones.
+   */
+  generateFrom?: string | undefined;
+  /** Retries of a 5xx or a dropped connection, for REST and git alike. Default 3. */
+  retries?: number | undefined;
+  /** Retries of a secondary rate limit before the step fails as RATE_LIMITED. Default 2. */
+  secondaryRateLimitRetries?: number | undefined;
+  /** The longest rate-limit wait sat out in place; longer waits fail as RATE_LIMITED. Default 60 s. */
+  maxRateLimitWaitMs?: number | undefined;
+  /** How long a new repository may answer 404/409 before it is visible. Default 30 s. */
+  settleTimeoutMs?: number | undefined;
+  /** Suffixed names tried when the name is taken (`name-2` … `name-N`). Default 20. */
+  maxNameAttempts?: number | undefined;
+  /** isomorphic-git's HTTP client for clone and push. Default: one built on `fetch`. */
+  gitHttp?: HttpClient | undefined;
+}
+
+/** What the RepoHost can be given instead of building it. */
+export interface GitHubRepoHostDeps {
+  /** An Octokit to use as it is (its own auth, plugins and base URL). */
+  octokit?: Octokit;
+  /** The fetch for REST and (without `gitHttp`) git traffic. */
+  fetch?: typeof fetch;
+  /** Where warnings go (rate-limit waits, taken names); lines are redacted. */
+  log?: LogLine;
+  sleep?: Sleep;
+}
+
+/** A repository as the REST API returns it, the fields we read. */
+interface RepoJson {
+  name: string;
+  full_name: string;
+  html_url: string;
+  clone_url: string;
+  description: string | null;
+  default_branch?: string | undefined;
+  owner: { login: string };
+  is_template?: boolean | undefined;
+}
+
+interface Owner {
+  login: string;
+  kind: 'user' | 'org';
+}
+
+/**
+ * A RepoHost on GitHub: the job's repository is created (private by default) for the
+ * authenticated user or in the organisation `owner`, and carries the job's marker in its
+ * description, so that a retried job finds its repository instead of making a second one.
+ * Commits are made with the workspace package's deterministic `commitAll` and pushed with
+ * isomorphic-git over HTTPS, the token given through `onAuth` only.
+ */
+export function createGitHubRepoHost(
+  settings: GitHubRepoHostSettings,
+  deps: GitHubRepoHostDeps = {},
+): RepoHost {
+  if (!settings.token) throw new ConfigError('GITHUB_TOKEN', 'is required to create repositories on GitHub');
+  const redact: Redactor = createRedactor([settings.token]);
+  const apiUrl = normaliseApiUrl(settings.apiUrl);
+  const template: RepoSpec | undefined = settings.generateFrom
+    ? parseRepoSpec(settings.generateFrom, 'TEMPLATE_REPO')
+    : undefined;
+  if (template?.ref) {
+    throw new ConfigError(
+      'TEMPLATE_REPO',
+      'generation copies the default branch: drop the @ref to generate from it',
+    );
+  }
+  const octokit: Octokit =
+    deps.octokit ??
+    createOctokit(
+      {
+        token: settings.token,
+        apiUrl,
+        retries: settings.retries,
+        secondaryRateLimitRetries: settings.secondaryRateLimitRetries,
+        maxRateLimitWaitMs: settings.maxRateLimitWaitMs,
+      },
+      { fetch: deps.fetch, log: deps.log, redact },
+    );
+  const http = settings.gitHttp ?? createFetchGitHttp(deps.fetch);
+  const sleep = deps.sleep ?? defaultSleep;
+  const log = (line: string) => deps.log?.(redact(line));
+  const auth = gitAuth(settings.token);
+  const settleMs = settings.settleTimeoutMs ?? 30_000;
+  const retries = settings.retries ?? 3;
+  const maxNames = settings.maxNameAttempts ?? 20;
+  const isPrivate = settings.private ?? true;
+
+  let ownerPromise: Promise<Owner> | undefined;
+  let templateChecked: Promise<void> | undefined;
+
+  const rest = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (error) {
+      throw fromRestError(error, what, redact);
+    }
+  };
+
+  async function resolveOwner(signal: AbortSignal | undefined): Promise<Owner> {
+    const request = signal ? { signal } : {};
+    const me = () =>
+      rest('reading the authenticated user', () => octokit.rest.users.getAuthenticated({ request }));
+    if (!settings.owner) return { login: (await me()).data.login, kind: 'user' };
+    let account: { login: string; type: string };
+    try {
+      account = (await octokit.rest.users.getByUsername({ username: settings.owner, request })).data;
+    } catch (error) {
+      if (isRequestError(error) && error.status === 404) {
+        throw new ConfigError('GITHUB_OWNER', `GitHub has no user or organisation named "${settings.owner}"`);
+      }
+      throw fromRestError(error, `reading the account ${settings.owner}`, redact);
+    }
+    if (account.type === 'Organization') return { login: account.login, kind: 'org' };
+    const login = (await me()).data.login;
+    if (login.toLowerCase() !== account.login.toLowerCase()) {
+      throw new ConfigError(
+        'GITHUB_OWNER',
+        `names the user ${account.login}, but the token belongs to ${login}: name an organisation, or leave it unset`,
+      );
+    }
+    return { login, kind: 'user' };
+  }
+
+  function owner(signal: AbortSignal | undefined): Promise<Owner> {
+    ownerPromise ??= resolveOwner(signal).catch((error: unknown) => {
+      ownerPromise = undefined;
+      throw error;
+    });
+    return ownerPromise;
+  }
+
+  function checkTemplate(spec: RepoSpec, signal: AbortSignal | undefined): Promise<void> {
+    templateChecked ??= (async () => {
+      const found = await getRepo(spec.owner, spec.name, signal);
+      if (!found) {
+        throw new PermanentError(
+          `TEMPLATE_REPO ${spec.owner}/${spec.name} does not exist or the token cannot read it`,
+        );
+      }
+      if (!found.is_template) {
+        throw new PermanentError(
+          `${spec.owner}/${spec.name} is not a template repository: tick "Template repository" in its settings, or clone it instead of generating from it`,
+        );
+      }
+    })().catch((error: unknown) => {
+      templateChecked = undefined;
+      throw error;
+    });
+    return templateChecked;
+  }
+
+  /** The repository, or undefined on 404. */
+  async function getRepo(
+    login: string,
+    name: string,
+    signal: AbortSignal | undefined,
+  ): Promise<RepoJson | undefined> {
+    try {
+      const { data } = await octokit.rest.repos.get({
+        owner: login,
+        repo: name,
+        ...(signal ? { request: { signal } } : {}),
+      });
+      return data as RepoJson;
+    } catch (error) {
+      if (isRequestError(error) && error.status === 404) return undefined;
+      throw fromRestError(error, `reading repository ${login}/${name}`, redact);
+    }
+  }
+
+  /** GitHub may answer 404 (or 409) for a short while after a repository is created: wait until it shows. */
+  async function settled(login: string, name: string, signal: AbortSignal | undefined): Promise<RepoJson> {
+    const deadline = Date.now() + settleMs;
+    let wait = 250;
+    for (;;) {
+      let found: RepoJson | undefined;
+      try {
+        found = await getRepo(login, name, signal);
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'TRANSIENT' || Date.now() + wait > deadline) throw error;
+      }
+      if (found) return found;
+      if (Date.now() + wait > deadline) {
+        throw new NotFoundError(
+          redact(
+            `Repository ${login}/${name} was created but is still not visible after ${Math.round(settleMs / 1000)} s`,
+          ),
+        );
+      }
+      await sleep(wait, signal);
+      wait = Math.min(wait * 2, 4000);
+    }
+  }
+
+  async function create(
+    account: Owner,
+    name: string,
+    description: string,
+    signal: AbortSignal | undefined,
+  ): Promise<RepoJson> {
+    const request = signal ? { signal } : {};
+    if (template) {
+      await checkTemplate(template, signal);
+      const { data } = await octokit.rest.repos.createUsingTemplate({
+        template_owner: template.owner,
+        template_repo: template.name,
+        owner: account.login,
+        name,
+        description,
+        private: isPrivate,
+        include_all_branches: false,
+        request,
+      });
+      return data as RepoJson;
+    }
+    const body = { name, description, private: isPrivate, auto_init: false, request };
+    const { data } =
+      account.kind === 'org'
+        ? await octokit.rest.repos.createInOrg({ org: account.login, ...body })
+        : await octokit.rest.repos.createForAuthenticatedUser(body);
+    return data as RepoJson;
+  }
+
+  const toRef = (repo: RepoJson): RepoRef => ({
+    name: repo.name,
+    fullName: repo.full_name,
+    url: repo.html_url,
+    cloneUrl: repo.clone_url,
+    branch: settings.branch ?? repo.default_branch ?? 'main',
+  });
+
+  const gitOptions = (what: string, signal: AbortSignal | undefined) => ({
+    what,
+    redact,
+    sleep,
+    signal,
+    retries,
+    settleMs,
+  });
+
+  async function remoteHead(repo: RepoRef, signal: AbortSignal | undefined): Promise<string | undefined> {
+    const ref = `refs/heads/${repo.branch}`;
+    const refs = await withGitRetries(
+      () => git.listServerRefs({ http: withSignal(http, signal), url: repo.cloneUrl, prefix: ref, ...auth }),
+      gitOptions(`reading ${repo.fullName}`, signal),
+    );
+    return refs.find((r) => r.ref === ref)?.oid;
+  }
+
+  return {
+    specificationVersion: 'v1',
+
+    async ensureRepo({ jobId, name, description, signal }) {
+      assertRepoName(name);
+      if (!jobId.trim()) throw new ValidationError('job', [{ path: 'jobId', message: 'must not be empty' }]);
+      const account = await owner(signal);
+      const text = describeRepo(description, jobId);
+      for (let attempt = 1; attempt <= maxNames; attempt++) {
+        const candidate = candidateName(name, attempt);
+        const existing = await getRepo(account.login, candidate, signal);
+        if (existing) {
+          if (belongsToJob(existing.description, jobId)) return { repo: toRef(existing), created: false };
+          log(`Repository ${existing.full_name} belongs to someone else; trying another name`);
+          continue;
+        }
+        let made: RepoJson;
+        try {
+          made = await create(account, candidate, text, signal);
+        } catch (error) {
+          if (PipelineError.isInstance(error)) throw error;
+          if (!isNameTaken(error)) {
+            throw fromRestError(error, `creating repository ${account.login}/${candidate}`, redact);
+          }
+          // Taken, though GET said 404: made moments ago (perhaps by this job's last attempt) and not yet visible.
+          const taken = await settled(account.login, candidate, signal);
+          if (belongsToJob(taken.description, jobId)) return { repo: toRef(taken), created: false };
+          log(`Repository ${taken.full_name} belongs to someone else; trying another name`);
+          continue;
+        }
+        const visible = await settled(made.owner.login, made.name, signal);
+        return {
+          repo: toRef({ ...made, default_branch: visible.default_branch ?? made.default_branch }),
+          created: true,
+        };
+      }
+      throw new PermanentError(
+        redact(
+          `No free repository name for ${account.login}/${name}: ${maxNames} names are taken by other repositories`,
+        ),
+      );
+    },
+
+    async push({ repo, workspace, message, date, signal }) {
+      signal?.throwIfAborted();
+      const { commit } = await commitAll({ dir: workspace.dir, message, date, branch: repo.branch });
+      if ((await remoteHead(repo, signal)) === commit) return { commit, pushed: false };
+      const result = await withGitRetries(
+        () =>
+          git.push({
+            fs,
+            http: withSignal(http, signal),
+            dir: workspace.dir,
+            url: repo.cloneUrl,
+            ref: repo.branch,
+            remoteRef: repo.branch,
+            // The job owns its branch: an unfinished earlier attempt's commits are replaced.
+            force: true,
+            ...auth,
+            ...(signal ? { signal } : {}),
+          }),
+        gitOptions(`pushing to ${repo.fullName}`, signal),
+      );
+      const refResult = result.refs[`refs/heads/${repo.branch}`];
+      if (!result.ok || (refResult && !refResult.ok)) {
+        throw new PermanentError(
+          redact(
+            `${repo.fullName} refused the push to ${repo.branch}: ${refResult?.error ?? result.error ?? 'no reason given'}`,
+          ),
+        );
+      }
+      return { commit, pushed: true };
+    },
+
+    async checkout({ repo, workspace, commit, signal }) {
+      await assertEmpty(workspace);
+      const dir = workspace.dir;
+      await withGitRetries(
+        () =>
+          git.clone({
+            fs,
+            http: withSignal(http, signal),
+            dir,
+            url: repo.cloneUrl,
+            ref: repo.branch,
+            // A named commit may sit on another branch (an unfinished attempt's): fetch them all.
+            singleBranch: commit === undefined,
+            noCheckout: true,
+            noTags: true,
+            ...auth,
+          }),
+        gitOptions(`cloning ${repo.fullName}`, signal),
+      );
+      let oid: string;
+      try {
+        oid = commit
+          ? await git.expandOid({ fs, dir, oid: commit })
+          : await git.resolveRef({ fs, dir, ref: `refs/heads/${repo.branch}` });
+        await git.readCommit({ fs, dir, oid });
+      } catch {
+        throw new NotFoundError(
+          redact(`${repo.fullName} has no ${commit ? `commit ${commit}` : `commits on ${repo.branch}`}`),
+        );
+      }
+      // Later commits continue from here, on the job's branch.
+      await git.writeRef({ fs, dir, ref: `refs/heads/${repo.branch}`, value: oid, force: true });
+      await git.checkout({ fs, dir, ref: repo.branch, force: true });
+      return { commit: oid };
+    },
+  };
+}
+
+async function assertEmpty(workspace: Workspace): Promise<void> {
+  const entries = await readdir(workspace.dir).catch(() => [] as string[]);
+  if (entries.length > 0) {
+    throw new ValidationError('workspace', [
+      { path: workspace.dir, message: 'must be empty to check a repository out into it' },
+    ]);
+  }
+}
