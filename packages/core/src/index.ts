@@ -23,6 +23,7 @@ export * from './redact.js';
 export * from './retry.js';
 export * from './use-cases/cancel-job.js';
 export * from './use-cases/deps.js';
+export * from './use-cases/fallback-generator.js';
 export * from './use-cases/queries.js';
 export * from './use-cases/run-job.js';
 export * from './use-cases/submit-job.js';

@@ -50,7 +50,7 @@ jobStoreContract(t, 'memory', () => ({ store: createMemoryJobStore() }));
 
 specSourceContract(t, 'memory (JSON specs)', () => {
   const source = createJsonSpecSource();
-  return { source, seed: async (spec) => void source.register(spec) };
+  return { source, seed: async (spec) => void (await source.register(spec)) };
 });
 
 workspaceProviderContract(t, 'memory', () => {
@@ -136,4 +136,18 @@ notifierContract(t, 'memory', () => {
 jobTriggerContract(t, 'memory', () => {
   const trigger = createMemoryTrigger();
   return { trigger, received: async () => trigger.requests };
+});
+
+specSourceContract(t, 'JSON specs kept in a directory', async () => {
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'mvp-specs-'));
+  const writer = createJsonSpecSource({ dir });
+  // A second instance, as in another process, reads what the first registered.
+  return {
+    source: createJsonSpecSource({ dir }),
+    seed: async (spec) => void (await writer.register(spec)),
+    dispose: () => rm(dir, { recursive: true, force: true }),
+  };
 });

@@ -47,7 +47,7 @@ export function createFakePipeline(
     ids: createSequentialIds(),
     logger: createMemoryLogger(),
   };
-  for (const spec of options.specs ?? []) fakes.specs.register(spec);
+  for (const spec of options.specs ?? []) void fakes.specs.register(spec);
   const deps: PipelineDeps = {
     ports: fakes,
     settings: pipelineSettings({ random: () => 0.5, redact: createRedactor(), ...options.settings }),

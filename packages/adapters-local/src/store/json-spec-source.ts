@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   NotFoundError,
   type ProductSpec,
@@ -10,25 +11,54 @@ import {
 /** A SpecSource over specs registered from JSON files (the ../shared/specs shape). */
 export interface JsonSpecSource extends SpecSource {
   /** Validates and registers a spec; returns it. */
-  register(spec: unknown, origin?: string): ProductSpec;
+  register(spec: unknown, origin?: string): Promise<ProductSpec>;
   /** Reads, validates and registers a spec file. A missing file or broken JSON is a ValidationError naming the file. */
   registerFile(path: string): Promise<ProductSpec>;
+  /** The users that have specs here. */
+  users(): Promise<string[]>;
 }
 
-export function createJsonSpecSource(): JsonSpecSource {
+export interface JsonSpecSourceSettings {
+  /**
+   * Where registered specs are kept (`<dir>/<userId>/<productId>.json`), so a worker in another
+   * process finds them. In memory only when omitted.
+   */
+  dir?: string;
+}
+
+/** Ids are validated by the spec schema; encoding keeps even odd ones inside the directory. */
+const segment = (id: string) => encodeURIComponent(id).replace(/\./g, '%2E');
+
+export function createJsonSpecSource(settings: JsonSpecSourceSettings = {}): JsonSpecSource {
   const specs = new Map<string, ProductSpec>();
   // Keyed by owner and product together: a spec is only ever found for the user who owns it.
   const key = (userId: string, productId: string) => JSON.stringify([userId, productId]);
+  const pathOf = (dir: string, userId: string, productId: string) =>
+    join(dir, segment(userId), `${segment(productId)}.json`);
+
   const source: JsonSpecSource = {
     specificationVersion: 'v1',
     async getSpec({ userId, productId }) {
-      const spec = specs.get(key(userId, productId));
-      if (!spec) throw new NotFoundError(`No product ${productId} for user ${userId}`);
+      let spec = specs.get(key(userId, productId));
+      if (!spec && settings.dir) {
+        const text = await readFile(pathOf(settings.dir, userId, productId), 'utf8').catch(() => undefined);
+        if (text !== undefined) spec = parseProductSpec(JSON.parse(text), `spec of product ${productId}`);
+      }
+      // The stored spec must belong to the pair asked for, not just sit at its path.
+      if (!spec || spec.user.id !== userId || spec.product.id !== productId) {
+        throw new NotFoundError(`No product ${productId} for user ${userId}`);
+      }
       return { spec: structuredClone(spec) };
     },
-    register(input, origin = 'spec') {
+    async register(input, origin = 'spec') {
       const spec = parseProductSpec(input, origin);
       specs.set(key(spec.user.id, spec.product.id), spec);
+      if (settings.dir) {
+        const path = pathOf(settings.dir, spec.user.id, spec.product.id);
+        await mkdir(join(path, '..'), { recursive: true });
+        await writeFile(`${path}.tmp`, `${JSON.stringify(spec, null, 2)}\n`);
+        await rename(`${path}.tmp`, path);
+      }
       return spec;
     },
     async registerFile(path) {
@@ -36,8 +66,7 @@ export function createJsonSpecSource(): JsonSpecSource {
       try {
         text = await readFile(path, 'utf8');
       } catch (error) {
-        const reason =
-          (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+        const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
         throw new ValidationError(`spec file ${path}`, [{ path: '', message: reason }]);
       }
       let json: unknown;
@@ -49,6 +78,13 @@ export function createJsonSpecSource(): JsonSpecSource {
         ]);
       }
       return source.register(json, `spec file ${path}`);
+    },
+    async users() {
+      const known = new Set([...specs.values()].map((s) => s.user.id));
+      if (settings.dir) {
+        for (const name of await readdir(settings.dir).catch(() => [] as string[])) known.add(decodeURIComponent(name));
+      }
+      return [...known].sort();
     },
   };
   return source;
