@@ -344,6 +344,51 @@ describe('Vercel deployer', () => {
     expect(await fetchPage(result.productionUrl)).toContain('EventHub');
   });
 
+  it('rides out a dropped connection while polling', async () => {
+    let drops = 1;
+    const flaky: typeof fetch = async (input, init) => {
+      const polling = String(input).includes('/v13/deployments/') && (init?.method ?? 'GET') === 'GET';
+      if (polling && drops-- > 0) throw new TypeError('fetch failed', { cause: { code: 'ECONNRESET' } });
+      return fetch(input, init);
+    };
+    const result = await deployWith(
+      deployer({}, { fetch: flaky }),
+      await site({ 'index.html': '<h1>EventHub</h1>' }),
+    ).promise;
+    expect(drops).toBeLessThan(0);
+    expect(await fetchPage(result.stagingUrl)).toContain('EventHub');
+  });
+
+  it('stops at once when its signal is aborted while it waits', async () => {
+    const controller = new AbortController();
+    const report = recordingReporter();
+    const watching = {
+      ...report,
+      log: (line: string) => {
+        report.log(line);
+        if (line.includes('is BUILDING')) controller.abort(new Error('SIGTERM'));
+      },
+    };
+    const subject = createVercelDeployer({
+      token: standIn.token,
+      teamId: TEAM,
+      apiUrl: standIn.apiUrl,
+      pollIntervalMs: 600_000,
+    });
+    await expect(
+      subject.deploy({
+        jobId: 'job_v1',
+        commit: 'abc1234',
+        projectName: 'eventhub',
+        outputDir: await site({ 'index.html': 'x' }),
+        checkpoint: memoryCheckpoint(),
+        report: watching,
+        signal: controller.signal,
+      }),
+    ).rejects.toThrow();
+    expect(standIn.deployments()).toHaveLength(1);
+  });
+
   it('stops waiting after maxWaitMs and keeps the id for the next attempt', async () => {
     await start({ progression: ['QUEUED', 'BUILDING'] });
     const { promise, checkpoint } = deployWith(

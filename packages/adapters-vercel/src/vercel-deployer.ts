@@ -6,6 +6,7 @@ import {
   type Deployer,
   type DeployResult,
   PermanentError,
+  PipelineError,
   type ProgressReporter,
   type StepCheckpoint,
   TransientError,
@@ -269,7 +270,11 @@ export function createVercelDeployer(
     }
     const created = await create(run, stage);
     // Saved before polling: an attempt that dies while Vercel builds picks this one up again.
-    await run.checkpoint.save({ commit: run.commit, [key]: created.id, projectId: created.projectId });
+    await run.checkpoint.save({
+      commit: run.commit,
+      [key]: created.id,
+      ...(created.projectId ? { projectId: created.projectId } : {}),
+    });
     run.report.log(`Created ${stage} deployment ${created.id} (${created.readyState})`);
     return created;
   }
@@ -373,14 +378,19 @@ export function createVercelDeployer(
     let failures = 0;
     let aliasPolls = 0;
     for (;;) {
-      const result = await api.send<VercelDeployment>(
-        'get deployment',
-        `/v13/deployments/${encodeURIComponent(id)}`,
-        {
+      const result = await api
+        .send<VercelDeployment>('get deployment', `/v13/deployments/${encodeURIComponent(id)}`, {
           signal: run.signal,
-        },
-      );
-      if (result.ok) {
+        })
+        .catch((error: unknown) => {
+          // Network trouble while polling is ridden out like a 5xx.
+          const transient = PipelineError.isInstance(error) && error.code === 'TRANSIENT';
+          if (transient && !run.signal?.aborted && failures < POLL_FAILURES_TOLERATED) return undefined;
+          throw error;
+        });
+      if (result === undefined) {
+        failures++;
+      } else if (result.ok) {
         failures = 0;
         const deployment = result.value;
         if (deployment.readyState !== lastState) {
