@@ -101,7 +101,7 @@ describe('runCommand', () => {
     const script =
       'const c = require("child_process").spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "inherit" });' +
       'console.log("grandchild " + c.pid); setInterval(() => {}, 1000)';
-    const result = await runCommand({ argv: [node, '-e', script], cwd, timeoutMs: 1000 });
+    const result = await runCommand({ argv: [node, '-e', script], cwd, timeoutMs: 4000 });
     expect(result.timedOut).toBe(true);
     expect(result.exitCode).toBeNull();
     expect(result.signal).toBe('SIGTERM');
@@ -112,7 +112,7 @@ describe('runCommand', () => {
 
   it('escalates to SIGKILL when SIGTERM is ignored', async () => {
     const script = 'process.on("SIGTERM", () => {}); console.log("ready"); setInterval(() => {}, 1000)';
-    const result = await runCommand({ argv: [node, '-e', script], cwd, timeoutMs: 500 });
+    const result = await runCommand({ argv: [node, '-e', script], cwd, timeoutMs: 4000 });
     expect(result.timedOut).toBe(true);
     expect(result.signal).toBe('SIGKILL');
   });
