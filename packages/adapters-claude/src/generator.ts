@@ -1,0 +1,627 @@
+import { readFile } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
+import Anthropic, { type ClientOptions } from '@anthropic-ai/sdk';
+import type {
+  ContentBlock,
+  ContentBlockParam,
+  Message,
+  MessageCreateParamsNonStreaming,
+  MessageParam,
+  TextBlockParam,
+  ToolResultBlockParam,
+  ToolUseBlock,
+} from '@anthropic-ai/sdk/resources/messages/messages';
+import {
+  CancelledError,
+  type CodeGenerator,
+  ConfigError,
+  createRedactor,
+  DEVELOPMENT_INSTRUCTIONS_FILE,
+  type GenerateOptions,
+  type GenerateResult,
+  PermanentError,
+  PipelineError,
+  type Redactor,
+  renderDevelopmentInstructions,
+  renderSpecMarkdown,
+  SPEC_MARKDOWN_FILE,
+  TransientError,
+} from '@mvp-pipeline/core';
+import { isSecretVariable, resolveInside } from '@mvp-pipeline/workspace';
+import { type BreakerSettings, DEFAULT_BREAKER, NoProgressBreaker, type Trip } from './breaker.js';
+import { AiBudgetExceededError, type BudgetName, mapModelError, NoProgressError } from './errors.js';
+import {
+  billedTokens,
+  DEFAULT_CLAUDE_MODEL,
+  DEFAULT_MODEL_PRICES,
+  type ModelPrices,
+  toTokenUsage,
+} from './pricing.js';
+import { ThrottledProgress } from './progress.js';
+import { buildFailedMessage, CUT_OFF_MESSAGE, systemBlocks, taskMessage } from './prompt.js';
+import { createToolbox, type Toolbox, toolDefinitions } from './tools.js';
+
+/** Settings of the Claude code generator. Budgets apply to each `generate` call (one job step). */
+export interface ClaudeCodeGeneratorSettings {
+  /** ANTHROPIC_API_KEY. Lives only in the client: never in prompts, tool input or command env. */
+  apiKey?: string | undefined;
+  /** ANTHROPIC_MODEL; default {@link DEFAULT_CLAUDE_MODEL}. */
+  model?: string | undefined;
+  /** ANTHROPIC_BASE_URL; default the SDK's (which reads ANTHROPIC_BASE_URL, else api.anthropic.com). */
+  baseUrl?: string | undefined;
+  /** Most model turns (API calls) per run. Default 40. */
+  maxTurns?: number | undefined;
+  /** Most output tokens per run, thinking included. Default 200 000. */
+  maxOutputTokens?: number | undefined;
+  /** Most USD per run, priced with `prices`. Default 5. */
+  maxCostUsd?: number | undefined;
+  /** Prices of `model` per MTok; default {@link DEFAULT_MODEL_PRICES}[model] (required for other models). */
+  prices?: ModelPrices | undefined;
+  /** `max_tokens` of one turn (at most 21 000: longer non-streaming calls are refused by the SDK). Default 16 000. */
+  maxTokensPerTurn?: number | undefined;
+  /** Timeout of one template command run by the model. Default 5 minutes. */
+  commandTimeoutMs?: number | undefined;
+  /** Bytes of a command's output (its tail) shown to the model. Default 16 KiB. */
+  outputCap?: number | undefined;
+  /** Characters of a file shown by read_file. Default 100 000. */
+  maxReadChars?: number | undefined;
+  /** Timeout of one HTTP call to the API. Default 10 minutes. */
+  callTimeoutMs?: number | undefined;
+  /** Watchdog of one turn (the model call, its retries and the tools it asked for). Default 20 minutes. */
+  turnTimeoutMs?: number | undefined;
+  /** Retries of one call on 429/529/5xx/timeouts before the error goes up. Default 4. */
+  maxRetries?: number | undefined;
+  /** A retry-after longer than this is not waited for here: the RateLimitedError goes up with it. Default 60 s. */
+  maxRetryWaitMs?: number | undefined;
+  /** The no-progress breaker's limits. */
+  breaker?: Partial<BreakerSettings> | undefined;
+  /** At most one progress line per this many ms. Default 5 s. */
+  progressIntervalMs?: number | undefined;
+  /** Cache entry lifetime of the prompt's cache points. Default `5m`. */
+  cacheTtl?: '5m' | '1h' | undefined;
+  /** Run the build when the model says it is done, and send failures back to it. Default true. */
+  verifyBuild?: boolean | undefined;
+  /** More values to redact from everything sent to the model (the environment's secrets are redacted anyway). */
+  secrets?: readonly string[] | undefined;
+}
+
+/** Injectable collaborators (tests, embedders). */
+export interface ClaudeCodeGeneratorDeps {
+  /** A ready client; `apiKey`, `baseUrl` and `fetch` are then ignored. */
+  client?: Anthropic;
+  /** The fetch the SDK uses. */
+  fetch?: ClientOptions['fetch'];
+  /** Waits between retries (default: timers). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Milliseconds clock for the progress rate limit (default Date.now). */
+  now?: () => number;
+}
+
+interface Resolved {
+  model: string;
+  prices: ModelPrices;
+  maxTurns: number;
+  maxOutputTokens: number;
+  maxCostUsd: number;
+  maxTokensPerTurn: number;
+  commandTimeoutMs: number;
+  outputCap: number;
+  maxReadChars: number;
+  callTimeoutMs: number;
+  turnTimeoutMs: number;
+  maxRetries: number;
+  maxRetryWaitMs: number;
+  breaker: BreakerSettings;
+  progressIntervalMs: number;
+  cacheTtl: '5m' | '1h';
+  verifyBuild: boolean;
+  secrets: readonly string[];
+}
+
+// Below this many tokens of room a turn cannot do useful work: the budget counts as spent.
+const MIN_TURN_TOKENS = 1_024;
+const MAX_NOTES_CHARS = 20_000;
+
+/**
+ * A CodeGenerator that develops the MVP with Claude in a tool-use loop of its own: list, read,
+ * write, edit and delete files confined to the workspace, and run the template's declared
+ * commands. The stable prefix (tools, system prompt, spec) and the growing conversation are
+ * cached. Usage is reported per turn through `report.usage`.
+ *
+ * Errors (all PipelineErrors, so a wrapper such as a template fallback can catch them by code):
+ * - `BUDGET_EXCEEDED` ({@link AiBudgetExceededError}): max turns, output tokens or cost ran out.
+ * - `PERMANENT` ({@link NoProgressError}): the no-progress breaker stopped the session.
+ * - `PERMANENT`: refusal, spend limit, 4xx request errors, bad credentials.
+ * - `TRANSIENT` / `RATE_LIMITED` (with `retryAfterMs`): 529, 5xx, 429, timeouts, after the retries here.
+ * - The signal's reason (a PipelineError) or `CANCELLED` when `signal` aborts.
+ * The work done before an error stays in the workspace.
+ */
+export function createClaudeCodeGenerator(
+  settings: ClaudeCodeGeneratorSettings,
+  deps: ClaudeCodeGeneratorDeps = {},
+): CodeGenerator {
+  const config = resolveSettings(settings);
+  if (!deps.client && !settings.apiKey) {
+    throw new ConfigError('ANTHROPIC_API_KEY', 'is required for the Claude code generator');
+  }
+  const client =
+    deps.client ??
+    new Anthropic({
+      apiKey: settings.apiKey ?? null,
+      maxRetries: 0,
+      timeout: config.callTimeoutMs,
+      logLevel: 'off',
+      ...(settings.baseUrl ? { baseURL: settings.baseUrl } : {}),
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    });
+  const sleep = deps.sleep ?? ((ms: number, signal?: AbortSignal) => delay(ms, undefined, { signal }));
+  const now = deps.now ?? Date.now;
+
+  return {
+    specificationVersion: 'v1',
+    async generate(options) {
+      const session = new Session(config, client, sleep, now, options, [settings.apiKey, ...config.secrets]);
+      return session.run();
+    },
+  };
+}
+
+function resolveSettings(s: ClaudeCodeGeneratorSettings): Resolved {
+  const model = s.model?.trim() || DEFAULT_CLAUDE_MODEL;
+  const prices = s.prices ?? DEFAULT_MODEL_PRICES[model];
+  if (!prices) {
+    throw new ConfigError(
+      'ANTHROPIC_MODEL',
+      `no prices are known for model "${model}": configure its prices (USD per MTok for input, output, cache write and cache read)`,
+    );
+  }
+  for (const [name, value] of Object.entries(prices)) {
+    if (name !== 'effective' && (typeof value !== 'number' || !(value >= 0))) {
+      throw new ConfigError(`prices.${name}`, 'must be a number of USD per million tokens, 0 or more');
+    }
+  }
+  const positive = (name: string, value: number | undefined, fallback: number, integer = true): number => {
+    if (value === undefined) return fallback;
+    if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+      throw new ConfigError(name, `must be a positive ${integer ? 'whole ' : ''}number, got ${value}`);
+    }
+    return value;
+  };
+  const maxTokensPerTurn = positive('maxTokensPerTurn', s.maxTokensPerTurn, 16_000);
+  if (maxTokensPerTurn > 21_000) {
+    throw new ConfigError(
+      'maxTokensPerTurn',
+      'must be at most 21000 (longer non-streaming calls are refused)',
+    );
+  }
+  const breaker = { ...DEFAULT_BREAKER };
+  for (const key of Object.keys(DEFAULT_BREAKER) as (keyof BreakerSettings)[]) {
+    breaker[key] = positive(`breaker.${key}`, s.breaker?.[key], DEFAULT_BREAKER[key]);
+  }
+  return {
+    model,
+    prices,
+    maxTurns: positive('maxTurns', s.maxTurns, 40),
+    maxOutputTokens: positive('maxOutputTokens', s.maxOutputTokens, 200_000),
+    maxCostUsd: positive('maxCostUsd', s.maxCostUsd, 5, false),
+    maxTokensPerTurn,
+    commandTimeoutMs: positive('commandTimeoutMs', s.commandTimeoutMs, 5 * 60_000),
+    outputCap: positive('outputCap', s.outputCap, 16 * 1024),
+    maxReadChars: positive('maxReadChars', s.maxReadChars, 100_000),
+    callTimeoutMs: positive('callTimeoutMs', s.callTimeoutMs, 10 * 60_000),
+    turnTimeoutMs: positive('turnTimeoutMs', s.turnTimeoutMs, 20 * 60_000),
+    maxRetries: s.maxRetries === 0 ? 0 : positive('maxRetries', s.maxRetries, 4),
+    maxRetryWaitMs: positive('maxRetryWaitMs', s.maxRetryWaitMs, 60_000),
+    breaker,
+    progressIntervalMs: positive('progressIntervalMs', s.progressIntervalMs, 5_000),
+    cacheTtl: s.cacheTtl ?? '5m',
+    verifyBuild: s.verifyBuild ?? true,
+    secrets: s.secrets ?? [],
+  };
+}
+
+/** One `generate` call: the conversation, its budgets and its breaker. */
+class Session {
+  private readonly redact: Redactor;
+  private readonly progress: ThrottledProgress;
+  private readonly breaker: NoProgressBreaker;
+  private readonly toolbox: Toolbox;
+  private readonly messages: MessageParam[] = [];
+  private readonly touched = new Set<string>();
+  private turns = 0;
+  private outputTokens = 0;
+  private costUsd = 0;
+  // Whether a build has passed since the last change of a file.
+  private buildPassed = false;
+
+  constructor(
+    private readonly config: Resolved,
+    private readonly client: Anthropic,
+    private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>,
+    now: () => number,
+    private readonly options: GenerateOptions,
+    secrets: readonly (string | undefined)[],
+  ) {
+    const fromEnv = Object.entries(process.env)
+      .filter((entry): entry is [string, string] => typeof entry[1] === 'string')
+      .filter(([name, value]) => isSecretVariable(name, value))
+      .map(([, value]) => value);
+    this.redact = createRedactor([...secrets, ...fromEnv]);
+    this.progress = new ThrottledProgress(options.report, config.progressIntervalMs, now);
+    this.breaker = new NoProgressBreaker(config.breaker);
+    this.toolbox = createToolbox({
+      dir: options.workspace.dir,
+      manifest: options.manifest,
+      commandTimeoutMs: config.commandTimeoutMs,
+      outputCap: config.outputCap,
+      maxReadChars: config.maxReadChars,
+      redact: this.redact,
+    });
+  }
+
+  private get signal(): AbortSignal | undefined {
+    return this.options.signal;
+  }
+
+  async run(): Promise<GenerateResult> {
+    const { spec, manifest, repair } = this.options;
+    this.throwIfAborted();
+    const specMarkdown = renderSpecMarkdown(spec);
+    const instructions = renderDevelopmentInstructions(spec, manifest);
+    await this.toolbox.writeTracked(SPEC_MARKDOWN_FILE, specMarkdown);
+    await this.toolbox.writeTracked(DEVELOPMENT_INSTRUCTIONS_FILE, instructions);
+    const notes = await this.readNotes();
+    const system = systemBlocks({ specMarkdown, instructions, notes }).map((block) => ({
+      ...block,
+      text: this.redact(block.text),
+    }));
+    const tools = toolDefinitions(manifest);
+    if (repair) this.breaker.seedBuildError(repair.buildOutput);
+    this.messages.push({
+      role: 'user',
+      content: [{ type: 'text', text: this.redact(taskMessage({ spec, manifest, repair })) }],
+    });
+    this.progress.notice(
+      `Claude (${this.config.model}) ${repair ? `repair round ${repair.round}` : 'development'} started: budget ${this.config.maxTurns} turns, ${this.config.maxOutputTokens} output tokens, $${this.config.maxCostUsd}`,
+    );
+
+    try {
+      const finalText = await this.loop(system, tools);
+      const filesChanged = await this.toolbox.changedFiles();
+      this.progress.flush();
+      if (finalText) this.progress.notice(`Claude: ${clip(this.redact(finalText), 400)}`);
+      const what = repair
+        ? `repaired the build of ${spec.product.name} (round ${repair.round})`
+        : `developed ${spec.product.name}`;
+      const summary = `Claude (${this.config.model}) ${what}: ${filesChanged.length} files changed in ${this.turns} turns`;
+      this.progress.notice(`${summary}, $${this.costUsd.toFixed(4)} spent`);
+      return { generator: `claude:${this.config.model}`, summary, filesChanged };
+    } catch (error) {
+      this.progress.flush();
+      const reason = PipelineError.isInstance(error) ? error.message : String(error);
+      this.progress.notice(
+        `Claude stopped after ${this.turns} turns ($${this.costUsd.toFixed(4)} spent, ${this.touched.size} files changed so far): ${reason}`,
+        'error',
+      );
+      throw error;
+    }
+  }
+
+  /** Turns until the model is done; returns its closing text. */
+  private async loop(system: TextBlockParam[], tools: ReturnType<typeof toolDefinitions>): Promise<string> {
+    const ttl = this.config.cacheTtl;
+    const cacheControl = ttl === '5m' ? { type: 'ephemeral' as const } : { type: 'ephemeral' as const, ttl };
+    const cachedSystem = system.map((block, i) =>
+      i === system.length - 1 ? { ...block, cache_control: cacheControl } : block,
+    );
+    for (;;) {
+      const maxTokens = await this.roomForTurn();
+      const watchdog = new AbortController();
+      const timer = setTimeout(
+        () =>
+          watchdog.abort(
+            new TransientError(
+              `Claude turn ${this.turns + 1} did not finish within ${Math.round(this.config.turnTimeoutMs / 1000)} s; the watchdog stopped it`,
+            ),
+          ),
+        this.config.turnTimeoutMs,
+      );
+      const signal = this.signal ? AbortSignal.any([this.signal, watchdog.signal]) : watchdog.signal;
+      try {
+        const response = await this.call(
+          {
+            model: this.config.model,
+            max_tokens: maxTokens,
+            system: cachedSystem,
+            tools,
+            messages: withCachePoints(this.messages, cacheControl),
+          },
+          signal,
+        );
+        this.turns++;
+        this.account(response);
+        const done = await this.handle(response, signal);
+        if (done !== undefined) return done;
+      } catch (error) {
+        throw this.abortReason() ?? (watchdog.signal.aborted ? watchdog.signal.reason : error);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  }
+
+  /** Acts on one response; returns the closing text when the session is done. */
+  private async handle(response: Message, signal: AbortSignal): Promise<string | undefined> {
+    const content = response.content;
+    switch (response.stop_reason) {
+      case 'tool_use': {
+        this.messages.push({ role: 'assistant', content: asParams(content) });
+        const results = await this.runTools(toolUses(content), signal);
+        this.messages.push({ role: 'user', content: results.blocks });
+        await this.endTurn(results.changed);
+        return undefined;
+      }
+      case 'max_tokens': {
+        // A tool call at the very end may be cut off mid-input: drop it and ask for smaller steps.
+        const kept = content.at(-1)?.type === 'tool_use' ? content.slice(0, -1) : content;
+        const results = await this.runTools(toolUses(kept), signal);
+        const note: TextBlockParam = { type: 'text', text: CUT_OFF_MESSAGE };
+        if (kept.length > 0) {
+          this.messages.push({ role: 'assistant', content: asParams(kept) });
+          this.messages.push({ role: 'user', content: [...results.blocks, note] });
+        } else {
+          const last = this.messages.at(-1);
+          if (last?.role === 'user' && Array.isArray(last.content)) last.content.push(note);
+          else this.messages.push({ role: 'user', content: [note] });
+        }
+        this.progress.activity(`Claude turn ${this.turns}: the reply reached the output limit; continuing`);
+        await this.endTurn(results.changed);
+        return undefined;
+      }
+      case 'pause_turn': {
+        this.messages.push({ role: 'assistant', content: asParams(content) });
+        await this.endTurn(false);
+        return undefined;
+      }
+      case 'end_turn':
+      case 'stop_sequence': {
+        const text = textOf(content);
+        if (this.config.verifyBuild && !this.buildPassed) {
+          this.progress.activity(`Claude turn ${this.turns}: the model is done; checking the build`);
+          const outcome = await this.toolbox.run('run_command', { name: 'build' }, signal);
+          if (outcome.command?.failed) {
+            await this.trip(this.breaker.command('build', true, outcome.command.output));
+            if (content.length > 0) this.messages.push({ role: 'assistant', content: asParams(content) });
+            this.messages.push({
+              role: 'user',
+              content: [{ type: 'text', text: buildFailedMessage(outcome.command.output) }],
+            });
+            this.progress.notice(
+              `Claude said it was done but the build fails; sending the errors back`,
+              'warn',
+            );
+            await this.endTurn(false);
+            return undefined;
+          }
+          if (outcome.isError && !outcome.command) {
+            throw new PermanentError(`The build could not be run to check the work: ${outcome.content}`);
+          }
+        }
+        return text ?? '';
+      }
+      case 'refusal': {
+        const details = response.stop_details;
+        const category = details?.category ? ` (${details.category})` : '';
+        const reason = details?.explanation ?? textOf(content) ?? 'no reason given';
+        throw new PermanentError(this.redact(`Claude declined to continue${category}: ${clip(reason, 500)}`));
+      }
+      case 'model_context_window_exceeded':
+        throw new PermanentError(
+          `The conversation filled ${this.config.model}'s context window after ${this.turns} turns; the work so far is in the workspace`,
+        );
+      default:
+        throw new PermanentError(`Claude stopped for an unexpected reason: ${String(response.stop_reason)}`);
+    }
+  }
+
+  private async runTools(
+    calls: ToolUseBlock[],
+    signal: AbortSignal,
+  ): Promise<{ blocks: ToolResultBlockParam[]; changed: boolean }> {
+    const blocks: ToolResultBlockParam[] = [];
+    let changed = false;
+    for (const call of calls) {
+      await this.trip(this.breaker.call(call.name, call.input));
+      const outcome = await this.toolbox.run(call.name, call.input, signal);
+      if (outcome.changed) {
+        changed = true;
+        this.buildPassed = false;
+        this.breaker.changed();
+        const path = (call.input as { path?: unknown }).path;
+        if (typeof path === 'string') this.touched.add(path);
+      }
+      if (outcome.command) {
+        if (outcome.command.name === 'build' && !outcome.command.failed) this.buildPassed = true;
+        await this.trip(
+          this.breaker.command(outcome.command.name, outcome.command.failed, outcome.command.output),
+        );
+      }
+      this.progress.activity(
+        `Claude turn ${this.turns}/${this.config.maxTurns}: ${outcome.activity}${outcome.isError ? ' (failed)' : ''} — ${this.touched.size} files changed, $${this.costUsd.toFixed(4)} spent`,
+      );
+      blocks.push({
+        type: 'tool_result',
+        tool_use_id: call.id,
+        content: outcome.content,
+        ...(outcome.isError ? { is_error: true } : {}),
+      });
+    }
+    return { blocks, changed };
+  }
+
+  private async endTurn(changed: boolean): Promise<void> {
+    await this.trip(this.breaker.turn(changed));
+  }
+
+  /** Throws NoProgressError when the breaker tripped. */
+  private async trip(trip: Trip | undefined): Promise<void> {
+    if (!trip) return;
+    throw new NoProgressError(
+      `Stopped AI development: no progress — ${trip.message}. The work so far stays in the repository.`,
+      { reason: trip.reason, filesChanged: await this.toolbox.changedFiles() },
+    );
+  }
+
+  /** One API call with retries on transient failures, honouring retry-after. */
+  private async call(body: MessageCreateParamsNonStreaming, signal: AbortSignal): Promise<Message> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.client.messages.create(body, {
+          signal,
+          timeout: this.config.callTimeoutMs,
+          maxRetries: 0,
+        });
+      } catch (thrown) {
+        if (signal.aborted) throw signal.reason ?? thrown;
+        const error = mapModelError(thrown, this.redact);
+        if (!error.retryable || attempt > this.config.maxRetries) throw error;
+        const wait =
+          error.retryAfterMs ?? Math.min(30_000, 1_000 * 2 ** (attempt - 1)) * (0.75 + Math.random() / 4);
+        if (wait > this.config.maxRetryWaitMs) throw error;
+        this.progress.notice(
+          `${error.message} — retrying in ${(wait / 1000).toFixed(1)} s (try ${attempt + 1} of ${this.config.maxRetries + 1})`,
+          'warn',
+        );
+        await this.sleep(Math.round(wait), signal);
+      }
+    }
+  }
+
+  /** Adds a response's usage to the budgets and reports it to the job. */
+  private account(response: Message): void {
+    const usage = toTokenUsage(billedTokens(response.usage ?? {}), this.config.prices);
+    this.outputTokens += usage.outputTokens;
+    this.costUsd = Math.round((this.costUsd + usage.costUsd) * 1e6) / 1e6;
+    this.options.report.usage(usage);
+  }
+
+  /** The max_tokens of the next turn, or a budget error when no room is left. */
+  private async roomForTurn(): Promise<number> {
+    const { maxTurns, maxOutputTokens, maxCostUsd, maxTokensPerTurn, prices } = this.config;
+    if (this.turns >= maxTurns) {
+      await this.overBudget(
+        'turns',
+        this.turns,
+        maxTurns,
+        `used ${this.turns} of ${maxTurns} turns without finishing`,
+      );
+    }
+    if (this.costUsd >= maxCostUsd) {
+      await this.overBudget(
+        'cost',
+        this.costUsd,
+        maxCostUsd,
+        `spent $${this.costUsd.toFixed(4)} of $${maxCostUsd}`,
+      );
+    }
+    const outputLeft = maxOutputTokens - this.outputTokens;
+    const affordable =
+      prices.outputPerMTok > 0
+        ? Math.floor(((maxCostUsd - this.costUsd) * 1e6) / prices.outputPerMTok)
+        : Infinity;
+    const room = Math.min(maxTokensPerTurn, outputLeft, affordable);
+    if (room < Math.min(MIN_TURN_TOKENS, maxTokensPerTurn)) {
+      if (outputLeft <= affordable) {
+        await this.overBudget(
+          'output-tokens',
+          this.outputTokens,
+          maxOutputTokens,
+          `used ${this.outputTokens} of ${maxOutputTokens} output tokens`,
+        );
+      }
+      await this.overBudget(
+        'cost',
+        this.costUsd,
+        maxCostUsd,
+        `spent $${this.costUsd.toFixed(4)} of $${maxCostUsd}; not enough is left for another turn`,
+      );
+    }
+    return room;
+  }
+
+  private async overBudget(budget: BudgetName, spent: number, limit: number, what: string): Promise<never> {
+    const label = { turns: 'Turn', 'output-tokens': 'Output-token', cost: 'Cost' }[budget];
+    throw new AiBudgetExceededError(
+      `${label} budget exhausted: Claude ${what}. The work so far stays in the repository; raise the budget or finish with the template generator.`,
+      { budget, spent, limit, filesChanged: await this.toolbox.changedFiles() },
+    );
+  }
+
+  private async readNotes(): Promise<{ path: string; text: string } | undefined> {
+    const path = this.options.manifest.notes;
+    if (!path) return undefined;
+    try {
+      const text = await readFile(await resolveInside(this.options.workspace.dir, path), 'utf8');
+      return { path, text: clip(text, MAX_NOTES_CHARS) };
+    } catch (error) {
+      this.progress.notice(
+        `The template's notes (${path}) could not be read: ${(error as Error).message}`,
+        'warn',
+      );
+      return undefined;
+    }
+  }
+
+  private abortReason(): PipelineError | undefined {
+    const signal = this.signal;
+    if (!signal?.aborted) return undefined;
+    const reason: unknown = signal.reason;
+    if (PipelineError.isInstance(reason)) return reason;
+    const message = reason instanceof Error ? reason.message : String(reason ?? 'aborted');
+    return new CancelledError(`AI development stopped: ${message}`, { cause: reason });
+  }
+
+  private throwIfAborted(): void {
+    const reason = this.abortReason();
+    if (reason) throw reason;
+  }
+}
+
+/** The conversation with cache points on the last block of the last two user messages. */
+export function withCachePoints(
+  messages: readonly MessageParam[],
+  cacheControl: { type: 'ephemeral'; ttl?: '5m' | '1h' },
+): MessageParam[] {
+  const users = messages.flatMap((m, i) => (m.role === 'user' ? [i] : [])).slice(-2);
+  return messages.map((message, i): MessageParam => {
+    if (message.role !== 'user' || !users.includes(i)) return message;
+    const content: ContentBlockParam[] =
+      typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : [...message.content];
+    const last = content.at(-1);
+    if (last && (last.type === 'text' || last.type === 'tool_result')) {
+      content[content.length - 1] = { ...last, cache_control: cacheControl };
+    }
+    return { role: 'user', content };
+  });
+}
+
+function toolUses(content: readonly ContentBlock[]): ToolUseBlock[] {
+  return content.filter((block): block is ToolUseBlock => block.type === 'tool_use');
+}
+
+function textOf(content: readonly ContentBlock[]): string | undefined {
+  const text = content
+    .flatMap((block) => (block.type === 'text' ? [block.text] : []))
+    .join('\n')
+    .trim();
+  return text || undefined;
+}
+
+// The response's blocks go back as they came (thinking blocks included, as the API requires).
+function asParams(content: readonly ContentBlock[]): ContentBlockParam[] {
+  return content as unknown as ContentBlockParam[];
+}
+
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}

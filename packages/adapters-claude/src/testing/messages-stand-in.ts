@@ -1,0 +1,314 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A content block as it travels in a request. */
+export interface WireBlock {
+  type: string;
+  cache_control?: { type: string; ttl?: string } | null;
+  [field: string]: unknown;
+}
+
+/** A request body as the client sent it (only what the stand-in looks at is typed). */
+export interface WireBody {
+  model?: unknown;
+  max_tokens?: unknown;
+  system?: string | WireBlock[];
+  tools?: WireBlock[];
+  messages?: { role: string; content: string | WireBlock[] }[];
+  cache_control?: { type: string; ttl?: string } | null;
+  [field: string]: unknown;
+}
+
+/** A request the stand-in received, as sent. */
+export interface RecordedRequest {
+  headers: Record<string, string | string[] | undefined>;
+  /** The raw body text (grep it for secrets). */
+  raw: string;
+  body: WireBody;
+  /** The usage the stand-in billed for it (absent for error replies). */
+  usage?: StandInUsage;
+}
+
+export interface StandInUsage {
+  input_tokens: number;
+  output_tokens: number;
+  cache_creation_input_tokens: number;
+  cache_read_input_tokens: number;
+  cache_creation: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number };
+}
+
+/** A content block of a scripted reply. */
+export type StandInBlock =
+  | { type: 'text'; text: string }
+  | { type: 'tool_use'; name: string; input: unknown; id?: string }
+  | { type: 'thinking'; thinking: string; signature?: string };
+
+/** What the stand-in answers to one request. */
+export type StandInReply =
+  | {
+      kind: 'message';
+      content: StandInBlock[];
+      stopReason: 'end_turn' | 'tool_use' | 'max_tokens' | 'pause_turn' | 'refusal' | 'stop_sequence';
+      stopDetails?: { type: 'refusal'; category: string | null; explanation: string | null };
+      /** Billed output tokens; default the content's characters / 4. */
+      outputTokens?: number;
+    }
+  | {
+      kind: 'error';
+      status: number;
+      type: string;
+      message: string;
+      details?: Record<string, unknown>;
+      headers?: Record<string, string>;
+    }
+  /** Never answers (until the client gives up or the stand-in closes). */
+  | { kind: 'hang' };
+
+/** What a script sees of a request: the parsed body and its position in the conversation. */
+export interface ScriptContext {
+  body: WireBody;
+  /** 0-based number of this request (error replies included). */
+  index: number;
+  /** The tool results of the last user message, in order. */
+  toolResults: { tool_use_id: string; content: string; is_error: boolean }[];
+}
+
+export type StandInScript = (context: ScriptContext) => StandInReply;
+
+export interface MessagesStandInOptions {
+  /** The key the client must send (as `x-api-key` or `Authorization: Bearer`). */
+  apiKey: string;
+  script: StandInScript;
+  /** A breakpoint prefix shorter than this is not cached, as the API does. Default 1024. */
+  minCacheableTokens?: number;
+}
+
+export interface MessagesStandIn {
+  /** The base URL to give the SDK (`baseURL`). */
+  url: string;
+  requests: RecordedRequest[];
+  close(): Promise<void>;
+}
+
+/** Tokens as the stand-in counts them: characters / 4, rounded up. */
+export function approxTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}
+
+/**
+ * A local stand-in for `POST /v1/messages` that answers from a script and bills usage the way
+ * the API does from the cache_control breakpoints it receives: the longest breakpoint prefix seen
+ * before is read from the cache, the prefix up to the last breakpoint beyond it is written to the
+ * cache, and the rest is plain input. Errors follow the API's shape
+ * (`{type:'error', error:{type,message,details?}, request_id}`), with `retry-after` headers as given.
+ */
+export async function startMessagesStandIn(options: MessagesStandInOptions): Promise<MessagesStandIn> {
+  const requests: RecordedRequest[] = [];
+  const cache = new Set<string>();
+  const minCacheable = options.minCacheableTokens ?? 1024;
+  const hanging = new Set<ServerResponse>();
+  let index = 0;
+
+  const server = createServer(async (req, res) => {
+    const raw = await readBody(req);
+    const requestId = `req_${randomUUID().replace(/-/g, '').slice(0, 24)}`;
+    res.setHeader('request-id', requestId);
+    const fail = (status: number, type: string, message: string, extra: Record<string, unknown> = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ type: 'error', error: { type, message, ...extra }, request_id: requestId }));
+    };
+    if (req.method !== 'POST' || req.url?.split('?')[0] !== '/v1/messages') {
+      return fail(404, 'not_found_error', `Not found: ${req.method} ${req.url}`);
+    }
+    const bearer = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
+    if (req.headers['x-api-key'] !== options.apiKey && bearer !== options.apiKey) {
+      return fail(401, 'authentication_error', 'invalid x-api-key');
+    }
+    let body: WireBody;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      return fail(400, 'invalid_request_error', 'The request body is not valid JSON');
+    }
+    const recorded: RecordedRequest = { headers: req.headers, raw, body };
+    requests.push(recorded);
+    const problem = validate(body);
+    if (problem) return fail(400, 'invalid_request_error', problem);
+
+    const reply = options.script({ body, index: index++, toolResults: lastToolResults(body) });
+    if (reply.kind === 'hang') {
+      hanging.add(res);
+      res.on('close', () => hanging.delete(res));
+      return;
+    }
+    if (reply.kind === 'error') {
+      res.writeHead(reply.status, { 'content-type': 'application/json', ...(reply.headers ?? {}) });
+      res.end(
+        JSON.stringify({
+          type: 'error',
+          error: {
+            type: reply.type,
+            message: reply.message,
+            ...(reply.details ? { details: reply.details } : {}),
+          },
+          request_id: requestId,
+        }),
+      );
+      return;
+    }
+    const content = reply.content.map((block, i) =>
+      block.type === 'tool_use'
+        ? { type: 'tool_use', id: block.id ?? `toolu_${index}_${i}`, name: block.name, input: block.input }
+        : block.type === 'thinking'
+          ? { type: 'thinking', thinking: block.thinking, signature: block.signature ?? 'sig' }
+          : { type: 'text', text: block.text, citations: null },
+    );
+    const usage = {
+      ...bill(body, cache, minCacheable),
+      output_tokens: reply.outputTokens ?? Math.max(1, approxTokens(JSON.stringify(content))),
+    };
+    recorded.usage = usage;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({
+        id: `msg_${randomUUID().replace(/-/g, '').slice(0, 24)}`,
+        type: 'message',
+        role: 'assistant',
+        model: body.model,
+        content,
+        stop_reason: reply.stopReason,
+        stop_sequence: null,
+        stop_details: reply.stopDetails ?? null,
+        container: null,
+        usage: { ...usage, service_tier: 'standard', server_tool_use: null, inference_geo: null },
+      }),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    async close() {
+      for (const res of hanging) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function validate(body: WireBody): string | undefined {
+  if (typeof body?.model !== 'string' || !body.model) return 'model: Field required';
+  if (typeof body.max_tokens !== 'number' || !Number.isInteger(body.max_tokens) || body.max_tokens < 1)
+    return 'max_tokens: must be a positive integer';
+  if (!Array.isArray(body.messages) || body.messages.length === 0)
+    return 'messages: at least one message is required';
+  if (body.messages[0]?.role !== 'user') return 'messages: the first message must use the "user" role';
+  const breakpoints = segments(body).filter((s) => s.breakpoint).length;
+  if (breakpoints > 4)
+    return `A maximum of 4 blocks with cache_control may be provided. Found ${breakpoints}.`;
+  // Every tool_use must be answered by a tool_result in the very next (user) message.
+  for (const [i, message] of body.messages.entries()) {
+    if (message.role !== 'assistant' || !Array.isArray(message.content)) continue;
+    const ids = message.content.filter((b) => b.type === 'tool_use').map((b) => String(b['id']));
+    if (ids.length === 0) continue;
+    const next = body.messages[i + 1];
+    if (!next) continue;
+    const answered = new Set(
+      (Array.isArray(next.content) ? next.content : [])
+        .filter((b) => b.type === 'tool_result')
+        .map((b) => String(b['tool_use_id'])),
+    );
+    const missing = ids.filter((id: string) => !answered.has(id));
+    if (next.role !== 'user' || missing.length > 0) {
+      return `messages.${i + 1}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${missing.join(', ')}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`;
+    }
+  }
+  return undefined;
+}
+
+interface Segment {
+  key: string;
+  tokens: number;
+  breakpoint: boolean;
+  ttl: '5m' | '1h';
+}
+
+/** The prompt in the API's prefix order (tools, system, messages), one segment per block. */
+function segments(body: WireBody): Segment[] {
+  const out: Segment[] = [];
+  const add = (where: string, block: string | WireBlock) => {
+    const { cache_control, ...rest }: Partial<WireBlock> =
+      typeof block === 'string' ? { text: block } : block;
+    const text = JSON.stringify(rest);
+    out.push({
+      key: `${where}:${text}`,
+      tokens: approxTokens(text),
+      breakpoint: Boolean(cache_control),
+      ttl: cache_control?.ttl === '1h' ? '1h' : '5m',
+    });
+  };
+  for (const tool of body.tools ?? []) add('tool', tool);
+  if (typeof body.system === 'string') add('system', body.system);
+  else for (const block of body.system ?? []) add('system', block);
+  for (const message of body.messages ?? []) {
+    const blocks = typeof message.content === 'string' ? [message.content] : message.content;
+    for (const block of blocks ?? []) add(message.role, block);
+  }
+  // Top-level cache_control: the API puts the breakpoint on the last cacheable block.
+  if (body.cache_control && out.length > 0) {
+    const last = out[out.length - 1]!;
+    last.breakpoint = true;
+    if (body.cache_control.ttl === '1h') last.ttl = '1h';
+  }
+  return out;
+}
+function bill(body: WireBody, cache: Set<string>, minCacheable: number): Omit<StandInUsage, 'output_tokens'> {
+  const all = segments(body);
+  const hash = createHash('sha256').update(String(body.model));
+  let total = 0;
+  const points: { id: string; tokens: number; ttl: '5m' | '1h' }[] = [];
+  for (const segment of all) {
+    hash.update(segment.key);
+    total += segment.tokens;
+    if (segment.breakpoint) points.push({ id: hash.copy().digest('hex'), tokens: total, ttl: segment.ttl });
+  }
+  const cacheable = points.filter((p) => p.tokens >= minCacheable);
+  const read = Math.max(0, ...cacheable.filter((p) => cache.has(p.id)).map((p) => p.tokens));
+  const beyond = cacheable.filter((p) => p.tokens > read);
+  const last = beyond.at(-1);
+  const written = last ? last.tokens - read : 0;
+  // Tokens written between the read point and a 1h breakpoint are billed at the 1h rate.
+  const oneHourEnd = Math.max(read, ...beyond.filter((p) => p.ttl === '1h').map((p) => p.tokens));
+  for (const point of cacheable) cache.add(point.id);
+  return {
+    input_tokens: total - read - written,
+    cache_creation_input_tokens: written,
+    cache_read_input_tokens: read,
+    cache_creation: {
+      ephemeral_5m_input_tokens: written - (oneHourEnd - read),
+      ephemeral_1h_input_tokens: oneHourEnd - read,
+    },
+  };
+}
+function lastToolResults(body: WireBody): ScriptContext['toolResults'] {
+  const last = body.messages?.at(-1);
+  if (last?.role !== 'user' || !Array.isArray(last.content)) return [];
+  return last.content
+    .filter((b) => b.type === 'tool_result')
+    .map((b) => ({
+      tool_use_id: String(b['tool_use_id']),
+      content: typeof b['content'] === 'string' ? b['content'] : JSON.stringify(b['content'] ?? ''),
+      is_error: b['is_error'] === true,
+    }));
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
