@@ -12,3 +12,25 @@ export {
   JOBS_TABLE_SCHEMA,
   jobsTableDefinition,
 } from './dynamo/table.js';
+export {
+  createEventBridgeTrigger,
+  type EventBridgeTriggerDeps,
+  type EventBridgeTriggerSettings,
+  type JobEventDetail,
+  jobEventDetail,
+} from './eventbridge/eventbridge-trigger.js';
+export {
+  type LoadedSecrets,
+  type LoadSecretsOptions,
+  loadSecrets,
+  SECRET_NAMES,
+  type SecretName,
+  type SecretSource,
+} from './secrets/secrets.js';
+export {
+  createSnsNotifier,
+  SNS_MAX_MESSAGE_BYTES,
+  type SnsJobMessage,
+  type SnsNotifierDeps,
+  type SnsNotifierSettings,
+} from './sns/sns-notifier.js';
