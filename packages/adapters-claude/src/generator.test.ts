@@ -1,7 +1,13 @@
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BudgetExceededError, PipelineError, type TemplateManifest } from '@mvp-pipeline/core';
+import {
+  BudgetExceededError,
+  type CodeGenerator,
+  PipelineError,
+  type TemplateManifest,
+  withFallbackGenerator,
+} from '@mvp-pipeline/core';
 import { recordingReporter, sampleSpec } from '@mvp-pipeline/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AiBudgetExceededError, NoProgressError } from './errors.js';
@@ -378,6 +384,36 @@ describe('Claude code generator', () => {
       expect(report.lines.join('\n')).toMatch(/Claude stopped after 5 turns/);
     });
 
+    it('lets a fallback generator finish the job when the budget runs out, usage of the failed run kept', async () => {
+      const standIn = await startMessagesStandIn({ apiKey: KEY, script: runaway });
+      const dir = await mkdtemp(join(tmpdir(), 'claude-fallback-'));
+      cleanups.push(async () => {
+        await standIn.close();
+        await rm(dir, { recursive: true, force: true });
+      });
+      const manifest = await writeTinyTemplate(dir);
+      const template: CodeGenerator = {
+        specificationVersion: 'v1',
+        async generate({ workspace }) {
+          await writeFile(join(workspace.dir, 'src/app.mjs'), WORKING_APP);
+          return { generator: 'template', summary: 'Filled the template', filesChanged: ['src/app.mjs'] };
+        },
+      };
+      const claude = createClaudeCodeGenerator({ apiKey: KEY, baseUrl: standIn.url, maxTurns: 3 });
+      const report = recordingReporter();
+      const result = await withFallbackGenerator(claude, template).generate({
+        jobId: 'job_f',
+        spec: sampleSpec(),
+        workspace: { jobId: 'job_f', dir },
+        manifest,
+        report,
+      });
+      expect(result.generator).toBe('template (fallback after budget_exceeded)');
+      expect(await readFile(join(dir, 'src/app.mjs'), 'utf8')).toBe(WORKING_APP);
+      expect(report.usages).toHaveLength(3);
+      expect(report.lines.join('\n')).toMatch(/Turn budget exhausted.*finishing with the fallback generator/);
+    });
+
     it('stops when the cost budget is spent', async () => {
       const prices = { inputPerMTok: 3, outputPerMTok: 0.01, cacheWritePerMTok: 3.75, cacheReadPerMTok: 0.3 };
       const { run, report } = await setup(runaway, { prices, maxCostUsd: 0.03 });
@@ -521,7 +557,7 @@ describe('Claude code generator', () => {
       const turn = await setup(scripted([{ kind: 'hang' }]), { turnTimeoutMs: 200 });
       const stuck = await failure(turn.run());
       expect(stuck.code).toBe('TRANSIENT');
-      expect(stuck.message).toMatch(/Claude turn 1 did not finish within 0 s; the watchdog stopped it/);
+      expect(stuck.message).toMatch(/Claude turn 1 did not finish within 200 ms; the watchdog stopped it/);
     });
 
     it('stops when its signal aborts mid-call', async () => {

@@ -39,7 +39,7 @@ import {
 } from './pricing.js';
 import { ThrottledProgress } from './progress.js';
 import { buildFailedMessage, CUT_OFF_MESSAGE, systemBlocks, taskMessage } from './prompt.js';
-import { createToolbox, type Toolbox, toolDefinitions } from './tools.js';
+import { createToolbox, formatMs, type Toolbox, toolDefinitions } from './tools.js';
 
 /** Settings of the Claude code generator. Budgets apply to each `generate` call (one job step). */
 export interface ClaudeCodeGeneratorSettings {
@@ -321,7 +321,7 @@ class Session {
         () =>
           watchdog.abort(
             new TransientError(
-              `Claude turn ${this.turns + 1} did not finish within ${Math.round(this.config.turnTimeoutMs / 1000)} s; the watchdog stopped it`,
+              `Claude turn ${this.turns + 1} did not finish within ${formatMs(this.config.turnTimeoutMs)}; the watchdog stopped it`,
             ),
           ),
         this.config.turnTimeoutMs,

@@ -251,7 +251,7 @@ export function createToolbox(options: ToolboxOptions): Toolbox {
       });
       const failed = result.timedOut || result.exitCode !== 0;
       const status = result.timedOut
-        ? `timed out after ${Math.round(options.commandTimeoutMs / 1000)} s`
+        ? `timed out after ${formatMs(options.commandTimeoutMs)}`
         : result.signal
           ? `killed by ${result.signal}`
           : `exit code ${result.exitCode}`;
@@ -318,6 +318,13 @@ class ToolRefusal extends Error {}
 
 function relativePath(root: string, absolute: string): string {
   return relativeTo(root, absolute).split(sep).join('/');
+}
+
+/** A duration for a person: `300 ms`, `45 s`, `5 min`. */
+export function formatMs(ms: number): string {
+  if (ms < 1_000) return `${Math.round(ms)} ms`;
+  if (ms < 120_000) return `${Math.round(ms / 1_000)} s`;
+  return `${Math.round(ms / 60_000)} min`;
 }
 
 function ok(content: string, activity: string): ToolOutcome {
