@@ -1,0 +1,762 @@
+import { App, aws_iam as iam } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { RUNNER_EXIT_CODES } from './exit-codes.js';
+import { InfraSettingsError } from './settings.js';
+import { MvpPipelineStack } from './stack.js';
+
+type Resource = { Type: string; Properties: Record<string, unknown> };
+
+/** Synthesises one stack with the given context (what `-c key=value` or cdk.json would give). */
+function synth(context: Record<string, unknown> = {}): { stack: MvpPipelineStack; template: Template } {
+  const app = new App({ context });
+  const stack = new MvpPipelineStack(app, 'TestStack');
+  return { stack, template: Template.fromStack(stack) };
+}
+
+function only(template: Template, type: string, props: Record<string, unknown> = {}): [string, Resource] {
+  const found = Object.entries(template.findResources(type, { Properties: props }));
+  expect(found, `exactly one ${type}`).toHaveLength(1);
+  return found[0] as [string, Resource];
+}
+
+function logicalId(template: Template, type: string, props: Record<string, unknown>): string {
+  return only(template, type, props)[0];
+}
+
+/** All policy statements attached (inline policies) to the role with this logical id. */
+function statementsOfRole(template: Template, roleId: string): Record<string, unknown>[] {
+  const policies = template.findResources('AWS::IAM::Policy', {
+    Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) },
+  });
+  return Object.values(policies)
+    .flatMap((p) => (p as Resource).Properties['PolicyDocument'] as { Statement: Record<string, unknown>[] })
+    .flatMap((doc) => doc.Statement);
+}
+
+const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : [v]);
+
+/** Batch's evaluateOnExit matching: the first rule whose set conditions all match wins; none → RETRY. */
+function batchDecision(
+  rules: { Action: string; OnExitCode?: string; OnReason?: string; OnStatusReason?: string }[],
+  exit: { exitCode?: number; reason?: string; statusReason?: string },
+): string {
+  const glob = (pattern: string | undefined, value: string | undefined) => {
+    if (pattern === undefined) return true;
+    if (value === undefined) return false;
+    return pattern.endsWith('*') ? value.startsWith(pattern.slice(0, -1)) : value === pattern;
+  };
+  for (const rule of rules) {
+    if (
+      glob(rule.OnExitCode, exit.exitCode === undefined ? undefined : String(exit.exitCode)) &&
+      glob(rule.OnReason, exit.reason) &&
+      glob(rule.OnStatusReason, exit.statusReason)
+    ) {
+      return rule.Action;
+    }
+  }
+  return 'RETRY';
+}
+
+describe('MvpPipelineStack with default settings', () => {
+  let stack: MvpPipelineStack;
+  let template: Template;
+  beforeAll(() => {
+    ({ stack, template } = synth());
+  });
+
+  describe('EventBridge', () => {
+    it('creates the mvp-development bus', () => {
+      template.resourceCountIs('AWS::Events::EventBus', 1);
+      template.hasResourceProperties('AWS::Events::EventBus', { Name: 'mvp-development' });
+    });
+
+    it('matches Source founderdash.web / DetailType MVP Development Request with a jobId, on that bus', () => {
+      const busId = logicalId(template, 'AWS::Events::EventBus', { Name: 'mvp-development' });
+      const [, rule] = only(template, 'AWS::Events::Rule');
+      expect(rule.Properties['EventBusName']).toEqual({ Ref: busId });
+      expect(rule.Properties['EventPattern']).toEqual({
+        source: ['founderdash.web'],
+        'detail-type': ['MVP Development Request'],
+        detail: { jobId: [{ exists: true }] },
+      });
+      expect(rule.Properties['State']).toBe('ENABLED');
+    });
+
+    it('targets the Batch job queue and passes only the job id as the jobId job parameter', () => {
+      const queueId = logicalId(template, 'AWS::Batch::JobQueue', {});
+      const jobDefId = logicalId(template, 'AWS::Batch::JobDefinition', {});
+      const [, rule] = only(template, 'AWS::Events::Rule');
+      const targets = rule.Properties['Targets'] as Record<string, unknown>[];
+      expect(targets).toHaveLength(1);
+      const target = targets[0]!;
+      expect(target['Arn']).toEqual({ 'Fn::GetAtt': [queueId, 'JobQueueArn'] });
+      expect(target['InputTransformer']).toEqual({
+        InputPathsMap: { 'detail-jobId': '$.detail.jobId' },
+        InputTemplate: '{"Parameters":{"jobId":<detail-jobId>}}',
+      });
+      expect(target['Input']).toBeUndefined();
+      expect(target['InputPath']).toBeUndefined();
+      expect(target['BatchParameters']).toEqual({
+        JobDefinition: { Ref: jobDefId },
+        JobName: 'mvp-development-job',
+      });
+    });
+
+    it('sets no RetryStrategy on the target, which would override the job definition rules', () => {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        Targets: [Match.objectLike({ BatchParameters: Match.objectLike({ RetryStrategy: Match.absent() }) })],
+      });
+      const [, rule] = only(template, 'AWS::Events::Rule');
+      const target = (rule.Properties['Targets'] as Record<string, unknown>[])[0]!;
+      expect(Object.keys(target['BatchParameters'] as object)).not.toContain('RetryStrategy');
+      expect(Object.keys(target['BatchParameters'] as object)).not.toContain('ArrayProperties');
+    });
+
+    it('retries delivery with an explicit retry policy and dead-letters to the SQS queue', () => {
+      const dlqId = logicalId(template, 'AWS::SQS::Queue', {});
+      template.hasResourceProperties('AWS::Events::Rule', {
+        Targets: [
+          Match.objectLike({
+            RetryPolicy: { MaximumRetryAttempts: 20, MaximumEventAgeInSeconds: 7200 },
+            DeadLetterConfig: { Arn: { 'Fn::GetAtt': [dlqId, 'Arn'] } },
+          }),
+        ],
+      });
+    });
+
+    it('gives the target a role that may only submit this job definition to this queue', () => {
+      const [, rule] = only(template, 'AWS::Events::Rule');
+      const roleArn = (rule.Properties['Targets'] as Record<string, unknown>[])[0]!['RoleArn'] as {
+        'Fn::GetAtt': [string, string];
+      };
+      const roleId = roleArn['Fn::GetAtt'][0];
+      template.hasResourceProperties('AWS::IAM::Role', {
+        AssumeRolePolicyDocument: {
+          Statement: [Match.objectLike({ Principal: { Service: 'events.amazonaws.com' } })],
+        },
+      });
+      const queueId = logicalId(template, 'AWS::Batch::JobQueue', {});
+      const jobDefId = logicalId(template, 'AWS::Batch::JobDefinition', {});
+      expect(statementsOfRole(template, roleId)).toEqual([
+        {
+          Action: 'batch:SubmitJob',
+          Effect: 'Allow',
+          Resource: [{ Ref: jobDefId }, { 'Fn::GetAtt': [queueId, 'JobQueueArn'] }],
+        },
+      ]);
+    });
+  });
+
+  describe('dead-letter queue', () => {
+    it('is a standard, encrypted queue that keeps messages 14 days', () => {
+      const [, queue] = only(template, 'AWS::SQS::Queue');
+      expect(queue.Properties).toMatchObject({
+        QueueName: 'mvp-development-trigger-dlq',
+        MessageRetentionPeriod: 14 * 24 * 3600,
+        SqsManagedSseEnabled: true,
+      });
+      expect(queue.Properties['FifoQueue']).toBeUndefined();
+    });
+
+    it('lets only EventBridge, for this rule, send to it, and refuses non-TLS access', () => {
+      const dlqId = logicalId(template, 'AWS::SQS::Queue', {});
+      const ruleId = logicalId(template, 'AWS::Events::Rule', {});
+      const [, policy] = only(template, 'AWS::SQS::QueuePolicy');
+      expect(policy.Properties['Queues']).toEqual([{ Ref: dlqId }]);
+      const statements = (policy.Properties['PolicyDocument'] as { Statement: Record<string, unknown>[] })
+        .Statement;
+      expect(statements).toContainEqual(
+        expect.objectContaining({
+          Effect: 'Allow',
+          Action: 'sqs:SendMessage',
+          Principal: { Service: 'events.amazonaws.com' },
+          Resource: { 'Fn::GetAtt': [dlqId, 'Arn'] },
+          Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [ruleId, 'Arn'] } } },
+        }),
+      );
+      expect(statements).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      );
+      const allows = statements.filter((s) => s['Effect'] === 'Allow');
+      expect(allows).toHaveLength(1);
+    });
+  });
+
+  describe('Batch', () => {
+    it('has a Fargate Spot and an on-demand Fargate compute environment in the VPC', () => {
+      template.resourceCountIs('AWS::Batch::ComputeEnvironment', 2);
+      for (const [type, name] of [
+        ['FARGATE_SPOT', 'mvp-development-fargate-spot'],
+        ['FARGATE', 'mvp-development-fargate'],
+      ] as const) {
+        template.hasResourceProperties('AWS::Batch::ComputeEnvironment', {
+          Type: 'managed',
+          State: 'ENABLED',
+          ComputeEnvironmentName: name,
+          ComputeResources: Match.objectLike({
+            Type: type,
+            MaxvCpus: 16,
+            Subnets: Match.anyValue(),
+            SecurityGroupIds: Match.anyValue(),
+          }),
+        });
+      }
+    });
+
+    it('orders Spot first and on-demand as the fallback in the job queue', () => {
+      const spotId = logicalId(template, 'AWS::Batch::ComputeEnvironment', {
+        ComputeResources: Match.objectLike({ Type: 'FARGATE_SPOT' }),
+      });
+      const onDemandId = logicalId(template, 'AWS::Batch::ComputeEnvironment', {
+        ComputeResources: Match.objectLike({ Type: 'FARGATE' }),
+      });
+      const [, queue] = only(template, 'AWS::Batch::JobQueue');
+      expect(queue.Properties['JobQueueName']).toBe('mvp-development-queue');
+      expect(queue.Properties['State']).toBe('ENABLED');
+      expect(queue.Properties['ComputeEnvironmentOrder']).toEqual([
+        { ComputeEnvironment: { 'Fn::GetAtt': [spotId, 'ComputeEnvironmentArn'] }, Order: 1 },
+        { ComputeEnvironment: { 'Fn::GetAtt': [onDemandId, 'ComputeEnvironmentArn'] }, Order: 2 },
+      ]);
+    });
+
+    it('runs the jobs in a plain VPC with public subnets, a public IP and an outbound-only security group', () => {
+      template.resourceCountIs('AWS::EC2::VPC', 1);
+      template.resourceCountIs('AWS::EC2::NatGateway', 0);
+      template.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway' });
+      const [, sg] = only(template, 'AWS::EC2::SecurityGroup');
+      expect(sg.Properties['SecurityGroupIngress']).toBeUndefined();
+      expect(sg.Properties['SecurityGroupEgress']).toEqual([
+        expect.objectContaining({ CidrIp: '0.0.0.0/0', IpProtocol: '-1' }),
+      ]);
+      template.hasResourceProperties('AWS::Batch::JobDefinition', {
+        ContainerProperties: Match.objectLike({ NetworkConfiguration: { AssignPublicIp: 'ENABLED' } }),
+      });
+    });
+
+    it('defines a Fargate job with 2 vCPU, 4096 MiB and the runner command taking Ref::jobId', () => {
+      const [, jobDef] = only(template, 'AWS::Batch::JobDefinition');
+      expect(jobDef.Properties['JobDefinitionName']).toBe('mvp-development-runner');
+      expect(jobDef.Properties['Type']).toBe('container');
+      expect(jobDef.Properties['PlatformCapabilities']).toEqual(['FARGATE']);
+      const container = jobDef.Properties['ContainerProperties'] as Record<string, unknown>;
+      expect(container['ResourceRequirements']).toEqual(
+        expect.arrayContaining([
+          { Type: 'VCPU', Value: '2' },
+          { Type: 'MEMORY', Value: '4096' },
+        ]),
+      );
+      expect(container['ResourceRequirements']).toHaveLength(2);
+      expect(container['Command']).toEqual(['node', 'runner.js', 'run-batch-job', 'Ref::jobId']);
+    });
+
+    it('takes the image from the ECR repository at the configured tag', () => {
+      const repoId = logicalId(template, 'AWS::ECR::Repository', { RepositoryName: 'mvp-pipeline-runner' });
+      template.hasResourceProperties('AWS::ECR::Repository', {
+        ImageScanningConfiguration: { ScanOnPush: true },
+        LifecyclePolicy: Match.objectLike({
+          LifecyclePolicyText: Match.stringLikeRegexp('"countNumber":20'),
+        }),
+      });
+      const [, jobDef] = only(template, 'AWS::Batch::JobDefinition');
+      const image = JSON.stringify(
+        (jobDef.Properties['ContainerProperties'] as Record<string, unknown>)['Image'],
+      );
+      expect(image).toContain('.dkr.ecr.');
+      expect(image).toContain(`{"Ref":"${repoId}"}`);
+      expect(image).toContain('":latest"');
+    });
+
+    it('times an attempt out and retries by the evaluateOnExit rules: platform failures and exit 75 only', () => {
+      const [, jobDef] = only(template, 'AWS::Batch::JobDefinition');
+      expect(jobDef.Properties['Timeout']).toEqual({ AttemptDurationSeconds: 120 * 60 });
+      expect(jobDef.Properties['RetryStrategy']).toEqual({
+        Attempts: 3,
+        EvaluateOnExit: [
+          { Action: 'RETRY', OnStatusReason: 'Your Spot Task was interrupted*' },
+          { Action: 'RETRY', OnStatusReason: 'Task failed to start*' },
+          { Action: 'RETRY', OnReason: 'CannotPullContainerError*' },
+          { Action: 'RETRY', OnExitCode: '75' },
+          { Action: 'EXIT', OnReason: '*' },
+        ],
+      });
+    });
+
+    it('retries and exits on the documented runner exit codes and platform failures', () => {
+      const [, jobDef] = only(template, 'AWS::Batch::JobDefinition');
+      const rules = (jobDef.Properties['RetryStrategy'] as { EvaluateOnExit: never[] }).EvaluateOnExit;
+      const exited = 'Essential container in task exited';
+      expect(batchDecision(rules, { exitCode: RUNNER_EXIT_CODES.RETRYABLE, reason: exited })).toBe('RETRY');
+      expect(batchDecision(rules, { exitCode: RUNNER_EXIT_CODES.PERMANENT_FAILURE, reason: exited })).toBe(
+        'EXIT',
+      );
+      expect(batchDecision(rules, { exitCode: 1, reason: exited })).toBe('EXIT');
+      expect(batchDecision(rules, { exitCode: 137, reason: exited })).toBe('EXIT');
+      expect(batchDecision(rules, { exitCode: 750, reason: exited })).toBe('EXIT');
+      // SIGTERM on Spot: the runner checkpoints and exits 75, or is killed; either way the status reason retries.
+      const spot = 'Your Spot Task was interrupted.';
+      expect(batchDecision(rules, { exitCode: 137, reason: exited, statusReason: spot })).toBe('RETRY');
+      expect(batchDecision(rules, { exitCode: 75, reason: exited, statusReason: spot })).toBe('RETRY');
+      expect(
+        batchDecision(rules, { statusReason: 'Task failed to start', reason: 'ResourceInitializationError' }),
+      ).toBe('RETRY');
+      expect(
+        batchDecision(rules, { reason: 'CannotPullContainerError: pull image manifest has been retried' }),
+      ).toBe('RETRY');
+    });
+
+    it('injects the four secrets from Secrets Manager, readable by the execution role only', () => {
+      const [, jobDef] = only(template, 'AWS::Batch::JobDefinition');
+      const container = jobDef.Properties['ContainerProperties'] as Record<string, unknown>;
+      const secrets = container['Secrets'] as { Name: string; ValueFrom: unknown }[];
+      expect(secrets.map((s) => s.Name).sort()).toEqual(
+        ['ANTHROPIC_API_KEY', 'FOUNDERDASH_DB_URL', 'GITHUB_TOKEN', 'VERCEL_TOKEN'].sort(),
+      );
+      const byName = Object.fromEntries(secrets.map((s) => [s.Name, JSON.stringify(s.ValueFrom)]));
+      expect(byName['GITHUB_TOKEN']).toContain(':secret:mvp-development/github-token');
+      expect(byName['ANTHROPIC_API_KEY']).toContain(':secret:mvp-development/anthropic-api-key');
+      expect(byName['VERCEL_TOKEN']).toContain(':secret:mvp-development/vercel-token');
+      expect(byName['FOUNDERDASH_DB_URL']).toContain(':secret:mvp-development/founderdash-db-url');
+      // No secret leaks into the plain environment.
+      const envNames = (container['Environment'] as { Name: string }[]).map((e) => e.Name);
+      for (const name of Object.keys(byName)) expect(envNames).not.toContain(name);
+
+      const execRoleId = (container['ExecutionRoleArn'] as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+      const execStatements = statementsOfRole(template, execRoleId);
+      for (const name of ['github-token', 'anthropic-api-key', 'vercel-token', 'founderdash-db-url']) {
+        expect(execStatements).toContainEqual(
+          expect.objectContaining({
+            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+            Resource: {
+              'Fn::Join': ['', expect.arrayContaining([`:secret:mvp-development/${name}-??????`])],
+            },
+          }),
+        );
+      }
+      const jobRoleId = (container['JobRoleArn'] as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+      const jobActions = statementsOfRole(template, jobRoleId).flatMap((s) => asArray(s['Action']));
+      expect(jobActions.some((a) => String(a).startsWith('secretsmanager:'))).toBe(false);
+    });
+
+    it('passes the plain environment the runner reads', () => {
+      const tableId = logicalId(template, 'AWS::DynamoDB::Table', {});
+      const topicId = logicalId(template, 'AWS::SNS::Topic', {});
+      const busId = logicalId(template, 'AWS::Events::EventBus', {});
+      const [, jobDef] = only(template, 'AWS::Batch::JobDefinition');
+      const env = (
+        jobDef.Properties['ContainerProperties'] as { Environment: { Name: string; Value: unknown }[] }
+      ).Environment;
+      expect(Object.fromEntries(env.map((e) => [e.Name, e.Value]))).toEqual({
+        MVP_SPEC_SOURCE: 'postgres',
+        MVP_REPO_HOST: 'github',
+        MVP_CODE_GENERATOR: 'claude',
+        MVP_DEPLOYER: 'vercel',
+        MVP_LOG_FORMAT: 'json',
+        DYNAMODB_TABLE: { Ref: tableId },
+        COMPLETION_TOPIC: { Ref: topicId },
+        AWS_REGION: { Ref: 'AWS::Region' },
+        EVENTBRIDGE_BUS_NAME: { Ref: busId },
+        MVP_JOB_STORE: 'dynamodb',
+        MVP_NOTIFIER: 'sns',
+      });
+    });
+
+    it('logs to its own log group with a retention, through awslogs', () => {
+      const [logGroupId, logGroup] = only(template, 'AWS::Logs::LogGroup');
+      expect(logGroup.Properties).toMatchObject({
+        LogGroupName: '/aws/batch/mvp-development-runner',
+        RetentionInDays: 30,
+      });
+      template.hasResourceProperties('AWS::Batch::JobDefinition', {
+        ContainerProperties: Match.objectLike({
+          LogConfiguration: {
+            LogDriver: 'awslogs',
+            Options: {
+              'awslogs-group': { Ref: logGroupId },
+              'awslogs-stream-prefix': 'runner',
+              'awslogs-region': { Ref: 'AWS::Region' },
+            },
+          },
+        }),
+      });
+    });
+  });
+
+  describe('DynamoDB', () => {
+    // The key schema of the DynamoDB job store (packages/adapters-aws JOBS_TABLE_SCHEMA).
+    it('is on-demand, with point-in-time recovery and KMS encryption, keyed jobId/sk', () => {
+      const [, table] = only(template, 'AWS::DynamoDB::Table');
+      expect(table.Properties).toMatchObject({
+        TableName: 'mvp-development-jobs',
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+        KeySchema: [
+          { AttributeName: 'jobId', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+      });
+      expect(table.Properties['ProvisionedThroughput']).toBeUndefined();
+      template.hasResource('AWS::DynamoDB::Table', {
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+      });
+    });
+
+    it('has the user-jobs-index GSI on userId (S) / createdAt (S), projecting keys only', () => {
+      const [, table] = only(template, 'AWS::DynamoDB::Table');
+      expect(table.Properties['GlobalSecondaryIndexes']).toEqual([
+        {
+          IndexName: 'user-jobs-index',
+          KeySchema: [
+            { AttributeName: 'userId', KeyType: 'HASH' },
+            { AttributeName: 'createdAt', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+      ]);
+      expect(table.Properties['AttributeDefinitions']).toEqual(
+        expect.arrayContaining([
+          { AttributeName: 'jobId', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+          { AttributeName: 'userId', AttributeType: 'S' },
+          { AttributeName: 'createdAt', AttributeType: 'S' },
+        ]),
+      );
+    });
+  });
+
+  describe('SNS', () => {
+    it('creates the completion topic, TLS only', () => {
+      const [topicId] = only(template, 'AWS::SNS::Topic', { TopicName: 'mvp-development-completion' });
+      template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+        Topics: [{ Ref: topicId }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    });
+  });
+
+  describe('IAM', () => {
+    it('gives the job role table read/write and topic publish, and nothing with a wildcard', () => {
+      const tableId = logicalId(template, 'AWS::DynamoDB::Table', {});
+      const topicId = logicalId(template, 'AWS::SNS::Topic', {});
+      const roleId = stack.getLogicalId(stack.jobRole.node.defaultChild as iam.CfnRole);
+      const [, role] = only(template, 'AWS::IAM::Role', {
+        AssumeRolePolicyDocument: Match.objectLike({
+          Statement: [Match.objectLike({ Principal: { Service: 'ecs-tasks.amazonaws.com' } })],
+        }),
+        Description: Match.stringLikeRegexp('runner'),
+      });
+      expect(role.Properties['ManagedPolicyArns']).toBeUndefined();
+      expect(role.Properties['Policies']).toBeUndefined();
+
+      const statements = statementsOfRole(template, roleId);
+      const actions = statements.flatMap((s) => asArray(s['Action']).map(String));
+      for (const action of actions) expect(action).not.toContain('*');
+      for (const s of statements) {
+        expect(s['Effect']).toBe('Allow');
+        for (const r of asArray(s['Resource'])) expect(r).not.toBe('*');
+      }
+      expect(actions.sort()).toEqual(
+        [
+          'dynamodb:BatchGetItem',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:Query',
+          'dynamodb:UpdateItem',
+          'sns:Publish',
+        ].sort(),
+      );
+      for (const broad of [
+        'dynamodb:Scan',
+        'dynamodb:DeleteItem',
+        'dynamodb:DeleteTable',
+        'dynamodb:GetRecords',
+      ]) {
+        expect(actions).not.toContain(broad);
+      }
+      expect(actions).not.toContain('events:PutEvents');
+      const dynamo = statements.find((s) => asArray(s['Action']).includes('dynamodb:PutItem'))!;
+      expect(dynamo['Resource']).toEqual([
+        { 'Fn::GetAtt': [tableId, 'Arn'] },
+        { 'Fn::Join': ['', [{ 'Fn::GetAtt': [tableId, 'Arn'] }, '/index/*']] },
+      ]);
+      const publish = statements.find((s) => s['Action'] === 'sns:Publish')!;
+      expect(publish['Resource']).toEqual({ Ref: topicId });
+    });
+
+    it('exports a managed policy for the web app: PutEvents on the bus, job records read/write', () => {
+      const busId = logicalId(template, 'AWS::Events::EventBus', {});
+      const tableId = logicalId(template, 'AWS::DynamoDB::Table', {});
+      const [, policy] = only(template, 'AWS::IAM::ManagedPolicy');
+      expect(policy.Properties['ManagedPolicyName']).toBe('mvp-development-submitter');
+      expect((policy.Properties['PolicyDocument'] as { Statement: unknown[] }).Statement).toEqual([
+        { Action: 'events:PutEvents', Effect: 'Allow', Resource: { 'Fn::GetAtt': [busId, 'Arn'] } },
+        {
+          Action: [
+            'dynamodb:GetItem',
+            'dynamodb:BatchGetItem',
+            'dynamodb:Query',
+            'dynamodb:PutItem',
+            'dynamodb:UpdateItem',
+          ],
+          Effect: 'Allow',
+          Resource: [
+            { 'Fn::GetAtt': [tableId, 'Arn'] },
+            { 'Fn::Join': ['', [{ 'Fn::GetAtt': [tableId, 'Arn'] }, '/index/user-jobs-index']] },
+          ],
+        },
+      ]);
+      template.hasOutput('SubmitterPolicyArn', { Value: Match.anyValue() });
+    });
+
+    it('grantSubmit gives another principal the same rights', () => {
+      const app = new App();
+      const s = new MvpPipelineStack(app, 'GrantStack');
+      const webRole = new iam.Role(s, 'WebAppRole', {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      });
+      const grant = s.grantSubmit(webRole);
+      expect(grant.success).toBe(true);
+      const t = Template.fromStack(s);
+      const roleId = s.getLogicalId(webRole.node.defaultChild as iam.CfnRole);
+      const actions = statementsOfRole(t, roleId).flatMap((st) => asArray(st['Action']).map(String));
+      expect(actions.sort()).toEqual(
+        [
+          'events:PutEvents',
+          'dynamodb:GetItem',
+          'dynamodb:BatchGetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:Query',
+        ].sort(),
+      );
+    });
+  });
+
+  describe('alarms', () => {
+    it('alarms on failed invocations of the rule, on the custom bus', () => {
+      const busId = logicalId(template, 'AWS::Events::EventBus', {});
+      const ruleId = logicalId(template, 'AWS::Events::Rule', {});
+      const [, alarm] = only(template, 'AWS::CloudWatch::Alarm', { MetricName: 'FailedInvocations' });
+      expect(alarm.Properties).toMatchObject({
+        AlarmName: 'mvp-development-trigger-failed-invocations',
+        Namespace: 'AWS/Events',
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 1,
+        EvaluationPeriods: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+      expect(alarm.Properties['Dimensions']).toEqual([
+        { Name: 'EventBusName', Value: { Ref: busId } },
+        { Name: 'RuleName', Value: { Ref: ruleId } },
+      ]);
+      expect(alarm.Properties['AlarmActions']).toBeUndefined();
+    });
+
+    it('alarms as soon as a message is visible in the DLQ', () => {
+      const dlqId = logicalId(template, 'AWS::SQS::Queue', {});
+      const [, alarm] = only(template, 'AWS::CloudWatch::Alarm', {
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+      });
+      expect(alarm.Properties).toMatchObject({
+        AlarmName: 'mvp-development-trigger-dlq-messages',
+        Namespace: 'AWS/SQS',
+        Statistic: 'Maximum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }],
+      });
+    });
+  });
+
+  it('outputs what the runner and the web app are configured with', () => {
+    for (const name of [
+      'JobTableName',
+      'EventBusName',
+      'EventBusArn',
+      'CompletionTopicArn',
+      'JobQueueArn',
+      'JobDefinitionArn',
+      'TriggerDeadLetterQueueUrl',
+      'RunnerRepositoryUri',
+    ]) {
+      template.hasOutput(name, { Value: Match.anyValue() });
+    }
+  });
+});
+
+describe('MvpPipelineStack with context overrides', () => {
+  it('takes every name from context', () => {
+    const { template } = synth({
+      namePrefix: 'acme',
+      tableName: 'acme-table',
+      busName: 'acme-bus',
+      topicName: 'acme-done',
+      jobQueueName: 'acme-q',
+    });
+    template.hasResourceProperties('AWS::DynamoDB::Table', { TableName: 'acme-table' });
+    template.hasResourceProperties('AWS::Events::EventBus', { Name: 'acme-bus' });
+    template.hasResourceProperties('AWS::SNS::Topic', { TopicName: 'acme-done' });
+    template.hasResourceProperties('AWS::Batch::JobQueue', { JobQueueName: 'acme-q' });
+    template.hasResourceProperties('AWS::Batch::JobDefinition', { JobDefinitionName: 'acme-runner' });
+    template.hasResourceProperties('AWS::Batch::ComputeEnvironment', {
+      ComputeEnvironmentName: 'acme-fargate-spot',
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      Name: 'acme-job-request',
+      Targets: [Match.objectLike({ BatchParameters: Match.objectLike({ JobName: 'acme-job' }) })],
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', { QueueName: 'acme-trigger-dlq' });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/aws/batch/acme-runner' });
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', { ManagedPolicyName: 'acme-submitter' });
+    // The prefix also names the default secrets.
+    const jobDef = JSON.stringify(template.findResources('AWS::Batch::JobDefinition'));
+    expect(jobDef).toContain(':secret:acme/github-token');
+  });
+
+  it('derives the seed names from a prefix alone', () => {
+    const { template } = synth({ namePrefix: 'staging-mvp' });
+    template.hasResourceProperties('AWS::DynamoDB::Table', { TableName: 'staging-mvp-jobs' });
+    template.hasResourceProperties('AWS::Events::EventBus', { Name: 'staging-mvp' });
+    template.hasResourceProperties('AWS::SNS::Topic', { TopicName: 'staging-mvp-completion' });
+    template.hasResourceProperties('AWS::Batch::JobQueue', { JobQueueName: 'staging-mvp-queue' });
+  });
+
+  it('reads numbers and booleans given as strings (cdk -c key=value) for the job and the trigger', () => {
+    const { template } = synth({
+      jobAttempts: '5',
+      jobTimeoutMinutes: '45',
+      logRetentionDays: '90',
+      maxvCpus: '64',
+      targetRetryAttempts: '3',
+      targetMaxEventAgeMinutes: '30',
+      eventSource: 'acme.web',
+      eventDetailType: 'Build Request',
+    });
+    template.hasResourceProperties('AWS::Batch::JobDefinition', {
+      Timeout: { AttemptDurationSeconds: 45 * 60 },
+      RetryStrategy: Match.objectLike({ Attempts: 5 }),
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+    template.hasResourceProperties('AWS::Batch::ComputeEnvironment', {
+      ComputeResources: Match.objectLike({ MaxvCpus: 64 }),
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['acme.web'],
+        'detail-type': ['Build Request'],
+        detail: { jobId: [{ exists: true }] },
+      },
+      Targets: [
+        Match.objectLike({
+          RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 1800 },
+          BatchParameters: Match.objectLike({ RetryStrategy: Match.absent() }),
+        }),
+      ],
+    });
+  });
+
+  it('uses an existing ECR repository and tag, and secrets by complete ARN', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/anthropic-AbC123';
+    const { template } = synth({
+      createImageRepository: 'false',
+      imageRepositoryName: 'team/runner',
+      imageTag: 'v1.2.3',
+      anthropicApiKeySecret: arn,
+      githubTokenSecret: 'prod/github',
+    });
+    template.resourceCountIs('AWS::ECR::Repository', 0);
+    const [, jobDef] = only(template, 'AWS::Batch::JobDefinition');
+    const container = jobDef.Properties['ContainerProperties'] as Record<string, unknown>;
+    const image = JSON.stringify(container['Image']);
+    expect(image).toContain('/team/runner:v1.2.3');
+    const secrets = Object.fromEntries(
+      (container['Secrets'] as { Name: string; ValueFrom: unknown }[]).map((s) => [s.Name, s.ValueFrom]),
+    );
+    expect(secrets['ANTHROPIC_API_KEY']).toBe(arn);
+    expect(JSON.stringify(secrets['GITHUB_TOKEN'])).toContain(':secret:prod/github');
+    const execRoleId = (container['ExecutionRoleArn'] as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+    expect(statementsOfRole(template, execRoleId)).toContainEqual(
+      expect.objectContaining({
+        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        Resource: arn,
+      }),
+    );
+  });
+
+  it('runs the jobs in private subnets behind NAT when natGateways is set', () => {
+    const { template } = synth({ natGateways: 1 });
+    template.resourceCountIs('AWS::EC2::NatGateway', 1);
+    template.hasResourceProperties('AWS::Batch::JobDefinition', {
+      ContainerProperties: Match.objectLike({ NetworkConfiguration: { AssignPublicIp: 'DISABLED' } }),
+    });
+    const privateSubnets = Object.keys(
+      template.findResources('AWS::EC2::Subnet', {
+        Properties: { MapPublicIpOnLaunch: false },
+      }),
+    );
+    expect(privateSubnets).toHaveLength(2);
+    const [, spot] = only(template, 'AWS::Batch::ComputeEnvironment', {
+      ComputeResources: Match.objectLike({ Type: 'FARGATE_SPOT' }),
+    });
+    const subnets = (spot.Properties['ComputeResources'] as { Subnets: { Ref: string }[] }).Subnets;
+    expect(subnets.map((s) => s.Ref).sort()).toEqual(privateSubnets.sort());
+  });
+
+  it('adds extra plain environment and sends alarms to a topic when configured', () => {
+    const alarmTopicArn = 'arn:aws:sns:eu-west-1:123456789012:ops-alarms';
+    const { template } = synth({
+      environment: JSON.stringify({ MVP_CODE_GENERATOR: 'template', GITHUB_OWNER: 'acme' }),
+      alarmTopicArn,
+    });
+    const [, jobDef] = only(template, 'AWS::Batch::JobDefinition');
+    const env = (
+      jobDef.Properties['ContainerProperties'] as { Environment: { Name: string; Value: unknown }[] }
+    ).Environment;
+    expect(env).toEqual(
+      expect.arrayContaining([
+        { Name: 'MVP_CODE_GENERATOR', Value: 'template' },
+        { Name: 'GITHUB_OWNER', Value: 'acme' },
+        { Name: 'MVP_JOB_STORE', Value: 'dynamodb' },
+      ]),
+    );
+    expect(env.filter((e) => e.Name === 'MVP_CODE_GENERATOR')).toHaveLength(1);
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resource[];
+    expect(alarms).toHaveLength(2);
+    for (const alarm of alarms) expect(alarm.Properties['AlarmActions']).toEqual([alarmTopicArn]);
+  });
+
+  it('lets props win over context', () => {
+    const app = new App({ context: { tableName: 'from-context' } });
+    const stack = new MvpPipelineStack(app, 'PropsStack', { settings: { tableName: 'from-props' } });
+    Template.fromStack(stack).hasResourceProperties('AWS::DynamoDB::Table', { TableName: 'from-props' });
+    expect(stack.settings.tableName).toBe('from-props');
+  });
+
+  it('refuses invalid context with one line per problem', () => {
+    let error: unknown;
+    try {
+      synth({ tableName: 'x', jobAttempts: '11', logRetentionDays: 31 });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(InfraSettingsError);
+    const { problems, message } = error as InfraSettingsError;
+    expect(problems).toHaveLength(3);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^context "tableName": expected 3–255 .* got "x"$/),
+        expect.stringMatching(/^context "jobAttempts": expected an integer from 1 to 10, got "11"$/),
+        expect.stringMatching(/^"logRetentionDays": 31 is not a CloudWatch Logs retention/),
+      ]),
+    );
+    expect(message.split('\n')).toHaveLength(4);
+  });
+});
