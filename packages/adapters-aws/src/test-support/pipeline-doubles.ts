@@ -112,7 +112,11 @@ export function pipelineWith(store: JobStore, options: { failDeploy?: boolean } 
       },
     },
     clock: {
-      now: () => new Date((now += 1000)),
+      // Each reading moves time a second on, so timestamps differ as they would in a real run.
+      now: () => {
+        now += 1000;
+        return new Date(now);
+      },
       sleep: async (ms) => {
         now += ms;
       },
