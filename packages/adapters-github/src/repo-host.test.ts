@@ -5,6 +5,7 @@ import { repoHostContract } from '@mvp-pipeline/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createGitHubRepoHost, type GitHubRepoHostSettings } from './index.js';
 import {
+  GITHUB_ERRORS,
   type GitHubStandIn,
   gitCliClone,
   gitIn,
@@ -172,6 +173,16 @@ describe('GitHub RepoHost', () => {
     // GET said 404, POST said the name exists: the adapter waits until the repository shows and claims it.
     expect(again).toEqual({ repo: made.repo, created: false });
     expect(github.repos()).toHaveLength(1);
+  });
+
+  it('a name GitHub says exists but never shows us (another team’s private repository) is skipped', async () => {
+    github.fail({ method: 'POST', path: /^\/user\/repos$/, status: 422, body: GITHUB_ERRORS.nameExists });
+    const { repo, created } = await host({ settleTimeoutMs: 600 }).ensureRepo({
+      jobId: 'job_ghost',
+      name: 'ghost-mvp',
+      description: 'd',
+    });
+    expect({ name: repo.name, created }).toEqual({ name: 'ghost-mvp-2', created: true });
   });
 
   it('after a push, the real git clones the repository, fsck passes, and our commits are there', async () => {

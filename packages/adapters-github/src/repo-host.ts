@@ -9,6 +9,7 @@ import {
   type Redactor,
   type RepoHost,
   type RepoRef,
+  TransientError,
   ValidationError,
   type Workspace,
 } from '@mvp-pipeline/core';
@@ -218,8 +219,15 @@ export function createGitHubRepoHost(
     }
   }
 
-  /** GitHub may answer 404 (or 409) for a short while after a repository is created: wait until it shows. */
-  async function settled(login: string, name: string, signal: AbortSignal | undefined): Promise<RepoJson> {
+  /**
+   * GitHub may answer 404 for a short while after a repository is created: read it until it
+   * shows, for at most `settleMs`. Undefined when it never showed.
+   */
+  async function settled(
+    login: string,
+    name: string,
+    signal: AbortSignal | undefined,
+  ): Promise<RepoJson | undefined> {
     const deadline = Date.now() + settleMs;
     let wait = 250;
     for (;;) {
@@ -227,16 +235,11 @@ export function createGitHubRepoHost(
       try {
         found = await getRepo(login, name, signal);
       } catch (error) {
-        if ((error as { code?: string }).code !== 'TRANSIENT' || Date.now() + wait > deadline) throw error;
+        if (!PipelineError.isInstance(error) || error.code !== 'TRANSIENT' || Date.now() + wait > deadline) {
+          throw error;
+        }
       }
-      if (found) return found;
-      if (Date.now() + wait > deadline) {
-        throw new NotFoundError(
-          redact(
-            `Repository ${login}/${name} was created but is still not visible after ${Math.round(settleMs / 1000)} s`,
-          ),
-        );
-      }
+      if (found || Date.now() + wait > deadline) return found;
       await sleep(wait, signal);
       wait = Math.min(wait * 2, 4000);
     }
@@ -323,11 +326,20 @@ export function createGitHubRepoHost(
           }
           // Taken, though GET said 404: made moments ago (perhaps by this job's last attempt) and not yet visible.
           const taken = await settled(account.login, candidate, signal);
-          if (belongsToJob(taken.description, jobId)) return { repo: toRef(taken), created: false };
-          log(`Repository ${taken.full_name} belongs to someone else; trying another name`);
+          if (taken && belongsToJob(taken.description, jobId)) return { repo: toRef(taken), created: false };
+          // Not ours, or not one we can see at all (another team's private repository): move on.
+          log(`Repository ${account.login}/${candidate} belongs to someone else; trying another name`);
           continue;
         }
         const visible = await settled(made.owner.login, made.name, signal);
+        if (!visible) {
+          // The next attempt's GET finds it (and its marker): nothing is created twice.
+          throw new TransientError(
+            redact(
+              `Repository ${made.full_name} was created but is not visible yet after ${Math.round(settleMs / 1000)} s`,
+            ),
+          );
+        }
         return {
           repo: toRef({ ...made, default_branch: visible.default_branch ?? made.default_branch }),
           created: true,
