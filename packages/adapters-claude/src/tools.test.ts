@@ -18,7 +18,7 @@ beforeEach(async () => {
   tools = createToolbox({
     dir,
     manifest,
-    commandTimeoutMs: 300,
+    commandTimeoutMs: 2_000,
     outputCap: 1_000,
     maxReadChars: 50,
     redact: createRedactor(['hunter2-secret']),
@@ -60,7 +60,7 @@ describe('the tools', () => {
   it('runs commands with a timeout, an output cap and redaction', async () => {
     const slow = await tools.run('run_command', { name: 'slow' });
     expect(slow).toMatchObject({ isError: true, command: { name: 'slow', failed: true } });
-    expect(slow.content).toMatch(/timed out after 300 ms/);
+    expect(slow.content).toMatch(/timed out after 2 s/);
     const noisy = await tools.run('run_command', { name: 'noisy' });
     expect(noisy.isError).toBe(false);
     expect(noisy.content).toMatch(/output truncated to its tail/);
