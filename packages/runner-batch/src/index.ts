@@ -1,1 +1,13 @@
-export {};
+export { TOKENS } from '@mvp-pipeline/core';
+export { runBatchJob } from './batch.js';
+export {
+  ConfigErrors,
+  DEFAULT_TEMPLATES_DIR,
+  loadConfig,
+  type RunnerConfig,
+  SECRET_VARIABLES,
+  secretsOf,
+} from './config.js';
+export { type CreatePipelineOptions, createPipeline, type Pipeline } from './container.js';
+export { EXIT } from './exit-codes.js';
+export { createLogger, type LoggerSettings } from './logger.js';

@@ -142,6 +142,20 @@ class JobRun {
     }, flushIntervalMs);
     renewal.unref?.();
     flusher.unref?.();
+    let result: RunJobResult;
+    try {
+      result = await this.work();
+    } finally {
+      clearInterval(renewal);
+      clearInterval(flusher);
+      external?.removeEventListener('abort', onInterrupt);
+      await this.cleanUp();
+    }
+    // The record as this run left it (the lease released).
+    return { ...result, job: this.job };
+  }
+
+  private async work(): Promise<RunJobResult> {
     try {
       if (isTerminalStatus(this.job.status)) {
         await this.notifyOnce();
@@ -158,11 +172,6 @@ class JobRun {
       return { outcome: 'COMPLETED', job: this.job };
     } catch (error) {
       return await this.end(toPipelineError(error, this.job.currentStep));
-    } finally {
-      clearInterval(renewal);
-      clearInterval(flusher);
-      external?.removeEventListener('abort', onInterrupt);
-      await this.cleanUp();
     }
   }
 

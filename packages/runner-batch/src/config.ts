@@ -1,0 +1,208 @@
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, PipelineError } from '@mvp-pipeline/core';
+
+/**
+ * The runner's configuration, parsed once from the environment. Names follow design.md and the
+ * vendors' own conventions, so every external service can point at a local stand-in.
+ */
+export interface RunnerConfig {
+  dataDir: string;
+  jobStore: 'file' | 'memory' | 'dynamodb';
+  specSource: 'json' | 'postgres';
+  repoHost: 'local' | 'github';
+  codeGenerator: 'template' | 'claude';
+  deployer: 'static' | 'vercel';
+  notifiers: Array<'console' | 'jsonl' | 'webhook' | 'sns'>;
+  jobTrigger: 'in-process' | 'eventbridge';
+  templatesDir: string;
+  template: string;
+  leaseTtlMs: number;
+  maxRepairRounds: number;
+  maxAttempts: number;
+  aiFallback: 'template' | undefined;
+  siteBaseUrl: string | undefined;
+  webhookUrl: string | undefined;
+  logFormat: 'text' | 'json';
+  aws: { region: string | undefined; tableName: string; busName: string; topicArn: string | undefined };
+  github: {
+    token: string | undefined;
+    owner: string | undefined;
+    apiUrl: string | undefined;
+    templateRepo: string | undefined;
+  };
+  anthropic: {
+    apiKey: string | undefined;
+    model: string | undefined;
+    baseUrl: string | undefined;
+    maxTurns: number | undefined;
+    maxCostUsd: number | undefined;
+  };
+  vercel: { token: string | undefined; teamId: string | undefined; apiUrl: string | undefined };
+  databaseUrl: string | undefined;
+}
+
+/** Variables whose values are secrets: never echoed, always registered with the redactor. */
+export const SECRET_VARIABLES = [
+  'GITHUB_TOKEN',
+  'ANTHROPIC_API_KEY',
+  'VERCEL_TOKEN',
+  'FOUNDERDASH_DB_URL',
+  'MVP_WEBHOOK_URL',
+];
+
+/** Every problem with the environment, one line per variable. */
+export class ConfigErrors extends PipelineError {
+  readonly code = 'CONFIG' as const;
+  readonly retryable = false;
+  readonly problems: readonly ConfigError[];
+  constructor(problems: readonly ConfigError[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p.message}`).join('\n')}`);
+    this.problems = problems;
+  }
+}
+
+/** The repository's templates folder, found from this file whether it runs from src or dist. */
+export const DEFAULT_TEMPLATES_DIR = fileURLToPath(new URL('../../../templates', import.meta.url));
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerConfig {
+  const problems: ConfigError[] = [];
+  const read = (name: string) => {
+    const value = env[name]?.trim();
+    return value ? value : undefined;
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
+    const value = read(name);
+    if (value === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    problems.push(new ConfigError(name, `must be one of ${allowed.join(', ')}`));
+    return fallback;
+  };
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const value = read(name);
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (Number.isInteger(n) && n >= min && n <= max) return n;
+    problems.push(new ConfigError(name, `must be a whole number from ${min} to ${max}`));
+    return fallback;
+  };
+  const decimal = (name: string): number | undefined => {
+    const value = read(name);
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (Number.isFinite(n) && n > 0) return n;
+    problems.push(new ConfigError(name, 'must be a positive number'));
+    return undefined;
+  };
+  const url = (name: string): string | undefined => {
+    const value = read(name);
+    if (value === undefined) return undefined;
+    try {
+      const parsed = new URL(value);
+      if (!['http:', 'https:'].includes(parsed.protocol)) throw new Error('protocol');
+      return value.replace(/\/+$/, '');
+    } catch {
+      // The value is not echoed: URLs may carry credentials.
+      problems.push(new ConfigError(name, 'must be an http(s) URL'));
+      return undefined;
+    }
+  };
+  const required = (name: string, value: string | undefined, because: string) => {
+    if (value === undefined) problems.push(new ConfigError(name, `is required ${because}`));
+  };
+
+  const notifierNames = (read('MVP_NOTIFIER') ?? 'jsonl')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const allowedNotifiers = ['console', 'jsonl', 'webhook', 'sns'] as const;
+  for (const name of notifierNames) {
+    if (!(allowedNotifiers as readonly string[]).includes(name) && name !== 'none') {
+      problems.push(
+        new ConfigError(
+          'MVP_NOTIFIER',
+          `must be a comma-separated list of ${allowedNotifiers.join(', ')} (or none)`,
+        ),
+      );
+    }
+  }
+
+  const config: RunnerConfig = {
+    dataDir: resolve(cwd, read('MVP_DATA_DIR') ?? '.mvp'),
+    jobStore: oneOf('MVP_JOB_STORE', ['file', 'memory', 'dynamodb'] as const, 'file'),
+    specSource: oneOf('MVP_SPEC_SOURCE', ['json', 'postgres'] as const, 'json'),
+    repoHost: oneOf('MVP_REPO_HOST', ['local', 'github'] as const, 'local'),
+    codeGenerator: oneOf('MVP_CODE_GENERATOR', ['template', 'claude'] as const, 'template'),
+    deployer: oneOf('MVP_DEPLOYER', ['static', 'vercel'] as const, 'static'),
+    notifiers: notifierNames.filter((n): n is RunnerConfig['notifiers'][number] =>
+      (allowedNotifiers as readonly string[]).includes(n),
+    ),
+    jobTrigger: oneOf('MVP_JOB_TRIGGER', ['in-process', 'eventbridge'] as const, 'in-process'),
+    templatesDir: resolve(cwd, read('MVP_TEMPLATES_DIR') ?? DEFAULT_TEMPLATES_DIR),
+    template: read('MVP_TEMPLATE') ?? 'landing',
+    leaseTtlMs: integer('MVP_LEASE_TTL_MS', 60_000, 1_000, 3_600_000),
+    maxRepairRounds: integer('MVP_MAX_REPAIR_ROUNDS', 2, 0, 10),
+    maxAttempts: integer('MVP_MAX_ATTEMPTS', 5, 1, 50),
+    aiFallback:
+      oneOf('MVP_AI_FALLBACK', ['template', 'none'] as const, 'none') === 'template' ? 'template' : undefined,
+    siteBaseUrl: url('MVP_SITE_BASE_URL'),
+    webhookUrl: url('MVP_WEBHOOK_URL'),
+    logFormat: oneOf('MVP_LOG_FORMAT', ['text', 'json'] as const, 'text'),
+    aws: {
+      region: read('AWS_REGION'),
+      tableName: read('DYNAMODB_TABLE') ?? 'mvp-development-jobs',
+      busName: read('EVENTBRIDGE_BUS_NAME') ?? 'mvp-development',
+      topicArn: read('COMPLETION_TOPIC'),
+    },
+    github: {
+      token: read('GITHUB_TOKEN'),
+      owner: read('GITHUB_OWNER'),
+      apiUrl: url('GITHUB_API_URL'),
+      templateRepo: read('TEMPLATE_REPO'),
+    },
+    anthropic: {
+      apiKey: read('ANTHROPIC_API_KEY'),
+      model: read('ANTHROPIC_MODEL'),
+      baseUrl: url('ANTHROPIC_BASE_URL'),
+      maxTurns: read('MVP_AI_MAX_TURNS') === undefined ? undefined : integer('MVP_AI_MAX_TURNS', 40, 1, 500),
+      maxCostUsd: decimal('MVP_AI_MAX_COST_USD'),
+    },
+    vercel: { token: read('VERCEL_TOKEN'), teamId: read('VERCEL_TEAM_ID'), apiUrl: url('VERCEL_API_URL') },
+    databaseUrl: read('FOUNDERDASH_DB_URL'),
+  };
+
+  if (config.jobStore === 'dynamodb')
+    required('AWS_REGION', config.aws.region, 'when MVP_JOB_STORE=dynamodb');
+  if (config.notifiers.includes('sns'))
+    required('COMPLETION_TOPIC', config.aws.topicArn, 'when MVP_NOTIFIER includes sns');
+  if (config.notifiers.includes('webhook'))
+    required('MVP_WEBHOOK_URL', config.webhookUrl, 'when MVP_NOTIFIER includes webhook');
+  if (config.jobTrigger === 'eventbridge')
+    required('AWS_REGION', config.aws.region, 'when MVP_JOB_TRIGGER=eventbridge');
+  if (config.specSource === 'postgres')
+    required('FOUNDERDASH_DB_URL', config.databaseUrl, 'when MVP_SPEC_SOURCE=postgres');
+  if (config.repoHost === 'github')
+    required('GITHUB_TOKEN', config.github.token, 'when MVP_REPO_HOST=github');
+  if (config.codeGenerator === 'claude')
+    required('ANTHROPIC_API_KEY', config.anthropic.apiKey, 'when MVP_CODE_GENERATOR=claude');
+  if (config.deployer === 'vercel') required('VERCEL_TOKEN', config.vercel.token, 'when MVP_DEPLOYER=vercel');
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(config.template)) {
+    problems.push(new ConfigError('MVP_TEMPLATE', 'must be a template name (lowercase letters, digits, -)'));
+  }
+  const unique = [...new Map(problems.map((p) => [p.message, p])).values()];
+  if (unique.length > 0) throw new ConfigErrors(unique);
+  return config;
+}
+
+/** The secret values in the configuration, for the redactor. */
+export function secretsOf(config: RunnerConfig): string[] {
+  return [
+    config.github.token,
+    config.anthropic.apiKey,
+    config.vercel.token,
+    config.databaseUrl,
+    config.webhookUrl,
+  ].filter((s): s is string => typeof s === 'string');
+}

@@ -1,0 +1,103 @@
+import { assertNever, type Job, STEP_LABELS, STEPS, type Step } from '@mvp-pipeline/core';
+
+const useColor = (stream: NodeJS.WriteStream) => stream.isTTY && !process.env.NO_COLOR;
+
+export interface Style {
+  green(s: string): string;
+  red(s: string): string;
+  yellow(s: string): string;
+  dim(s: string): string;
+  bold(s: string): string;
+}
+
+export function styleFor(stream: NodeJS.WriteStream): Style {
+  const on = useColor(stream);
+  const wrap = (code: number, reset: number) => (s: string) => (on ? `\x1b[${code}m${s}\x1b[${reset}m` : s);
+  return {
+    green: wrap(32, 39),
+    red: wrap(31, 39),
+    yellow: wrap(33, 39),
+    dim: wrap(2, 22),
+    bold: wrap(1, 22),
+  };
+}
+
+/** Where a step stands for a job: done, running, failed, or still to come. */
+function stepState(job: Job, step: Step): 'done' | 'current' | 'failed' | 'todo' {
+  const at = STEPS.indexOf(job.currentStep);
+  const index = STEPS.indexOf(step);
+  if (job.status === 'COMPLETED' || index < at) return 'done';
+  if (index > at) return 'todo';
+  if (job.status === 'FAILED' || job.status === 'CANCELLED') return 'failed';
+  return step === 'QUEUED' && job.status === 'PENDING'
+    ? 'current'
+    : step === 'COMPLETED'
+      ? 'done'
+      : 'current';
+}
+
+/** The step list with marks and timings: the live view and `mvp status` share it. */
+export function stepLines(job: Job, style: Style, spinner = '…'): string[] {
+  return STEPS.filter((s) => s !== 'COMPLETED').map((step) => {
+    const state = stepState(job, step);
+    const label = STEP_LABELS[step];
+    const seconds =
+      step !== 'QUEUED' ? job.usage.byStep[step as keyof Job['usage']['byStep']]?.seconds : undefined;
+    const time = seconds !== undefined ? style.dim(` ${seconds.toFixed(1)}s`) : '';
+    switch (state) {
+      case 'done':
+        return `  ${style.green('✓')} ${label}${time}`;
+      case 'current':
+        return `  ${style.yellow(spinner)} ${style.bold(label)}`;
+      case 'failed':
+        return `  ${style.red('✗')} ${label} ${style.red(job.status === 'CANCELLED' ? '(cancelled)' : '(failed)')}`;
+      case 'todo':
+        return `  ${style.dim(`· ${label}`)}`;
+      default:
+        return assertNever(state, 'step state');
+    }
+  });
+}
+
+export function progressBar(progress: number, width = 24): string {
+  const filled = Math.round((progress / 100) * width);
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(progress).padStart(3)}%`;
+}
+
+/** What a person needs after a run or on `mvp status`: outcome, links, cost, what went wrong. */
+export function summaryLines(job: Job, style: Style, recordPath?: string): string[] {
+  const lines: string[] = [];
+  const seconds =
+    job.timestamps.startedAt && job.timestamps.completedAt
+      ? ` in ${((Date.parse(job.timestamps.completedAt) - Date.parse(job.timestamps.startedAt)) / 1000).toFixed(1)}s`
+      : '';
+  const mark =
+    job.status === 'COMPLETED'
+      ? style.green('✓')
+      : job.status === 'FAILED'
+        ? style.red('✗')
+        : style.yellow('•');
+  lines.push(
+    `${mark} ${style.bold(job.businessName)} ${job.status}${seconds} ${style.dim(`(${job.jobId})`)}`,
+  );
+  const row = (name: string, value: string | undefined) => {
+    if (value) lines.push(`  ${name.padEnd(12)} ${value}`);
+  };
+  row('Site', job.urls.production);
+  if (job.urls.staging !== job.urls.production) row('Staging', job.urls.staging);
+  row('Repository', job.urls.codeRepository);
+  row('Job record', recordPath);
+  const { usage } = job;
+  if (usage.inputTokens + usage.outputTokens > 0) {
+    row(
+      'AI usage',
+      `${usage.inputTokens} in / ${usage.outputTokens} out tokens, ${usage.cacheReadTokens} from cache, $${usage.costUsd.toFixed(4)}`,
+    );
+  }
+  const generator = job.checkpoints.AI_DEVELOPMENT?.generator;
+  row('Generator', generator);
+  const lastError = job.errors.at(-1);
+  if (job.status === 'FAILED' && lastError)
+    row('Error', style.red(`${lastError.step}: ${lastError.message}`));
+  return lines;
+}
