@@ -66,7 +66,8 @@ export function createJsonSpecSource(settings: JsonSpecSourceSettings = {}): Jso
       try {
         text = await readFile(path, 'utf8');
       } catch (error) {
-        const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+        const reason =
+          (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
         throw new ValidationError(`spec file ${path}`, [{ path: '', message: reason }]);
       }
       let json: unknown;
@@ -82,7 +83,8 @@ export function createJsonSpecSource(settings: JsonSpecSourceSettings = {}): Jso
     async users() {
       const known = new Set([...specs.values()].map((s) => s.user.id));
       if (settings.dir) {
-        for (const name of await readdir(settings.dir).catch(() => [] as string[])) known.add(decodeURIComponent(name));
+        for (const name of await readdir(settings.dir).catch(() => [] as string[]))
+          known.add(decodeURIComponent(name));
       }
       return [...known].sort();
     },
