@@ -14,4 +14,6 @@ export interface SiteCheckResult {
   problems: string[];
   /** What checked it, e.g. `http` or `chromium`. */
   checker: string;
+  /** Lines worth keeping in the job's log (e.g. `chromium not found: browser check skipped`). */
+  notes?: string[];
 }

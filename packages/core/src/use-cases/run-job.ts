@@ -382,6 +382,7 @@ class JobRun {
       // The done gate: a deployment counts only when its pages answer with the product.
       for (const url of new Set([deployment.stagingUrl, deployment.productionUrl])) {
         const check = await siteChecker.check({ url, expectText: this.job.businessName, signal });
+        for (const note of check.notes ?? []) this.session.log('DEPLOYING', note);
         if (!check.ok)
           throw new TransientError(`${url} does not serve the site yet: ${check.problems.join('; ')}`);
         this.session.log('DEPLOYING', `${url} answers (${check.checker} check)`);
