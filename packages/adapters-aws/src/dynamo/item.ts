@@ -60,19 +60,23 @@ export function unpack(bytes: Uint8Array): { checkpoints: Checkpoints; usage: Jo
  * attribute, `userId` and `createdAt` are top-level for the index, and a missing lease is a
  * missing attribute. `checkpoints` and `usage`, which only runners read and which make up half
  * of a finished job, travel packed in one binary attribute: an UpdateItem is billed for the
- * whole item, so this is what keeps most writes at one write unit.
+ * whole item, so packing them saves a third of a finished job's size. With `pack: false` they
+ * are plain attributes too (readable in the console, at the cost of bigger writes).
  */
-export function toItem(job: Job): Item {
+export function toItem(job: Job, options: { pack?: boolean } = {}): Item {
+  const packing = options.pack ?? true;
   const item: Item = { [JOBS_TABLE_SCHEMA.sortKey]: JOBS_TABLE_SCHEMA.recordSortKey };
   for (const field of JOB_FIELDS) {
-    if (field === 'checkpoints' || field === 'usage') continue;
+    if (packing && (field === 'checkpoints' || field === 'usage')) {
+      continue;
+    }
     if (field === 'lease') {
       if (job.lease) item.lease = job.lease;
       continue;
     }
     item[field] = job[field];
   }
-  item[PACKED_ATTRIBUTE] = pack({ checkpoints: job.checkpoints, usage: job.usage });
+  if (packing) item[PACKED_ATTRIBUTE] = pack({ checkpoints: job.checkpoints, usage: job.usage });
   return dropUndefined(item);
 }
 

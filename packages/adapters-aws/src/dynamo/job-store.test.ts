@@ -19,6 +19,17 @@ jobStoreContract({ describe, it, expect, beforeEach, afterEach }, 'DynamoDB (dyn
   return { store: createDynamoJobStore({ tableName }, { client: dynamo.client() }) };
 });
 
+jobStoreContract(
+  { describe, it, expect, beforeEach, afterEach },
+  'DynamoDB (dynalite), runner state as plain attributes',
+  async () => {
+    const tableName = await dynamo.newTable();
+    return {
+      store: createDynamoJobStore({ tableName, packRunnerState: false }, { client: dynamo.client() }),
+    };
+  },
+);
+
 const T0 = new Date(Date.UTC(2026, 0, 1));
 const line = (message: string, at = T0) => ({
   at: at.toISOString(),
@@ -167,6 +178,30 @@ describe('DynamoDB job store', () => {
     expect(await rejectionCode(store.renewLease({ jobId: 'nope', owner: 'a', now: T0, ttlMs: 1 }))).toBe(
       'NOT_FOUND',
     );
+  });
+
+  it('converts a record between the packed and the plain layout on its next write', async () => {
+    const plain = createDynamoJobStore({ tableName, packRunnerState: false }, { client: dynamo.client() });
+    const { job } = await store.create({ job: sampleJob() });
+    const checkpoints = { FETCHING_DATA: { specHash: 'abc', businessName: 'EventHub' } };
+    const { job: v2 } = await plain.update({
+      jobId: job.jobId,
+      expectedVersion: job.version,
+      patch: { set: { attempt: 1 } },
+    });
+    let item = await rawRecord(job.jobId);
+    expect(item).not.toHaveProperty(PACKED_ATTRIBUTE);
+    expect(item).toMatchObject({ checkpoints: {}, usage: { inputTokens: 0 } });
+    const { job: v3 } = await store.update({
+      jobId: job.jobId,
+      expectedVersion: v2.version,
+      patch: { set: { checkpoints } },
+    });
+    item = await rawRecord(job.jobId);
+    expect(item).not.toHaveProperty('checkpoints');
+    expect(item).not.toHaveProperty('usage');
+    expect((await plain.get({ jobId: job.jobId })).job).toEqual(v3);
+    expect(v3.checkpoints).toEqual(checkpoints);
   });
 
   it('rejects a cursor from another user or one it did not hand out', async () => {

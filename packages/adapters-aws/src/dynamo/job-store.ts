@@ -28,7 +28,7 @@ import {
   VersionConflictError,
 } from '@mvp-pipeline/core';
 import { awsErrorName, toPipelineAwsError } from '../aws-errors.js';
-import { fromItem, type Item, sameValue, toItem, unmarshallItem } from './item.js';
+import { fromItem, type Item, PACKED_ATTRIBUTE, sameValue, toItem, unmarshallItem } from './item.js';
 import { JOBS_TABLE_SCHEMA } from './table.js';
 
 export interface DynamoJobStoreSettings {
@@ -40,6 +40,13 @@ export interface DynamoJobStoreSettings {
   recentErrorLimit?: number;
   /** Longest message kept on the record's copy of a log line or error (default 300); the history keeps it whole. */
   recentMessageLength?: number;
+  /**
+   * Store `checkpoints` and `usage` packed in one compressed binary attribute (default true):
+   * only runners read them, and they are a third of a finished job's item, which every write is
+   * billed for. False keeps them plain (readable in the console, bigger writes). Either way the
+   * store reads both layouts.
+   */
+  packRunnerState?: boolean;
   /** How many records the store remembers to write without reading first (default 500). */
   cacheSize?: number;
 }
@@ -113,6 +120,8 @@ export function createDynamoJobStore(
   const clock = deps.clock ?? (() => new Date());
   const redact = deps.redact ?? createRedactor();
   const cache = new RecordCache(settings.cacheSize ?? 500);
+  const packRunnerState = settings.packRunnerState ?? true;
+  const itemOf = (job: Job) => toItem(job, { pack: packRunnerState });
 
   /** Sends one request, mapping SDK failures onto the core's errors. */
   const send = async <T>(operation: string, run: () => Promise<T>, signal?: AbortSignal): Promise<T> => {
@@ -254,7 +263,7 @@ export function createDynamoJobStore(
             client.send(
               new PutCommand({
                 TableName: table,
-                Item: toItem(stored),
+                Item: itemOf(stored),
                 ConditionExpression: 'attribute_not_exists(#pk)',
                 ExpressionAttributeNames: { '#pk': PK },
                 ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -296,15 +305,20 @@ export function createDynamoJobStore(
           ? recent([...current.errors, ...patch.appendErrors], errorLimit)
           : current.errors,
       };
-      const before = toItem(current);
-      const after = toItem(next);
+      const before = itemOf(current);
+      const after = itemOf(next);
       const names: Record<string, string> = { '#version': 'version' };
       const values: Record<string, unknown> = { ':expected': expectedVersion };
       const sets: string[] = [];
       const removes: string[] = [];
       let n = 0;
-      for (const attribute of new Set([...Object.keys(before), ...Object.keys(after)])) {
-        if (sameValue(before[attribute], after[attribute])) continue;
+      // The runner state is always written in the configured layout and the other layout's
+      // attributes removed, so an item written by a store with the other setting converts.
+      const layout = packRunnerState ? [PACKED_ATTRIBUTE] : ['checkpoints', 'usage'];
+      const otherLayout = packRunnerState ? ['checkpoints', 'usage'] : [PACKED_ATTRIBUTE];
+      for (const attribute of new Set([...Object.keys(before), ...Object.keys(after), ...otherLayout])) {
+        const forced = layout.includes(attribute) || otherLayout.includes(attribute);
+        if (!forced && sameValue(before[attribute], after[attribute])) continue;
         const name = attribute === 'version' ? '#version' : `#a${n}`;
         names[name] = attribute;
         if (attribute in after) {
