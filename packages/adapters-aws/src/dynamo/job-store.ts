@@ -102,9 +102,9 @@ export function createDynamoDocumentClient(
  *   right after the record write; the record keeps only the latest few.
  * - `listByUser` queries `user-jobs-index` newest first and fetches the page's records with one
  *   BatchGetItem; the cursor is the base64url of the page's last index key.
- * - `listRunnable` is a Scan (filtered to records with no live lease, then `isRunnable`): it
- *   reads the whole table, history included, which is fine for a recovery sweep every few
- *   minutes on a table of this size; a busier table wants a sparse index of unfinished jobs.
+ * - `listRunnable` is a Scan (filtered to records with no live lease, then `isRunnable`). A Scan
+ *   reads every item, history included, so its cost grows with the table: fine for a periodic
+ *   recovery sweep; a large table wants a sparse index of unfinished jobs instead.
  */
 export function createDynamoJobStore(
   settings: DynamoJobStoreSettings,

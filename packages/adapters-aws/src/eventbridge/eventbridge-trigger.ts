@@ -62,6 +62,11 @@ export function createEventBridgeTrigger(
   const source = settings.source ?? 'founderdash.web';
   const detailType = settings.detailType ?? 'MVP Development Request';
   const maxAttempts = settings.maxAttempts ?? 3;
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
+    throw new ValidationError('EventBridge trigger settings', [
+      { path: 'maxAttempts', message: 'must be an integer of at least 1' },
+    ]);
+  }
   const policy = { maxAttempts, baseDelayMs: settings.baseDelayMs ?? 200, maxDelayMs: 5_000 };
   const client = deps.client ?? new EventBridgeClient({});
   const redact = deps.redact ?? createRedactor();
