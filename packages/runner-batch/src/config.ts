@@ -36,6 +36,7 @@ export interface RunnerConfig {
     model: string | undefined;
     baseUrl: string | undefined;
     maxTurns: number | undefined;
+    maxOutputTokens: number | undefined;
     maxCostUsd: number | undefined;
   };
   vercel: { token: string | undefined; teamId: string | undefined; apiUrl: string | undefined };
@@ -167,6 +168,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
       model: read('ANTHROPIC_MODEL'),
       baseUrl: url('ANTHROPIC_BASE_URL'),
       maxTurns: read('MVP_AI_MAX_TURNS') === undefined ? undefined : integer('MVP_AI_MAX_TURNS', 40, 1, 500),
+      maxOutputTokens:
+        read('MVP_AI_MAX_OUTPUT_TOKENS') === undefined
+          ? undefined
+          : integer('MVP_AI_MAX_OUTPUT_TOKENS', 200_000, 1_000, 10_000_000),
       maxCostUsd: decimal('MVP_AI_MAX_COST_USD'),
     },
     vercel: { token: read('VERCEL_TOKEN'), teamId: read('VERCEL_TEAM_ID'), apiUrl: url('VERCEL_API_URL') },

@@ -1,5 +1,5 @@
 import type { Redactor } from '@mvp-pipeline/core';
-import type { RunnerConfig } from './config.js';
+import { type RunnerConfig, secretsOf } from './config.js';
 
 /**
  * The vendor adapters, each loaded and built only when the configuration selects it: a local
@@ -46,7 +46,9 @@ export function vendorAdapters(config: RunnerConfig, redact: Redactor, closers: 
         model: config.anthropic.model,
         baseUrl: config.anthropic.baseUrl,
         maxTurns: config.anthropic.maxTurns,
+        maxOutputTokens: config.anthropic.maxOutputTokens,
         maxCostUsd: config.anthropic.maxCostUsd,
+        secrets: secretsOf(config),
       }),
     vercelDeployer: async () =>
       (await import('@mvp-pipeline/adapters-vercel')).createVercelDeployer({

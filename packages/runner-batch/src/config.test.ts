@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigErrors, loadConfig } from './config.js';
+import { createPipeline } from './container.js';
+
+const errorsOf = (env: Record<string, string>) => {
+  try {
+    loadConfig(env, '/srv');
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigErrors);
+    return (error as ConfigErrors).message;
+  }
+  throw new Error('expected a configuration error');
+};
+
+describe('loadConfig', () => {
+  it('runs the embedded defaults when nothing is set', () => {
+    const config = loadConfig({}, '/srv');
+    expect(config).toMatchObject({
+      dataDir: '/srv/.mvp',
+      jobStore: 'file',
+      specSource: 'json',
+      repoHost: 'local',
+      codeGenerator: 'template',
+      deployer: 'static',
+      notifiers: ['jsonl'],
+      jobTrigger: 'in-process',
+      template: 'landing',
+      leaseTtlMs: 60_000,
+    });
+  });
+
+  it('asks for what a selected vendor needs, one line per variable', () => {
+    const message = errorsOf({
+      MVP_JOB_STORE: 'dynamodb',
+      MVP_REPO_HOST: 'github',
+      MVP_CODE_GENERATOR: 'claude',
+      MVP_DEPLOYER: 'vercel',
+      MVP_SPEC_SOURCE: 'postgres',
+      MVP_NOTIFIER: 'sns,webhook',
+    });
+    for (const variable of [
+      'AWS_REGION',
+      'GITHUB_TOKEN',
+      'ANTHROPIC_API_KEY',
+      'VERCEL_TOKEN',
+      'FOUNDERDASH_DB_URL',
+      'COMPLETION_TOPIC',
+      'MVP_WEBHOOK_URL',
+    ]) {
+      expect(message).toMatch(new RegExp(`^  ${variable}: is required when`, 'm'));
+    }
+    expect(message.split('\n').filter((l) => l.includes('AWS_REGION'))).toHaveLength(1);
+  });
+
+  it('names malformed values without echoing them', () => {
+    const message = errorsOf({
+      MVP_NOTIFIER: 'carrier-pigeon',
+      MVP_LEASE_TTL_MS: '-5',
+      MVP_WEBHOOK_URL: 'ftp://user:hunter2@host',
+      MVP_TEMPLATE: '../etc',
+      MVP_AI_MAX_COST_USD: 'lots',
+    });
+    expect(message).toMatch(/MVP_NOTIFIER: must be a comma-separated list/);
+    expect(message).toMatch(/MVP_LEASE_TTL_MS: must be a whole number from 1000/);
+    expect(message).toMatch(/MVP_WEBHOOK_URL: must be an http\(s\) URL/);
+    expect(message).toMatch(/MVP_TEMPLATE: must be a template name/);
+    expect(message).toMatch(/MVP_AI_MAX_COST_USD: must be a positive number/);
+    expect(message).not.toContain('hunter2');
+    expect(message).not.toContain('carrier-pigeon');
+  });
+});
+
+describe('createPipeline', () => {
+  it('builds every port from the configuration and lets an embedder rebind one', async () => {
+    const { TOKENS } = await import('@mvp-pipeline/core');
+    const mine = { specificationVersion: 'v1' as const, notify: async () => undefined };
+    const pipeline = await createPipeline({
+      config: loadConfig({ MVP_JOB_STORE: 'memory' }, '/tmp/mvp-config-test'),
+      configure: (container) => container.rebind(TOKENS.Notifier).toConstantValue(mine),
+    });
+    expect(pipeline.deps.ports.notifier).toBe(mine);
+    for (const port of Object.values(pipeline.deps.ports)) expect(port).toBeDefined();
+    expect(pipeline.deps.settings.leaseTtlMs).toBe(60_000);
+    await pipeline.close();
+  });
+});
