@@ -2,6 +2,7 @@ import { idSchema, PipelineError, runJob, ValidationError } from '@mvp-pipeline/
 import { loadConfig } from './config.js';
 import { createPipeline } from './container.js';
 import { EXIT } from './exit-codes.js';
+import { withSecrets } from './secrets.js';
 import { onSignals } from './signals.js';
 
 /**
@@ -22,7 +23,7 @@ export async function runBatchJob(
       { path: 'JOB_ID', message: jobId ? 'is not a job id' : 'is required (argument or JOB_ID)' },
     ]);
   }
-  const config = loadConfig(env);
+  const config = loadConfig(await withSecrets(env));
   const pipeline = await createPipeline({ config });
   const { logger } = pipeline.deps.ports;
   const stop = onSignals();

@@ -19,6 +19,7 @@ import { createPipeline, type Pipeline } from './container.js';
 import { EXIT } from './exit-codes.js';
 import { watchJob } from './progress.js';
 import { stepLines, styleFor, summaryLines } from './render.js';
+import { withSecrets } from './secrets.js';
 import { onSignals } from './signals.js';
 
 const HELP = `mvp — turn a product spec into a live MVP
@@ -94,7 +95,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function open(): Promise<Pipeline> {
-  const config = loadConfig();
+  const config = loadConfig(await withSecrets(process.env));
   // People read the live view; the structured log carries only what needs attention.
   return createPipeline({ config, logLevel: config.logFormat === 'json' ? 'info' : 'error' });
 }

@@ -88,6 +88,12 @@ describe('the transition table', () => {
     const result = transition(jobAt('PENDING', 'QUEUED'), { type: 'advance', to: 'FETCHING_DATA' }, rules);
     expect(result).toMatchObject({ ok: true, set: { status: 'IN_PROGRESS', currentStep: 'FETCHING_DATA' } });
     if (result.ok) expect(result.set.timestamps?.startedAt).toBe(now.toISOString());
+    const estimated = transition(
+      jobAt('PENDING', 'QUEUED'),
+      { type: 'advance', to: 'FETCHING_DATA' },
+      { ...rules, estimatedDurationMs: 60_000 },
+    );
+    if (estimated.ok) expect(estimated.set.timestamps?.estimatedCompletion).toBe('2026-01-01T00:01:00.000Z');
   });
 
   it('completes the job when it leaves DEPLOYING', () => {

@@ -15,6 +15,8 @@ export interface TransitionRules {
   now: Date;
   /** How many times a failed build may send the job back to AI_DEVELOPMENT. */
   maxRepairRounds: number;
+  /** When set, a job leaving the queue gets `timestamps.estimatedCompletion` this far ahead. */
+  estimatedDurationMs?: number;
 }
 
 const illegal = (job: Job, what: string): TransitionResult => ({
@@ -44,7 +46,17 @@ export function transition(job: Job, event: JobEvent, rules: TransitionRules): T
           set: {
             status: 'IN_PROGRESS',
             currentStep: event.to,
-            timestamps: { ...job.timestamps, startedAt: job.timestamps.startedAt ?? at },
+            timestamps: {
+              ...job.timestamps,
+              startedAt: job.timestamps.startedAt ?? at,
+              ...(rules.estimatedDurationMs === undefined
+                ? {}
+                : {
+                    estimatedCompletion: new Date(
+                      rules.now.getTime() + rules.estimatedDurationMs,
+                    ).toISOString(),
+                  }),
+            },
           },
         };
       }

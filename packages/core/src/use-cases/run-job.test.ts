@@ -82,6 +82,9 @@ describe('runJob', () => {
       expect.arrayContaining(['FETCHING_DATA', 'CREATING_REPO', 'AI_DEVELOPMENT', 'BUILDING', 'DEPLOYING']),
     );
     expect(job.timestamps.startedAt).toBeDefined();
+    expect(Date.parse(job.timestamps.estimatedCompletion!)).toBeGreaterThan(
+      Date.parse(job.timestamps.startedAt!),
+    );
     expect(job.timestamps.completedAt).toBeDefined();
     expect(job.checkpoints.notified).toEqual(['COMPLETED']);
     expectEachSideEffectOnce(fakes);

@@ -481,6 +481,7 @@ class JobRun {
       const result = transition(job, event, {
         now: this.deps.ports.clock.now(),
         maxRepairRounds: this.deps.settings.maxRepairRounds,
+        estimatedDurationMs: this.deps.settings.estimatedDurationMs,
       });
       if (!result.ok) throw result.error;
       const patch = extra(job);
