@@ -88,10 +88,11 @@ export function summaryLines(job: Job, style: Style, recordPath?: string): strin
   row('Repository', job.urls.codeRepository);
   row('Job record', recordPath);
   const { usage } = job;
-  if (usage.inputTokens + usage.outputTokens > 0) {
+  const input = usage.inputTokens + usage.cacheWriteTokens + usage.cacheReadTokens;
+  if (input + usage.outputTokens > 0) {
     row(
       'AI usage',
-      `${usage.inputTokens} in / ${usage.outputTokens} out tokens, ${usage.cacheReadTokens} from cache, $${usage.costUsd.toFixed(4)}`,
+      `${input} input tokens (${usage.cacheReadTokens} from cache), ${usage.outputTokens} output, $${usage.costUsd.toFixed(4)}`,
     );
   }
   const generator = job.checkpoints.AI_DEVELOPMENT?.generator;

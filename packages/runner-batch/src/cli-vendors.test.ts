@@ -1,0 +1,112 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  endTurn,
+  type MessagesStandIn,
+  scripted,
+  startMessagesStandIn,
+  toolCalls,
+} from '@mvp-pipeline/adapters-claude/testing';
+import { type GitHubStandIn, startGitHubStandIn } from '@mvp-pipeline/adapters-github/testing';
+import { startVercelStandIn, type VercelStandIn } from '@mvp-pipeline/adapters-vercel/testing';
+import type { Job } from '@mvp-pipeline/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The production adapters, wired by the configuration as in the Batch container, against local
+// stand-ins of GitHub (with real git smart HTTP), the Anthropic Messages API and Vercel.
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const cli = join(root, 'packages/runner-batch/dist/cli.js');
+const GITHUB_TOKEN = 'ghp_standInToken000000000000000000000001';
+const ANTHROPIC_API_KEY = 'sk-ant-standin-key-0000000000000000';
+const VERCEL_TOKEN = 'vercel-standin-token-000000000001';
+
+let github: GitHubStandIn;
+let claude: MessagesStandIn;
+let vercel: VercelStandIn;
+let work: string;
+
+const spec = JSON.parse(await readFile(join(root, 'examples/eventhub.json'), 'utf8'));
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'mvp-cli-vendors-'));
+  github = await startGitHubStandIn({ token: GITHUB_TOKEN });
+  vercel = await startVercelStandIn({ token: VERCEL_TOKEN });
+  // The model fills the landing template's content file from the spec, then says it is done.
+  claude = await startMessagesStandIn({
+    apiKey: ANTHROPIC_API_KEY,
+    script: scripted(
+      [
+        toolCalls([{ name: 'read_file', input: { path: 'src/site.json' } }]),
+        toolCalls([
+          { name: 'write_file', input: { path: 'src/site.json', content: JSON.stringify(spec, null, 2) } },
+        ]),
+        toolCalls([{ name: 'run_command', input: { name: 'build' } }]),
+      ],
+      () => endTurn('EventHub is built: hero, one section per feature, the audience.'),
+    ),
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.allSettled([github?.close(), claude?.close(), vercel?.close()]);
+  await rm(work, { recursive: true, force: true });
+});
+
+function mvp(args: string[], env: Record<string, string>) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, cwd: work });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('mvp run with GitHub, Claude and Vercel', () => {
+  it('develops with Claude, pushes to GitHub and goes live on Vercel', async () => {
+    const run = await mvp(['run', '--spec', join(root, 'examples/eventhub.json'), '--json'], {
+      MVP_DATA_DIR: join(work, '.mvp'),
+      MVP_REPO_HOST: 'github',
+      GITHUB_TOKEN,
+      GITHUB_API_URL: github.url,
+      MVP_CODE_GENERATOR: 'claude',
+      ANTHROPIC_API_KEY,
+      ANTHROPIC_BASE_URL: claude.url,
+      MVP_DEPLOYER: 'vercel',
+      VERCEL_TOKEN,
+      VERCEL_API_URL: vercel.apiUrl,
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const job = JSON.parse(run.stdout) as Job;
+    expect(job).toMatchObject({ status: 'COMPLETED' });
+    expect(job.checkpoints.AI_DEVELOPMENT?.generator).toMatch(/^claude:/);
+    expect(job.usage.outputTokens).toBeGreaterThan(0);
+    expect(job.usage.cacheReadTokens).toBeGreaterThan(0);
+    expect(job.usage.costUsd).toBeGreaterThan(0);
+    expect(job.resources.githubRepo?.name).toBe(`${github.login}/eventhub-mvp`);
+    expect(job.resources.vercel?.deploymentId).toBeDefined();
+    expect(github.repos().map((r) => r.name)).toEqual(['eventhub-mvp']);
+    expect(vercel.deployments().length).toBeGreaterThan(0);
+
+    const page = await (await fetch(job.urls.production!)).text();
+    expect(page).toContain('EventHub');
+    expect(page).toContain('Door check-in on mobile');
+
+    const status = await mvp(['status', job.jobId], { MVP_DATA_DIR: join(work, '.mvp') });
+    expect(status.stdout).toMatch(/AI usage +\d+ input tokens \(\d+ from cache\), \d+ output, \$0\.\d{4}/);
+
+    // The key travels in the API's auth header only: never in what the model or its tools see.
+    const everything = [run.stdout, run.stderr, claude.requests.map((r) => r.raw).join('\n')].join('\n');
+    for (const secret of [GITHUB_TOKEN, ANTHROPIC_API_KEY, VERCEL_TOKEN])
+      expect(everything).not.toContain(secret);
+  });
+});
