@@ -67,7 +67,7 @@ export interface Checkpoints {
   partial?: Partial<Record<WorkStep, Record<string, unknown>>>;
   /** The build errors the next AI_DEVELOPMENT round must fix. */
   repair?: { round: number; buildOutput: string; commit: string };
-  /** Terminal statuses whose notification has been sent. */
+  /** Terminal statuses whose notification has been sent (or given up on after a permanent error). */
   notified?: JobStatus[];
 }
 

@@ -406,3 +406,35 @@ describe('runWorker', () => {
     expect(fakes.notifier.sent).toHaveLength(5);
   });
 });
+
+describe('notifications', () => {
+  it('retries a transiently failing notification and sends it once', async () => {
+    const { deps, fakes } = setup();
+    const job = await submitted(deps);
+    const result = await runJob(faulty(deps, 'notifier', 'notify', { kind: 'transient', times: 2 }), {
+      jobId: job.jobId,
+    });
+    expect(result.job.checkpoints.notified).toEqual(['COMPLETED']);
+    expect(fakes.notifier.sent).toHaveLength(1);
+  });
+
+  it('leaves an unsent notification to a later runner, and gives up on one that can never be sent', async () => {
+    const { deps, fakes } = setup();
+    const job = await submitted(deps);
+    const down = await runJob(faulty(deps, 'notifier', 'notify', { kind: 'transient', times: 99 }), {
+      jobId: job.jobId,
+    });
+    expect(down.outcome).toBe('COMPLETED');
+    expect(down.job.checkpoints.notified).toBeUndefined();
+    const { jobs } = await deps.ports.store.listRunnable({ now: fakes.clock.now() });
+    expect(jobs.map((j) => j.jobId)).toEqual([job.jobId]);
+
+    const refused = await runJob(faulty(deps, 'notifier', 'notify', { kind: 'permanent' }), {
+      jobId: job.jobId,
+    });
+    expect(refused.outcome).toBe('ALREADY_ENDED');
+    expect(refused.job.executionLogs.at(-1)?.message).toMatch(/Gave up on the COMPLETED notification/);
+    expect((await deps.ports.store.listRunnable({ now: fakes.clock.now() })).jobs).toEqual([]);
+    expect(fakes.notifier.sent).toHaveLength(0);
+  });
+});

@@ -530,8 +530,17 @@ class JobRun {
         break;
       } catch (thrown) {
         const error = toPipelineError(thrown, job.currentStep);
-        if (!error.retryable || attempt >= retry.maxAttempts) {
-          // The job's outcome stands; the missing notification is on the record for a later runner.
+        if (!error.retryable) {
+          // It will never go through: say so on the record and stop trying (a worker would loop).
+          this.session.log(
+            job.currentStep,
+            `Gave up on the ${job.status} notification: ${error.message}`,
+            'error',
+          );
+          break;
+        }
+        if (attempt >= retry.maxAttempts) {
+          // The job's outcome stands; the unsent notification stays on the record for a later runner.
           this.session.log(
             job.currentStep,
             `Could not send the ${job.status} notification: ${error.message}`,
