@@ -83,7 +83,6 @@ export interface JobResources {
   batchJobId?: string;
   githubRepo?: { name: string; url: string; branch: string };
   vercel?: { projectId: string; deploymentId: string };
-  deployment?: { provider: string; deploymentId: string };
 }
 
 export interface JobUrls {
