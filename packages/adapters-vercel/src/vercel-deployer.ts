@@ -208,7 +208,6 @@ export function createVercelDeployer(
         productionUrl,
         resources: {
           vercel: { projectId, deploymentId: production.id },
-          deployment: { provider: 'vercel', deploymentId: production.id },
         },
       } satisfies DeployResult;
     },
