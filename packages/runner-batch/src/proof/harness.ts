@@ -201,7 +201,8 @@ export async function filesContaining(dir: string, needles: readonly string[]): 
       if (entry.isDirectory()) {
         if (entry.name !== 'objects') await walk(path);
       } else if (entry.isFile()) {
-        const text = await readFile(path, 'latin1');
+        // Files may vanish while walked (a runner's temp files and locks).
+        const text = await readFile(path, 'latin1').catch(() => '');
         if (needles.some((needle) => text.includes(needle))) found.push(path);
       }
     }

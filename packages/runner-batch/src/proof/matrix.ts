@@ -1,6 +1,11 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { type Fault, withFaults } from '@mvp-pipeline/adapters-local/testing';
+import {
+  type CrashSwitch,
+  createCrashSwitch,
+  type Fault,
+  withFaults,
+} from '@mvp-pipeline/adapters-local/testing';
 import { type Job, type PipelineSettings, runJob, runWorker, type WorkStep } from '@mvp-pipeline/core';
 import {
   type Evidence,
@@ -149,13 +154,20 @@ export async function runCell(cell: Cell, env: Record<string, string> = {}): Pro
           [plan.method]: FAULTS[cell.fault],
         } as never,
       );
+      // A runner that never ends is stopped for good by freezing its store: it writes nothing more.
+      const freeze = createCrashSwitch();
       faulty = await openPipeline({
         dataDir,
         env,
         settings,
-        configure: (c) => c.rebind(PORT_TOKENS[cell.port]).toConstantValue(wrapped),
+        configure: (c) => {
+          c.rebind(PORT_TOKENS[cell.port]).toConstantValue(wrapped);
+          c.rebind(PORT_TOKENS.store).toConstantValue(
+            freeze.guard(cell.port === 'store' ? wrapped : healthy.deps.ports.store),
+          );
+        },
       });
-      final = await faultCell(cell, healthy, faulty, job, problems);
+      final = await faultCell(cell, healthy, faulty, job, problems, freeze);
     }
     outcome = `${final.status}${final.status === 'FAILED' ? ` (${final.errors.at(-1)?.code} at ${final.errors.at(-1)?.step})` : ''}${notes.length ? ` [${notes.filter((n) => n !== 'stale lock').join(', ')}]` : ''}`;
     if (final.status === 'IN_PROGRESS') problems.push('the job is left IN_PROGRESS');
@@ -186,6 +198,7 @@ async function faultCell(
   faulty: ProofPipeline,
   job: Job,
   problems: string[],
+  freeze: CrashSwitch,
 ): Promise<Job> {
   const plan = PORT_PLAN[cell.port];
   const { store } = healthy.deps.ports;
@@ -204,8 +217,9 @@ async function faultCell(
     // A runner that neither finishes nor gives up holds its job; it counts as a failure unless
     // its lease lapses (the store hang) and the job is rescued below.
     run.catch(() => undefined);
+    freeze.crash();
     if (!(cell.port === 'store' && cell.fault !== 'transient')) {
-      problems.push(error instanceof Error ? error.message : String(error));
+      problems.push(`the runner: ${error instanceof Error ? error.message : String(error)}`);
       return (await store.get({ jobId: job.jobId })).job!;
     }
   }
@@ -238,10 +252,11 @@ async function faultCell(
   }
 
   if (cell.port === 'notifier') {
-    // The job's outcome stands without its notification; the record says it is missing.
+    // The job's outcome stands without its notification; its log says the notification failed.
     if (after.status !== 'COMPLETED') problems.push(`expected COMPLETED, got ${after.status}`);
-    if (after.checkpoints.notified?.includes('COMPLETED'))
-      problems.push('the record says the notification was sent');
+    const { logs } = await store.readHistory({ jobId: job.jobId });
+    if (!logs.some((l) => l.level === 'error' && /COMPLETED notification/.test(l.message)))
+      problems.push('the job log does not say the notification failed');
     expectEvidence(seen, { ...DONE, notifications: 0 }, problems);
     return after;
   }
@@ -357,7 +372,7 @@ export function matrixTable(title: string, results: readonly CellResult[]): stri
   const cellText = (port: WorkPort, kind: FaultKind) => {
     const r = results.find((x) => x.cell.port === port && x.cell.fault === kind);
     if (!r) return '—';
-    return `${r.problems.length === 0 ? 'pass' : 'FAIL'} ${r.outcome}`.slice(0, 44);
+    return `${r.problems.length === 0 ? 'pass' : 'FAIL'} ${r.outcome}`.slice(0, 52);
   };
   const rows = [
     ['port', ...kinds],
