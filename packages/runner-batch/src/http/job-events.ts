@@ -25,7 +25,7 @@ export interface JobEventsOptions {
  * - `snapshot`: the whole record, first (and after every reconnect);
  * - `step`: `{status, currentStep, progress, repairRounds, timestamps}` when the job moves;
  * - `log`: `{entries}`, the new log lines, in order;
- * - `error`: `{entries}`, new entries of the job's error list;
+ * - `errors`: `{entries}`, new entries of the job's error list (not `error`, which EventSource uses itself);
  * - `urls`: `{urls, resources}` when links appear;
  * - `usage`: the usage totals (tokens, cost, seconds) when they change;
  * - `end`: `{status}` once the job has ended; the stream closes after it.
@@ -100,7 +100,7 @@ async function changesBetween(
   const errors = await newEntries(before.errors, after.errors, errorKey, async () => {
     return (await store.readHistory({ jobId: after.jobId, ...(signal ? { signal } : {}) })).errors;
   });
-  if (errors.length) events.push(sse('error', id, { entries: errors }));
+  if (errors.length) events.push(sse('errors', id, { entries: errors }));
   if (
     before.status !== after.status ||
     before.currentStep !== after.currentStep ||

@@ -1,0 +1,100 @@
+import { parseArgs } from 'node:util';
+import { createBrowserSiteChecker, createHttpSiteChecker, findChromium } from '@mvp-pipeline/adapters-local';
+import { ConfigError, type SiteChecker, TOKENS, ValidationError } from '@mvp-pipeline/core';
+import { loadConfig } from '../config.js';
+import { EXIT } from '../exit-codes.js';
+import { onSignals } from '../signals.js';
+import { startServer } from './server.js';
+
+const HELP = `mvp serve — the dashboard, the status API and the published sites, with a worker
+
+Usage: mvp serve [--port N] [--host H] [--concurrency N]
+
+  --port N          the port (default 4173)
+  --host H          the interface (default 127.0.0.1); beyond loopback MVP_SERVE_TOKEN is required
+  --concurrency N   jobs run at the same time (default 2)
+
+Environment: MVP_SERVE_TOKEN (bearer token, or open the page once with ?token=…),
+MVP_BROWSER_CHECK=auto|off (check sites in Chromium when installed; default auto),
+MVP_CHROMIUM_PATH (the Chromium to use), and the pipeline's own variables (see the README).
+`;
+
+type Env = Record<string, string | undefined>;
+
+/** The site checker MVP_BROWSER_CHECK and MVP_CHROMIUM_PATH ask for. */
+export function siteCheckerFromEnv(env: Env): SiteChecker {
+  const mode = env['MVP_BROWSER_CHECK']?.trim() || 'auto';
+  if (mode !== 'auto' && mode !== 'off')
+    throw new ConfigError('MVP_BROWSER_CHECK', 'must be one of auto, off');
+  if (mode === 'off') return createHttpSiteChecker({});
+  const path = env['MVP_CHROMIUM_PATH']?.trim() || undefined;
+  return createBrowserSiteChecker(path ? { executablePath: path } : {});
+}
+
+/** `mvp serve`: runs until SIGINT/SIGTERM, then stops cleanly (running jobs stay resumable). */
+export async function serveCommand(args: string[], env: Env = process.env): Promise<number> {
+  let values: { port?: string; host?: string; concurrency?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        concurrency: { type: 'string' },
+        help: { type: 'boolean' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw usage((error as Error).message.replace(/^.*?: /, ''));
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return EXIT.OK;
+  }
+  const port = values.port === undefined ? 4173 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw usage('--port must be a port number (0-65535)');
+  const concurrency = values.concurrency === undefined ? 2 : Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+    throw usage('--concurrency must be a whole number from 1 to 64');
+  }
+  const config = loadConfig(env);
+  const siteChecker = siteCheckerFromEnv(env);
+  const token = env['MVP_SERVE_TOKEN']?.trim() || undefined;
+  const stop = onSignals();
+  const server = await startServer({
+    config,
+    host: values.host ?? '127.0.0.1',
+    port,
+    concurrency,
+    // The dashboard shows each job's progress; the log carries what needs attention.
+    logLevel: config.logFormat === 'json' ? 'info' : 'warn',
+    ...(token ? { token } : {}),
+    configure: (container) => container.rebind<SiteChecker>(TOKENS.SiteChecker).toConstantValue(siteChecker),
+  });
+  const out = process.stderr;
+  out.write(`Dashboard  ${server.url}/${token ? '  (open it once with ?token=<MVP_SERVE_TOKEN>)' : ''}\n`);
+  out.write(`Status API ${server.url}/api/mvp/status/:jobId · sites under ${server.url}/sites/\n`);
+  const chromium = env['MVP_BROWSER_CHECK'] === 'off' ? undefined : findChromium(env['MVP_CHROMIUM_PATH']);
+  out.write(
+    `${server.pipeline.localTrigger ? `Worker running (concurrency ${concurrency})` : 'No worker here: jobs run where the trigger sends them'}; site check: ${chromium ? `Chromium (${chromium})` : 'http'}. Ctrl-C stops.\n`,
+  );
+  try {
+    await new Promise<void>((resolve) =>
+      stop.signal.addEventListener('abort', () => resolve(), { once: true }),
+    );
+    out.write('Stopping…\n');
+    await server.close();
+    return EXIT.OK;
+  } finally {
+    stop.dispose();
+  }
+}
+
+function usage(message: string): ValidationError {
+  const error = new ValidationError('command line', [{ path: '', message }]);
+  error.message = message;
+  return error;
+}
