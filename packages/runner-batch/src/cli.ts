@@ -33,6 +33,7 @@ Usage:
   mvp jobs [--user ID] [--limit N] [--json]        jobs, newest first
   mvp cancel JOB_ID                                stop a job
   mvp run-batch-job [JOB_ID]                       the container entrypoint (JOB_ID or $JOB_ID)
+  mvp serve [--port N] [--host H]                  dashboard, status API and sites, with a worker
   mvp db migrate | mvp db seed FILE…               the PostgreSQL schema and example specs
 
 Exit codes: 0 done · 1 the job failed or was cancelled · 2 bad input · 75 interrupted, retry.
@@ -87,6 +88,8 @@ async function main(argv: string[]): Promise<number> {
       return cancelCommand(rest);
     case 'run-batch-job':
       return runBatchJob(rest);
+    case 'serve':
+      return (await import('./serve/command.js')).serveCommand(rest);
     case 'db':
       return (await import('./db.js')).dbCommand(rest);
     default:
