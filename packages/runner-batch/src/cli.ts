@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import {
   cancelJob,
+  createRedactor,
   getJob,
   type Job,
   listJobs,
@@ -14,7 +15,7 @@ import {
   ValidationError,
 } from '@mvp-pipeline/core';
 import { runBatchJob } from './batch.js';
-import { loadConfig } from './config.js';
+import { loadConfig, SECRET_VARIABLES } from './config.js';
 import { createPipeline, type Pipeline } from './container.js';
 import { EXIT } from './exit-codes.js';
 import { watchJob } from './progress.js';
@@ -292,16 +293,18 @@ function help(): number {
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-/** Prints an error the way a person can act on it: no stack traces for expected failures. */
+/** Prints an error the way a person can act on it: no stack traces for expected failures, no secrets. */
 export function report(error: unknown): number {
+  const redact = createRedactor(SECRET_VARIABLES.map((name) => process.env[name]));
+  const write = (text: string) => process.stderr.write(`${redact(text)}\n`);
   if (PipelineError.isInstance(error)) {
     const where = error.step ? ` (${error.step})` : '';
-    process.stderr.write(`mvp: ${error.message}${where}\n`);
+    write(`mvp: ${error.message}${where}`);
     if (error.code === 'VALIDATION' || error.code === 'CONFIG') return EXIT.PERMANENT;
     return error.retryable ? EXIT.RETRYABLE : EXIT.JOB_FAILED;
   }
-  process.stderr.write(`mvp: unexpected error: ${messageOf(error)}\n`);
-  if (process.env.MVP_DEBUG) process.stderr.write(`${(error as Error).stack ?? ''}\n`);
+  write(`mvp: unexpected error: ${messageOf(error)}`);
+  if (process.env.MVP_DEBUG) write((error as Error).stack ?? '');
   return EXIT.JOB_FAILED;
 }
 

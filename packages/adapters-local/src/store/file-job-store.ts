@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import {
   type Job,
@@ -15,7 +16,10 @@ export interface FileJobStoreSettings {
   dataDir: string;
   /** How long a writer waits for another process's lock before giving up (transient). */
   lockTimeoutMs?: number;
-  /** A lock older than this is left over from a killed process and is broken. */
+  /**
+   * A lock older than this is left over from a killed process and is broken (a lock covers one
+   * small read-modify-write). A lock whose holder (same host) is gone is broken at once.
+   */
   staleLockMs?: number;
 }
 
@@ -30,7 +34,7 @@ const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 export function createFileJobStore(settings: FileJobStoreSettings): JobStore {
   const dir = join(settings.dataDir, 'jobs');
   const lockTimeoutMs = settings.lockTimeoutMs ?? 10_000;
-  const staleLockMs = settings.staleLockMs ?? 30_000;
+  const staleLockMs = settings.staleLockMs ?? 2_000;
   const recordPath = (jobId: string) => join(dir, `${jobId}.json`);
   const historyPath = (jobId: string) => join(dir, `${jobId}.history.jsonl`);
 
@@ -50,6 +54,7 @@ export function createFileJobStore(settings: FileJobStoreSettings): JobStore {
     for (;;) {
       try {
         const handle = await open(lock, 'wx');
+        await handle.writeFile(`${hostname()} ${process.pid}`);
         await handle.close();
         break;
       } catch (error) {
@@ -58,7 +63,7 @@ export function createFileJobStore(settings: FileJobStoreSettings): JobStore {
           (s) => Date.now() - s.mtimeMs,
           () => 0,
         );
-        if (age > staleLockMs) {
+        if (age > staleLockMs || (await holderIsGone(lock))) {
           await rm(lock, { force: true });
           continue;
         }
@@ -114,4 +119,16 @@ export function createFileJobStore(settings: FileJobStoreSettings): JobStore {
     },
   };
   return createRecordJobStore(backend);
+}
+
+/** Whether the lock was taken by a process of this host that no longer exists. */
+async function holderIsGone(lock: string): Promise<boolean> {
+  const [host, pid] = (await readFile(lock, 'utf8').catch(() => '')).split(' ');
+  if (host !== hostname() || !pid || !/^\d+$/.test(pid)) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }

@@ -90,3 +90,18 @@ describe('slugify', () => {
     expect(slugify('a-'.repeat(30), 10)).not.toMatch(/-$/);
   });
 });
+
+describe('free-form sections', () => {
+  it('are bounded like the text fields', () => {
+    const huge = { notes: 'x'.repeat(20_001) };
+    const problems = issuesOf({
+      user: { id: 'u', email: 'a@b.co' },
+      product: { id: 'p', name: 'N' },
+      specifications: { customizations: huge, mvpSpecs: huge },
+    });
+    expect(problems).toEqual([
+      'specifications.customizations: must be at most 20000 characters as JSON',
+      expect.stringMatching(/^specifications.mvpSpecs: /),
+    ]);
+  });
+});

@@ -18,7 +18,14 @@ export const idSchema = z
   .min(1, { error: 'must not be empty', abort: true })
   .max(128, 'must be at most 128 characters')
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.:@-]*$/, 'must be letters, digits, and _ . : @ - only');
-const freeForm = z.record(z.string(), z.unknown());
+const FREE_FORM_MAX = 20_000;
+// Free-form sections reach the generator's prompt whole: bound them like the text fields.
+const freeForm = z
+  .record(z.string(), z.unknown())
+  .refine(
+    (value) => JSON.stringify(value).length <= FREE_FORM_MAX,
+    `must be at most ${FREE_FORM_MAX} characters as JSON`,
+  );
 const hexColor = z
   .string()
   .regex(/^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/, 'must be a hex colour like #4F46E5');

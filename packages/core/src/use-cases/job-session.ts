@@ -8,9 +8,11 @@ import {
 } from '../domain/job.js';
 import type { Step, WorkStep } from '../domain/steps.js';
 import { LeaseLostError, NotFoundError, PipelineError } from '../errors.js';
+import { backoffDelay } from '../retry.js';
 import type { PipelineDeps } from './deps.js';
 
-const MAX_CONFLICT_RETRIES = 5;
+/** Re-tries of one write after a version conflict or a transient store error. */
+const MAX_WRITE_RETRIES = 5;
 
 /**
  * One runner's handle on a job it holds the lease of. Writes are serialised (so the version
@@ -59,6 +61,8 @@ export class JobSession {
   /**
    * One conditional write of `makePatch(latest record)` plus whatever is pending. On a version
    * conflict the record is re-read: a lost lease stops the runner, anything else is re-applied.
+   * A transient store error is retried with backoff; a write that landed anyway is not repeated
+   * (only this runner, holding the lease, and a cancel request write the record).
    */
   write(makePatch: (job: Job) => JobPatch): Promise<Job> {
     return this.enqueue(async () => {
@@ -79,14 +83,26 @@ export class JobSession {
             this.onRecord(job);
             return job;
           } catch (error) {
-            if (
-              !PipelineError.isInstance(error) ||
-              error.code !== 'VERSION_CONFLICT' ||
-              attempt >= MAX_CONFLICT_RETRIES
-            ) {
-              throw error;
+            if (!PipelineError.isInstance(error) || attempt >= MAX_WRITE_RETRIES) throw error;
+            if (error.code === 'VERSION_CONFLICT') {
+              await this.reload();
+              continue;
             }
-            await this.reload();
+            if (!error.retryable) throw error;
+            // A store hiccup: wait, re-read, and write again unless the write landed after all.
+            const { retry, random } = this.deps.settings;
+            await this.deps.ports.clock.sleep(backoffDelay(retry, attempt + 1, random, error.retryAfterMs));
+            const before = this.job;
+            const landed = await this.reload().then(
+              () =>
+                this.job.version === before.version + 1 &&
+                this.job.cancelRequested === before.cancelRequested,
+              (reloadError) => {
+                if (PipelineError.isInstance(reloadError) && reloadError.retryable) return false;
+                throw reloadError;
+              },
+            );
+            if (landed) return this.job;
           }
         }
       } catch (error) {

@@ -438,3 +438,24 @@ describe('notifications', () => {
     expect(fakes.notifier.sent).toHaveLength(0);
   });
 });
+
+describe('store hiccups', () => {
+  it('retries a transient failure of a record write and completes', async () => {
+    const { deps, fakes } = setup();
+    const job = await submitted(deps);
+    const result = await runJob(faulty(deps, 'store', 'update', { kind: 'transient', times: 2 }), {
+      jobId: job.jobId,
+    });
+    expect(result.outcome).toBe('COMPLETED');
+    expectEachSideEffectOnce(fakes);
+  });
+
+  it('stops waiting for a notifier that hangs', async () => {
+    const { deps, fakes } = setup({ stepTimeoutMs: { DEPLOYING: 50 } as never });
+    const job = await submitted(deps);
+    const result = await runJob(faulty(deps, 'notifier', 'notify', { kind: 'hang' }), { jobId: job.jobId });
+    expect(result.outcome).toBe('COMPLETED');
+    expect(result.job.executionLogs.at(-1)?.message).toMatch(/did not answer within 50 ms/);
+    expect(fakes.notifier.sent).toHaveLength(0);
+  });
+});

@@ -523,13 +523,33 @@ class JobRun {
     const job = this.job;
     if (!isTerminalStatus(job.status) || job.checkpoints.notified?.includes(job.status)) return;
     const notification = this.notification(job);
-    const { retry, random } = this.deps.settings;
+    const { retry, random, stepTimeoutMs } = this.deps.settings;
+    // A notification gets a minute (or the deploy deadline, if shorter): a hung receiver must not hold the job.
+    const timeout = Math.min(stepTimeoutMs.DEPLOYING, 60_000);
     for (let attempt = 1; ; attempt++) {
+      const controller = new AbortController();
+      const deadline = setTimeout(
+        () =>
+          controller.abort(
+            new DeadlineExceededError(`The notifier did not answer within ${formatMs(timeout)}`, {
+              step: job.currentStep,
+            }),
+          ),
+        timeout,
+      );
       try {
-        await this.deps.ports.notifier.notify({ notification, idempotencyKey: `${job.jobId}:${job.status}` });
+        const sent = this.deps.ports.notifier.notify({
+          notification,
+          idempotencyKey: `${job.jobId}:${job.status}`,
+          signal: controller.signal,
+        });
+        await abortable(sent, controller.signal);
         break;
       } catch (thrown) {
-        const error = toPipelineError(thrown, job.currentStep);
+        const error = toPipelineError(
+          controller.signal.aborted ? controller.signal.reason : thrown,
+          job.currentStep,
+        );
         if (!error.retryable) {
           // It will never go through: say so on the record and stop trying (a worker would loop).
           this.session.log(
@@ -550,6 +570,8 @@ class JobRun {
           return;
         }
         await this.deps.ports.clock.sleep(backoffDelay(retry, attempt, random, error.retryAfterMs));
+      } finally {
+        clearTimeout(deadline);
       }
     }
     await this.session.write((latest) => ({
