@@ -48,6 +48,19 @@ export function createFileJobStore(settings: FileJobStoreSettings): JobStore {
     }
   };
 
+  // Workers list every record on each poll: unchanged files (same mtime and size) are not parsed again.
+  const parsed = new Map<string, { stamp: string; job: Job }>();
+  const listed = async (jobId: string): Promise<Job | undefined> => {
+    const info = await stat(recordPath(jobId)).catch(() => undefined);
+    if (!info) return undefined;
+    const stamp = `${info.mtimeMs}:${info.size}`;
+    const cached = parsed.get(jobId);
+    if (cached?.stamp === stamp) return structuredClone(cached.job);
+    const job = await readRecord(jobId);
+    if (job) parsed.set(jobId, { stamp, job: structuredClone(job) });
+    return job;
+  };
+
   const withLock = async <T>(jobId: string, work: () => Promise<T>): Promise<T> => {
     const lock = join(dir, `${jobId}.lock`);
     const deadline = Date.now() + lockTimeoutMs;
@@ -99,7 +112,7 @@ export function createFileJobStore(settings: FileJobStoreSettings): JobStore {
     async list() {
       const names = await readdir(dir).catch(() => [] as string[]);
       const jobs = await Promise.all(
-        names.filter((n) => n.endsWith('.json') && !n.startsWith('.')).map((n) => readRecord(n.slice(0, -5))),
+        names.filter((n) => n.endsWith('.json') && !n.startsWith('.')).map((n) => listed(n.slice(0, -5))),
       );
       return jobs.filter((job): job is Job => job !== undefined);
     },
