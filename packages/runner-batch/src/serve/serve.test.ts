@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -365,5 +367,53 @@ describe('mvp serve without a browser', () => {
     const spec = JSON.parse(await readFile(join(root, 'examples', 'eventhub.json'), 'utf8'));
     await server.pipeline.specFiles!.register(spec);
     expect(await (await fetch(`${server.url}/api/mvp/users`)).json()).toEqual({ users: ['user_12345'] });
+  });
+});
+
+describe('mvp serve as a command', () => {
+  const cli = join(root, 'packages/runner-batch/dist/cli.js');
+
+  /** Starts `mvp serve`; resolves with its URL once it prints it. */
+  function serve(args: string[], env: Record<string, string>) {
+    const child = spawn(process.execPath, [cli, 'serve', ...args], {
+      env: { ...process.env, MVP_SERVE_TOKEN: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const url = new Promise<string | undefined>((resolve) => {
+      child.stderr.on('data', (chunk) => {
+        stderr += chunk;
+        const found = /Dashboard\s+(http:\/\/\S+?)\/?\s/.exec(stderr);
+        if (found) resolve(found[1]);
+      });
+      void exited.then(() => resolve(undefined));
+    });
+    return { child, url, exited, stderr: () => stderr };
+  }
+
+  it('serves the dashboard until Ctrl-C, then exits 0; refuses a public bind without a token', async () => {
+    if (!existsSync(cli)) throw new Error('The CLI is not built: run `pnpm build` (npm test does) first');
+    const dir = await mkdtemp(join(tmpdir(), 'mvp-serve-cli-'));
+    try {
+      const env = { MVP_DATA_DIR: dir, MVP_NOTIFIER: 'none', MVP_BROWSER_CHECK: 'off' };
+      const running = serve(['--port', '0'], env);
+      const url = await running.url;
+      expect(url, running.stderr()).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const page = await fetch(`${url}/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<title>MVP Pipeline</title>');
+      running.child.kill('SIGINT');
+      expect(await running.exited).toBe(0);
+
+      const refused = serve(['--port', '0', '--host', '0.0.0.0'], env);
+      expect(await refused.exited).toBe(2);
+      expect(refused.stderr()).toMatch(/MVP_SERVE_TOKEN: is required/);
+      const bad = serve(['--port', '0'], { ...env, MVP_BROWSER_CHECK: 'sometimes' });
+      expect(await bad.exited).toBe(2);
+      expect(bad.stderr()).toMatch(/MVP_BROWSER_CHECK: must be one of auto, off/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
