@@ -2,6 +2,7 @@
 // directly — copy the template, git init/add/commit, run the build, copy the output. Goal: at
 // most 1.5× the floor. The job is timed in process (submit to COMPLETED, through the same
 // composition root the CLI uses); the CLI's wall time, Node's start included, is shown beside it.
+// The floor has no browser, so the Chromium site check is off here (MVP_BROWSER_CHECK=off).
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,7 +38,7 @@ async function jobOnce() {
   const { runJob, submitJob } = await import(join(root, 'packages/core/dist/index.js'));
   const dataDir = mkdtempSync(join(tmpdir(), 'mvp-bench-'));
   try {
-    const pipeline = await createPipeline({ config: loadConfig({ MVP_DATA_DIR: dataDir }), logLevel: 'error' });
+    const pipeline = await createPipeline({ config: loadConfig({ MVP_DATA_DIR: dataDir, MVP_BROWSER_CHECK: 'off' }), logLevel: 'error' });
     const spec = await pipeline.specFiles.registerFile(join(root, 'examples/eventhub.json'));
     const start = performance.now();
     const { job } = await submitJob(pipeline.deps, { userId: spec.user.id, productId: spec.product.id });
@@ -55,7 +56,7 @@ async function cliOnce() {
   const dataDir = mkdtempSync(join(tmpdir(), 'mvp-bench-cli-'));
   try {
     must(process.execPath, [join(root, 'packages/runner-batch/dist/cli.js'), 'run', '--spec', join(root, 'examples/eventhub.json'), '--json'], {
-      env: { ...process.env, MVP_DATA_DIR: dataDir },
+      env: { ...process.env, MVP_DATA_DIR: dataDir, MVP_BROWSER_CHECK: 'off' },
     });
   } finally {
     rmSync(dataDir, { recursive: true, force: true });

@@ -12,7 +12,6 @@ import {
   runWorker,
   STEP_LABELS,
   submitJob,
-  ValidationError,
 } from '@mvp-pipeline/core';
 import { runBatchJob } from './batch.js';
 import { loadConfig, SECRET_VARIABLES } from './config.js';
@@ -22,6 +21,7 @@ import { watchJob } from './progress.js';
 import { stepLines, styleFor, summaryLines } from './render.js';
 import { withSecrets } from './secrets.js';
 import { onSignals } from './signals.js';
+import { UsageError } from './usage-error.js';
 
 const HELP = `mvp — turn a product spec into a live MVP
 
@@ -40,13 +40,6 @@ Usage:
 Exit codes: 0 done · 1 the job failed or was cancelled · 2 bad input · 75 interrupted, retry.
 Configuration comes from the environment (MVP_DATA_DIR, MVP_JOB_STORE, …): see the README.
 `;
-
-class UsageError extends ValidationError {
-  constructor(message: string) {
-    super('command line', [{ path: '', message }]);
-    this.message = message;
-  }
-}
 
 type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 

@@ -22,6 +22,9 @@ export interface RunnerConfig {
   maxAttempts: number;
   aiFallback: 'template' | undefined;
   siteBaseUrl: string | undefined;
+  /** `auto`: check deployed sites in Chromium when it is installed; `off`: the http/file check only. */
+  browserCheck: 'auto' | 'off';
+  chromiumPath: string | undefined;
   webhookUrl: string | undefined;
   logFormat: 'text' | 'json';
   aws: { region: string | undefined; tableName: string; busName: string; topicArn: string | undefined };
@@ -149,6 +152,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
     aiFallback:
       oneOf('MVP_AI_FALLBACK', ['template', 'none'] as const, 'none') === 'template' ? 'template' : undefined,
     siteBaseUrl: url('MVP_SITE_BASE_URL'),
+    browserCheck: oneOf('MVP_BROWSER_CHECK', ['auto', 'off'] as const, 'auto'),
+    chromiumPath: read('MVP_CHROMIUM_PATH'),
     webhookUrl: url('MVP_WEBHOOK_URL'),
     logFormat: oneOf('MVP_LOG_FORMAT', ['text', 'json'] as const, 'text'),
     aws: {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import {
+  createBrowserSiteChecker,
   createConsoleNotifier,
   createDiskWorkspaceProvider,
   createFileJobStore,
@@ -138,7 +139,13 @@ export async function createPipeline(options: CreatePipelineOptions): Promise<Pi
           ...(config.siteBaseUrl ? { baseUrl: config.siteBaseUrl } : {}),
         }),
   );
-  container.bind<SiteChecker>(TOKENS.SiteChecker).toDynamicValue(() => createHttpSiteChecker({}));
+  container
+    .bind<SiteChecker>(TOKENS.SiteChecker)
+    .toDynamicValue(() =>
+      config.browserCheck === 'off'
+        ? createHttpSiteChecker({})
+        : createBrowserSiteChecker(config.chromiumPath ? { executablePath: config.chromiumPath } : {}),
+    );
   const notifierFor = (name: RunnerConfig['notifiers'][number]): Notifier | Promise<Notifier> => {
     switch (name) {
       case 'console':

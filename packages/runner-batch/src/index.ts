@@ -10,4 +10,6 @@ export {
 } from './config.js';
 export { type CreatePipelineOptions, createPipeline, type Pipeline } from './container.js';
 export { EXIT } from './exit-codes.js';
+export * from './http/index.js';
 export { createLogger, type LoggerSettings } from './logger.js';
+export { type RunningServer, type ServeOptions, startServer } from './serve/server.js';

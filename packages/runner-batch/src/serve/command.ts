@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
-import { createBrowserSiteChecker, createHttpSiteChecker, findChromium } from '@mvp-pipeline/adapters-local';
-import { ConfigError, type SiteChecker, TOKENS, ValidationError } from '@mvp-pipeline/core';
+import { findChromium } from '@mvp-pipeline/adapters-local';
 import { loadConfig } from '../config.js';
 import { EXIT } from '../exit-codes.js';
+import { withSecrets } from '../secrets.js';
 import { onSignals } from '../signals.js';
+import { UsageError } from '../usage-error.js';
 import { startServer } from './server.js';
 
 const HELP = `mvp serve — the dashboard, the status API and the published sites, with a worker
@@ -21,16 +22,6 @@ MVP_CHROMIUM_PATH (the Chromium to use), and the pipeline's own variables (see t
 
 type Env = Record<string, string | undefined>;
 
-/** The site checker MVP_BROWSER_CHECK and MVP_CHROMIUM_PATH ask for. */
-export function siteCheckerFromEnv(env: Env): SiteChecker {
-  const mode = env['MVP_BROWSER_CHECK']?.trim() || 'auto';
-  if (mode !== 'auto' && mode !== 'off')
-    throw new ConfigError('MVP_BROWSER_CHECK', 'must be one of auto, off');
-  if (mode === 'off') return createHttpSiteChecker({});
-  const path = env['MVP_CHROMIUM_PATH']?.trim() || undefined;
-  return createBrowserSiteChecker(path ? { executablePath: path } : {});
-}
-
 /** `mvp serve`: runs until SIGINT/SIGTERM, then stops cleanly (running jobs stay resumable). */
 export async function serveCommand(args: string[], env: Env = process.env): Promise<number> {
   let values: { port?: string; host?: string; concurrency?: string; help?: boolean };
@@ -47,7 +38,7 @@ export async function serveCommand(args: string[], env: Env = process.env): Prom
       allowPositionals: false,
     }));
   } catch (error) {
-    throw usage((error as Error).message.replace(/^.*?: /, ''));
+    throw new UsageError((error as Error).message.replace(/^.*?: /, ''));
   }
   if (values.help) {
     process.stdout.write(HELP);
@@ -55,13 +46,12 @@ export async function serveCommand(args: string[], env: Env = process.env): Prom
   }
   const port = values.port === undefined ? 4173 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw usage('--port must be a port number (0-65535)');
+    throw new UsageError('--port must be a port number (0-65535)');
   const concurrency = values.concurrency === undefined ? 2 : Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
-    throw usage('--concurrency must be a whole number from 1 to 64');
+    throw new UsageError('--concurrency must be a whole number from 1 to 64');
   }
-  const config = loadConfig(env);
-  const siteChecker = siteCheckerFromEnv(env);
+  const config = loadConfig(await withSecrets(env));
   const token = env['MVP_SERVE_TOKEN']?.trim() || undefined;
   const stop = onSignals();
   const server = await startServer({
@@ -72,12 +62,11 @@ export async function serveCommand(args: string[], env: Env = process.env): Prom
     // The dashboard shows each job's progress; the log carries what needs attention.
     logLevel: config.logFormat === 'json' ? 'info' : 'warn',
     ...(token ? { token } : {}),
-    configure: (container) => container.rebind<SiteChecker>(TOKENS.SiteChecker).toConstantValue(siteChecker),
   });
   const out = process.stderr;
   out.write(`Dashboard  ${server.url}/${token ? '  (open it once with ?token=<MVP_SERVE_TOKEN>)' : ''}\n`);
   out.write(`Status API ${server.url}/api/mvp/status/:jobId · sites under ${server.url}/sites/\n`);
-  const chromium = env['MVP_BROWSER_CHECK'] === 'off' ? undefined : findChromium(env['MVP_CHROMIUM_PATH']);
+  const chromium = config.browserCheck === 'off' ? undefined : findChromium(config.chromiumPath);
   out.write(
     `${server.pipeline.localTrigger ? `Worker running (concurrency ${concurrency})` : 'No worker here: jobs run where the trigger sends them'}; site check: ${chromium ? `Chromium (${chromium})` : 'http'}. Ctrl-C stops.\n`,
   );
@@ -91,10 +80,4 @@ export async function serveCommand(args: string[], env: Env = process.env): Prom
   } finally {
     stop.dispose();
   }
-}
-
-function usage(message: string): ValidationError {
-  const error = new ValidationError('command line', [{ path: '', message }]);
-  error.message = message;
-  return error;
 }
