@@ -132,8 +132,8 @@ describe('Vercel deployer', () => {
     expect(staging!.files.map((f) => f.file).sort()).toEqual(['assets/app.js', 'copy.html', 'index.html']);
     expect(result).toMatchObject({
       deploymentId: production!.id,
-      stagingUrl: `${standIn.apiUrl}/d/${staging!.id}`,
-      productionUrl: `${standIn.apiUrl}/p/eventhub`,
+      stagingUrl: `${standIn.apiUrl}/d/${staging!.id}/`,
+      productionUrl: `${standIn.apiUrl}/p/eventhub/`,
       resources: { vercel: { projectId: production!.projectId, deploymentId: production!.id } },
     });
     expect(result.resources?.vercel?.projectId).toMatch(/^prj_/);

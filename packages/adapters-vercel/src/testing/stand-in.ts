@@ -62,8 +62,8 @@ export interface StandInDeployment {
  * (`missing_files` with the missing digests, projectSettings required on a project's first
  * deployment, the plan cap), GET /v13/deployments/{id} (readyState progressions, production
  * aliases), GET /v3/deployments/{id}/events, GET /v6/deployments (with `meta-*` filters).
- * It also serves what it deployed: `url` is `127.0.0.1:<port>/d/<id>` and a project's production
- * alias is `127.0.0.1:<port>/p/<project>` (the latest READY production deployment).
+ * It also serves what it deployed: `url` is `127.0.0.1:<port>/d/<id>/` and a project's production
+ * alias is `127.0.0.1:<port>/p/<project>/` (the latest READY production deployment).
  */
 export interface VercelStandIn {
   /** The base URL to give the deployer as `apiUrl` (VERCEL_API_URL). */
@@ -263,7 +263,8 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
       id,
       name: body.name,
       projectId: project.id,
-      url: `${host}/d/${id}`,
+      // A trailing slash, so pages resolve relative links inside the deployment as on a real host.
+      url: `${host}/d/${id}/`,
       target: body.target === undefined || body.target === null ? null : String(body.target),
       readyState: states[0]!,
       meta: { ...body.meta },
@@ -313,7 +314,7 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
       version: 2,
       meta: held.meta,
       createdAt: held.createdAt,
-      alias: ready && held.target === 'production' ? [`${host}/p/${project.name}`] : [],
+      alias: ready && held.target === 'production' ? [`${host}/p/${project.name}/`] : [],
       aliasAssigned: ready ? held.createdAt : null,
       aliasError: null,
       ...(held.readyState === 'ERROR'

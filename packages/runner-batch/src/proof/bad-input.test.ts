@@ -31,6 +31,7 @@ import {
   filesContaining,
   leakedIn,
   openPipeline,
+  PROOF_ENV,
   type ProofPipeline,
   REPO_ROOT,
   removeDir,
@@ -352,7 +353,7 @@ function mvp(args: string[], env: Record<string, string | undefined> = {}): Prom
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: sentinel,
-      env: { ...process.env, MVP_DATA_DIR: pipeline.dataDir, ...FAKE_SECRETS, ...env },
+      env: { ...process.env, MVP_DATA_DIR: pipeline.dataDir, ...PROOF_ENV, ...env },
     });
     let stdout = '';
     let stderr = '';

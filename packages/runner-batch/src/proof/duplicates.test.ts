@@ -13,9 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CLI,
   evidence,
-  FAKE_SECRETS,
   leakedIn,
   openPipeline,
+  PROOF_ENV,
   type ProofPipeline,
   removeDir,
   tempDir,
@@ -71,9 +71,8 @@ describe('five runners started at once for one job', () => {
               env: {
                 ...process.env,
                 MVP_DATA_DIR: pipeline.dataDir,
-                MVP_NOTIFIER: 'jsonl',
                 MVP_LOG_FORMAT: 'json',
-                ...FAKE_SECRETS,
+                ...PROOF_ENV,
               },
               stdio: ['ignore', 'pipe', 'pipe'],
             });

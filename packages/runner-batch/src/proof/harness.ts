@@ -79,9 +79,16 @@ export interface ProofPipeline {
   close(): Promise<void>;
 }
 
+/**
+ * What every proof pipeline runs with: the fake secrets, notifications in a JSONL file, and the
+ * HTTP/file site check (the Chromium check has its own tests; here its start-up time would eat
+ * into the short deadlines of the hang cells).
+ */
+export const PROOF_ENV = { MVP_NOTIFIER: 'jsonl', MVP_BROWSER_CHECK: 'off', ...FAKE_SECRETS };
+
 export interface OpenOptions {
   dataDir: string;
-  /** More environment for loadConfig (the fake secrets and the JSONL notifier are always set). */
+  /** More environment for loadConfig (PROOF_ENV is always set). */
   env?: Record<string, string>;
   settings?: Partial<PipelineSettings>;
   configure?: (container: Container) => void;
@@ -92,10 +99,7 @@ export interface OpenOptions {
  * secrets in its configuration and its log captured.
  */
 export async function openPipeline(options: OpenOptions): Promise<ProofPipeline> {
-  const config = loadConfig(
-    { MVP_DATA_DIR: options.dataDir, MVP_NOTIFIER: 'jsonl', ...FAKE_SECRETS, ...options.env },
-    options.dataDir,
-  );
+  const config = loadConfig({ MVP_DATA_DIR: options.dataDir, ...PROOF_ENV, ...options.env }, options.dataDir);
   const logs: string[] = [];
   const logger = createLogger({
     format: 'json',

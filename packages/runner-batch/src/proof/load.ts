@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Job } from '@mvp-pipeline/core';
-import { CLI, FAKE_SECRETS, leakedIn, openPipeline, removeDir, tempDir } from './harness.js';
+import { CLI, leakedIn, openPipeline, PROOF_ENV, removeDir, tempDir } from './harness.js';
 
 /**
  * A webhook receiver standing in for a vendor that throttles: every `every`-th call is answered
@@ -112,7 +112,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       process.execPath,
       [CLI, 'worker', '--once', '--concurrency', String(options.concurrency)],
       {
-        env: { ...process.env, MVP_DATA_DIR: dataDir, ...FAKE_SECRETS, ...env },
+        env: { ...process.env, MVP_DATA_DIR: dataDir, ...PROOF_ENV, ...env },
         cwd: dataDir,
         stdio: ['ignore', 'pipe', 'pipe'],
       },

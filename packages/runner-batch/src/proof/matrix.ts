@@ -16,6 +16,7 @@ import {
   leaseLapsed,
   openPipeline,
   PORT_TOKENS,
+  PROOF_ENV,
   type ProofPipeline,
   removeDir,
   SECRET_NEEDLES,
@@ -285,7 +286,7 @@ async function killCell(
     process.execPath,
     [KILL_RUNNER, job.jobId, cell.port, kill.method, String(kill.onCall), String(KILL_LEASE_TTL_MS)],
     {
-      env: { ...process.env, MVP_DATA_DIR: healthy.dataDir, MVP_NOTIFIER: 'jsonl', ...FAKE_SECRETS, ...env },
+      env: { ...process.env, MVP_DATA_DIR: healthy.dataDir, ...PROOF_ENV, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
