@@ -128,6 +128,7 @@ describe('the bundle and its image', () => {
     expect(image.entrypoint).toBeUndefined(); // the job definition's command replaces CMD whole
     expect(image.cmd).toEqual(JOB_DEFINITION_COMMAND.slice(0, 3));
     expect(image.env['MVP_LOG_FORMAT']).toBe('json');
+    expect(image.env['MVP_BROWSER_CHECK']).toBe('off'); // no Chromium, no playwright-core in the image
     expect(image.env['MVP_TEMPLATES_DIR']).toBe(`${image.workdir}/templates`);
     expect(image.aptPackages.sort()).toEqual(['ca-certificates', 'git']);
   });
