@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, PipelineError } from '@mvp-pipeline/core';
@@ -66,8 +67,14 @@ export class ConfigErrors extends PipelineError {
   }
 }
 
-/** The repository's templates folder, found from this file whether it runs from src or dist. */
-export const DEFAULT_TEMPLATES_DIR = fileURLToPath(new URL('../../../templates', import.meta.url));
+/**
+ * Where templates are when MVP_TEMPLATES_DIR is unset: beside the running file (the bundled
+ * runner ships them there), else the repository's folder (running from src or dist).
+ */
+export const DEFAULT_TEMPLATES_DIR =
+  [new URL('./templates', import.meta.url), new URL('../../../templates', import.meta.url)]
+    .map((url) => fileURLToPath(url))
+    .find((dir) => existsSync(dir)) ?? fileURLToPath(new URL('../../../templates', import.meta.url));
 
 type Env = Record<string, string | undefined>;
 
