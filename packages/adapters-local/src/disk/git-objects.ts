@@ -11,7 +11,15 @@ import git from 'isomorphic-git';
 interface Parsed {
   type: string;
   content: Uint8Array;
-  children: string[];
+  /** Content as stored (compressed): blobs are copied as they are, with nothing to parse. */
+  format: 'content' | 'deflated';
+  children: Child[];
+}
+
+interface Child {
+  oid: string;
+  /** Known from the tree entry's mode: blobs need no parsing, only copying. */
+  blob: boolean;
 }
 
 const decoder = new TextDecoder();
@@ -23,25 +31,26 @@ function hex(bytes: Uint8Array): string {
 }
 
 /** The objects a raw object points at: a commit's tree and parents, a tree's entries, a tag's object. */
-function childrenOf(type: string, content: Uint8Array): string[] {
+function childrenOf(type: string, content: Uint8Array): Child[] {
   if (type === 'commit' || type === 'tag') {
     const header = decoder.decode(content).split('\n\n', 1)[0] ?? '';
-    const out: string[] = [];
+    const out: Child[] = [];
     for (const line of header.split('\n')) {
       const [key, value] = [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)];
-      if (key === 'tree' || key === 'parent' || key === 'object') out.push(value);
+      if (key === 'tree' || key === 'parent' || key === 'object') out.push({ oid: value, blob: false });
     }
     return out;
   }
   if (type === 'tree') {
-    const out: string[] = [];
+    const out: Child[] = [];
     let i = 0;
     while (i < content.length) {
       const space = content.indexOf(0x20, i);
       const nul = content.indexOf(0, space);
       const mode = decoder.decode(content.subarray(i, space));
-      // 160000 is a submodule: the commit lives in another repository.
-      if (mode !== '160000') out.push(hex(content.subarray(nul + 1, nul + 21)));
+      // 160000 is a submodule: the commit lives in another repository. 40000 is a tree.
+      if (mode !== '160000')
+        out.push({ oid: hex(content.subarray(nul + 1, nul + 21)), blob: mode !== '40000' });
       i = nul + 21;
     }
     return out;
@@ -75,7 +84,7 @@ export async function copyObjects(options: {
   const fromCache = {};
   const toCache = {};
   const done = new Set<string>();
-  const stack: { oid: string; parsed?: Parsed }[] = [{ oid: options.oid }];
+  const stack: { oid: string; blob: boolean; parsed?: Parsed }[] = [{ oid: options.oid, blob: false }];
   let written = 0;
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
@@ -86,16 +95,16 @@ export async function copyObjects(options: {
         continue;
       }
       signal?.throwIfAborted();
-      const { type, object } = await git.readObject({
-        fs,
-        gitdir: from,
-        oid: top.oid,
-        format: 'content',
-        cache: fromCache,
-      });
-      const content = object as Uint8Array;
-      top.parsed = { type, content, children: childrenOf(type, content) };
-      for (const child of top.parsed.children) if (!done.has(child)) stack.push({ oid: child });
+      const format = top.blob ? 'deflated' : 'content';
+      const read = await git.readObject({ fs, gitdir: from, oid: top.oid, format, cache: fromCache });
+      const content = read.object as Uint8Array;
+      // A packed object comes back inflated whatever was asked: copy it as content then.
+      const stored = read.format === 'deflated' ? 'deflated' : 'content';
+      const type = top.blob ? 'blob' : read.type;
+      const children = stored === 'deflated' ? [] : childrenOf(type, content);
+      top.parsed = { type, content, format: stored, children };
+      for (const child of children)
+        if (!done.has(child.oid)) stack.push({ oid: child.oid, blob: child.blob });
       continue;
     }
     stack.pop();
@@ -105,7 +114,8 @@ export async function copyObjects(options: {
       gitdir: to,
       type: top.parsed.type as 'blob' | 'tree' | 'commit' | 'tag',
       object: top.parsed.content,
-      format: 'content',
+      format: top.parsed.format,
+      ...(top.parsed.format === 'deflated' ? { oid: top.oid } : {}),
     });
     if (oid !== top.oid) throw new Error(`Object ${top.oid} was copied as ${oid}`);
     done.add(oid);
