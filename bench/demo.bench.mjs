@@ -38,7 +38,10 @@ async function jobOnce() {
   const { runJob, submitJob } = await import(join(root, 'packages/core/dist/index.js'));
   const dataDir = mkdtempSync(join(tmpdir(), 'mvp-bench-'));
   try {
-    const pipeline = await createPipeline({ config: loadConfig({ MVP_DATA_DIR: dataDir, MVP_BROWSER_CHECK: 'off' }), logLevel: 'error' });
+    const pipeline = await createPipeline({
+      config: loadConfig({ MVP_DATA_DIR: dataDir, MVP_BROWSER_CHECK: 'off' }),
+      logLevel: 'error',
+    });
     const spec = await pipeline.specFiles.registerFile(join(root, 'examples/eventhub.json'));
     const start = performance.now();
     const { job } = await submitJob(pipeline.deps, { userId: spec.user.id, productId: spec.product.id });
@@ -55,9 +58,19 @@ async function jobOnce() {
 async function cliOnce() {
   const dataDir = mkdtempSync(join(tmpdir(), 'mvp-bench-cli-'));
   try {
-    must(process.execPath, [join(root, 'packages/runner-batch/dist/cli.js'), 'run', '--spec', join(root, 'examples/eventhub.json'), '--json'], {
-      env: { ...process.env, MVP_DATA_DIR: dataDir, MVP_BROWSER_CHECK: 'off' },
-    });
+    must(
+      process.execPath,
+      [
+        join(root, 'packages/runner-batch/dist/cli.js'),
+        'run',
+        '--spec',
+        join(root, 'examples/eventhub.json'),
+        '--json',
+      ],
+      {
+        env: { ...process.env, MVP_DATA_DIR: dataDir, MVP_BROWSER_CHECK: 'off' },
+      },
+    );
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
