@@ -1,8 +1,9 @@
+import { tempDiskFiles } from '@mvp-pipeline/adapters-local/testing';
 import { createRedactor, PipelineError, type RepoHost } from '@mvp-pipeline/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fromRestError, isNameTaken, rateLimitWaitMs } from './errors.js';
 import { createGitHubRepoHost, type GitHubRepoHostSettings } from './index.js';
-import { GITHUB_ERRORS, type GitHubStandIn, startGitHubStandIn, tempDiskFiles } from './testing/index.js';
+import { GITHUB_ERRORS, type GitHubStandIn, startGitHubStandIn } from './testing/index.js';
 
 const TOKEN = 'ghp_StandInToken0123456789abcdefABCDEF02';
 const DATE = new Date(Date.UTC(2026, 0, 2, 3, 4, 5));

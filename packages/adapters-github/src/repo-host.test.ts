@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { tempDiskFiles } from '@mvp-pipeline/adapters-local/testing';
 import { PipelineError, type RepoHost } from '@mvp-pipeline/core';
 import { repoHostContract } from '@mvp-pipeline/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -10,7 +11,6 @@ import {
   gitCliClone,
   gitIn,
   startGitHubStandIn,
-  tempDiskFiles,
 } from './testing/index.js';
 
 const TOKEN = 'ghp_StandInToken0123456789abcdefABCDEF01';

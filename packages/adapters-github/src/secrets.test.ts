@@ -1,15 +1,10 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { tempDiskFiles } from '@mvp-pipeline/adapters-local/testing';
 import { createRedactor, REDACTED, redactValue } from '@mvp-pipeline/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createGitHubRepoHost, createGitTemplateSource } from './index.js';
-import {
-  type GitHubStandIn,
-  gitCliClone,
-  gitIn,
-  startGitHubStandIn,
-  tempDiskFiles,
-} from './testing/index.js';
+import { type GitHubStandIn, gitCliClone, gitIn, startGitHubStandIn } from './testing/index.js';
 
 // Not shaped like any known token, so only the registered value can hide it.
 const TOKEN = 'standin-secret-4c1d9e7b2a55f0e3';

@@ -3,11 +3,12 @@ import { lstat, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { tempDiskFiles } from '@mvp-pipeline/adapters-local/testing';
 import { PipelineError } from '@mvp-pipeline/core';
 import { templateSourceContract } from '@mvp-pipeline/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createGitTemplateSource } from './index.js';
-import { type GitHubStandIn, gitIn, startGitHubStandIn, tempDiskFiles } from './testing/index.js';
+import { type GitHubStandIn, gitIn, startGitHubStandIn } from './testing/index.js';
 
 const run = promisify(execFile);
 const TOKEN = 'ghp_StandInToken0123456789abcdefABCDEF03';

@@ -1,4 +1,6 @@
+import { mkdtempSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Workspace } from '@mvp-pipeline/core';
 import type { FilesAccess } from '@mvp-pipeline/core/testing';
@@ -32,4 +34,10 @@ export function diskFiles(root: string): FilesAccess {
     },
     list: (workspace: Workspace) => listFiles(workspace.dir),
   };
+}
+
+/** `diskFiles` over a fresh temporary folder; `dispose` removes it with every workspace in it. */
+export function tempDiskFiles(prefix = 'mvp-ws-'): FilesAccess & { dispose(): Promise<void> } {
+  const root = mkdtempSync(path.join(tmpdir(), prefix));
+  return { ...diskFiles(root), dispose: () => rm(root, { recursive: true, force: true }) };
 }
