@@ -16,7 +16,6 @@ import {
   stableHash,
   type TemplateManifest,
   type TemplateSource,
-  type Workspace,
   type WorkspaceProvider,
 } from '@mvp-pipeline/core';
 import { CallLog, Script } from './call-log.js';
@@ -303,4 +302,4 @@ export function createMemoryTrigger(): JobTrigger & { requests: JobRequest[]; ca
   };
 }
 
-export type { MemoryCommit, MemoryRepo, Workspace };
+export type { MemoryCommit, MemoryRepo };
