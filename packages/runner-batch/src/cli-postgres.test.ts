@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,9 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { rewriteUrl, startTestDatabase, type TestDatabase } from '@mvp-pipeline/adapters-postgres/testing';
 import type { Job } from '@mvp-pipeline/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './proof/harness.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const cli = join(root, 'packages/runner-batch/dist/cli.js');
 const PASSWORD = 'pg-s3cret-pass';
 let db: TestDatabase;
 let work: string;
@@ -25,24 +24,8 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-function mvp(args: string[], extra: Record<string, string> = {}) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], {
-      env: { ...process.env, ...env, ...extra },
-      cwd: work,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const mvp = (args: string[], extra: Record<string, string> = {}) =>
+  runCli(args, { env: { ...env, ...extra }, cwd: work });
 
 describe('mvp with the spec in PostgreSQL', () => {
   it('migrates, seeds, and runs a job whose spec comes from the database', async () => {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,11 +13,11 @@ import { type GitHubStandIn, startGitHubStandIn } from '@mvp-pipeline/adapters-g
 import { startVercelStandIn, type VercelStandIn } from '@mvp-pipeline/adapters-vercel/testing';
 import type { Job } from '@mvp-pipeline/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './proof/harness.js';
 
 // The production adapters, wired by the configuration as in the Batch container, against local
 // stand-ins of GitHub (with real git smart HTTP), the Anthropic Messages API and Vercel.
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const cli = join(root, 'packages/runner-batch/dist/cli.js');
 const GITHUB_TOKEN = 'ghp_' + 'standInToken000000000000000000000001';
 const ANTHROPIC_API_KEY = 'sk-ant-' + 'standin-key-0000000000000000';
 const VERCEL_TOKEN = 'vercel-standin-token-000000000001';
@@ -55,21 +54,7 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-function mvp(args: string[], env: Record<string, string>) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, cwd: work });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const mvp = (args: string[], env: Record<string, string>) => runCli(args, { env, cwd: work });
 
 describe('mvp run with GitHub, Claude and Vercel', () => {
   it('develops with Claude, pushes to GitHub and goes live on Vercel', async () => {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -35,6 +34,7 @@ import {
   type ProofPipeline,
   REPO_ROOT,
   removeDir,
+  runCli,
   SECRET_NEEDLES,
   snapshot,
   tempDir,
@@ -342,32 +342,9 @@ describe('job requests and events', () => {
   });
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** The CLI in a process of its own, started in the sentinel directory with the secrets set. */
-function mvp(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: sentinel,
-      env: { ...process.env, MVP_DATA_DIR: pipeline.dataDir, ...PROOF_ENV, ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    // Each command's output is checked for secrets where it runs.
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const mvp = (args: string[], env: Record<string, string | undefined> = {}) =>
+  runCli(args, { cwd: sentinel, env: { MVP_DATA_DIR: pipeline.dataDir, ...PROOF_ENV, ...env } });
 
 describe('the CLI and the Batch entrypoint', () => {
   const commands: Array<[string, string[], Record<string, string | undefined>, number, RegExp]> = [
