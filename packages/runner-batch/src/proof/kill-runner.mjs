@@ -4,21 +4,9 @@
 // there, the worst moment: a side effect done, not yet recorded.
 //   node kill-runner.mjs JOB_ID PORT METHOD ON_CALL LEASE_TTL_MS
 import { createCrashSwitch, withFaults } from '@mvp-pipeline/adapters-local/testing';
-import { runJob, TOKENS } from '@mvp-pipeline/core';
+import { runJob } from '@mvp-pipeline/core';
 import { createPipeline, loadConfig } from '../../dist/index.js';
-
-const TOKEN_OF = {
-  store: TOKENS.JobStore,
-  specs: TOKENS.SpecSource,
-  templates: TOKENS.TemplateSource,
-  workspaces: TOKENS.WorkspaceProvider,
-  repos: TOKENS.RepoHost,
-  generator: TOKENS.CodeGenerator,
-  builder: TOKENS.Builder,
-  deployer: TOKENS.Deployer,
-  siteChecker: TOKENS.SiteChecker,
-  notifier: TOKENS.Notifier,
-};
+import { PORT_TOKENS } from '../../dist/proof/harness.js';
 
 const [jobId, port, method, onCall, leaseTtlMs] = process.argv.slice(2);
 const config = loadConfig(process.env);
@@ -33,7 +21,7 @@ const doomed = await createPipeline({
   config,
   settings,
   logger: quiet,
-  configure: (container) => container.rebind(TOKEN_OF[port]).toConstantValue(wrapped),
+  configure: (container) => container.rebind(PORT_TOKENS[port]).toConstantValue(wrapped),
 });
 const watch = setInterval(() => {
   if (crash.crashed) {
