@@ -1,11 +1,12 @@
 // The bundled runner's cold start and size. Cold start = from spawning `node runner.js
-// run-batch-job <jobId>` (the container's command, from a copy of dist/bundle) to the moment
-// dynalite receives the runner's first job-store write (the UpdateItem that takes the lease,
-// seen by a 'request' listener on dynalite's own HTTP server). Against it: spawning `node -e 0`
-// until it exits, interleaved in the same run. Goal: cold start under 3× bare Node.
-// It rebuilds dist/bundle first (from dist/cli.js: `pnpm bench` runs `tsc -b` before).
+// run-batch-job <jobId>` (the container's command, in the image's WORKDIR laid out by the
+// Dockerfile's COPY and `RUN node` lines, code cache included) to the moment dynalite receives
+// the runner's first job-store write (the UpdateItem that takes the lease, seen by a 'request'
+// listener on dynalite's own HTTP server). Against it: spawning `node -e 0` until it exits,
+// interleaved in the same run. Goal: cold start under 3× bare Node.
+// It rebuilds dist/bundle first (from the compiled sources: `pnpm bench` runs `tsc -b` before).
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +23,7 @@ const WRITE_TARGETS = /\.(UpdateItem|PutItem|DeleteItem|BatchWriteItem|TransactW
 const packageRequire = createRequire(join(packageDir, 'package.json'));
 const importFromPackage = async (name) => import(pathToFileURL(packageRequire.resolve(name)).href);
 
-/** Builds dist/bundle from dist/cli.js (the bench measures the code as it is now). */
+/** Builds dist/bundle from dist (the bench measures the code as it is now). */
 function buildBundle() {
   const built = spawnSync(process.execPath, [join(packageDir, 'scripts/build-bundle.mjs'), '--quiet'], {
     encoding: 'utf8',
@@ -70,7 +71,11 @@ export async function run() {
   if (!process.env.MVP_BENCH_BUNDLE_DIR) buildBundle();
   const work = mkdtempSync(join(tmpdir(), 'mvp-bench-runner-'));
   const app = join(work, 'app');
-  cpSync(bundleDir, app, { recursive: true });
+  // The image's WORKDIR as the bundle test lays it out (packages/runner-batch/src/bundle-harness.ts).
+  const { assembleImage, parseDockerfile } = await import(
+    pathToFileURL(join(packageDir, 'dist/bundle-harness.js')).href
+  );
+  await assembleImage(parseDockerfile(readFileSync(join(packageDir, 'Dockerfile'), 'utf8')), bundleDir, app);
   const dynamo = await startDynalite();
   try {
     const { createJobsTable, createDynamoDocumentClient } = await importFromPackage(
@@ -148,7 +153,8 @@ export async function run() {
     const cold = median(runner);
     const floor = median(bare);
     const ratio = cold / floor;
-    const size = statSync(join(bundleDir, 'runner.js')).size;
+    const size = statSync(join(bundleDir, 'mvp.cjs')).size;
+    const cacheSize = statSync(join(app, 'mvp.cjs.cache')).size;
     return [
       {
         name: `bundled runner: spawn to first job-store write (median of ${ROUNDS})`,
@@ -161,7 +167,12 @@ export async function run() {
         unit: 'ms',
       },
       { name: 'cold start / bare node', value: ratio, unit: '×', goal: `< ${GOAL}`, pass: ratio < GOAL },
-      { name: 'bundle size (runner.js)', value: Math.round(size / 1024), unit: 'KiB' },
+      { name: 'bundle size (mvp.cjs)', value: Math.round(size / 1024), unit: 'KiB' },
+      {
+        name: 'its code cache (mvp.cjs.cache, written at image build)',
+        value: Math.round(cacheSize / 1024),
+        unit: 'KiB',
+      },
     ];
   } finally {
     await dynamo.close();

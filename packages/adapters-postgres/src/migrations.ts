@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,8 +8,14 @@ import type pg from 'pg';
 import { connectionSecrets, databaseRedactor, toDatabaseError } from './errors.js';
 import { withClient } from './pool.js';
 
-/** The package's own migrations folder (next to src/ and dist/). */
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
+/**
+ * The package's own migrations folder: next to src/ and dist/, or beside the running file in
+ * the bundled runner (its build copies the folder there).
+ */
+export const MIGRATIONS_DIR =
+  [new URL('./migrations/', import.meta.url), new URL('../migrations/', import.meta.url)]
+    .map((url) => fileURLToPath(url))
+    .find((dir) => existsSync(dir)) ?? fileURLToPath(new URL('../migrations/', import.meta.url));
 
 /** Migration files are `<number>_<name>.sql`, applied in numeric order. */
 const MIGRATION_FILE = /^(\d+)_([a-z0-9_]+)\.sql$/;

@@ -1,13 +1,18 @@
 #!/usr/bin/env node
-// Bundles the compiled runner (dist/cli.js, after `tsc -b`) into one ESM file with every
-// dependency inlined, the vendor adapters included, and copies the templates beside it:
+// Bundles the compiled runner (dist/bundle-entry.js, after `tsc -b`) into one CommonJS file with every
+// dependency inlined, the vendor adapters included, adds the launcher that starts it from V8's
+// code cache, and copies the templates and the PostgreSQL migrations beside them:
 //
-//   dist/bundle/runner.js      the runner: `node runner.js run-batch-job <jobId>` (and every mvp command)
-//   dist/bundle/package.json   {"type":"module"}, so plain `node runner.js` loads it as ESM
+//   dist/bundle/mvp.cjs        the whole runner in one file (its exports: bundle-entry.ts)
+//   dist/bundle/runner.js      the launcher (launcher.ts): `node runner.js run-batch-job <jobId>`
+//                              (and every mvp command); `node runner.js write-code-cache` writes
+//                              mvp.cjs.cache, which the image does at build
+//   dist/bundle/package.json   {"type":"commonjs"}
 //   dist/bundle/templates/     the MVP templates (MVP_TEMPLATES_DIR points here in the image)
+//   dist/bundle/migrations/    the FounderDash schema, for `node runner.js db migrate`
 //
 // and dist/bundle.meta.json beside the folder (esbuild's metafile: which input weighs what).
-// That folder is the whole image payload: the Dockerfile copies it as is, and the tests run it
+// That folder is the image's build context: the Dockerfile copies it as is, and the tests run it
 // from a copy. Usage: `pnpm --filter @mvp-pipeline/runner-batch build:bundle [--out DIR]`.
 import { cpSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -19,8 +24,10 @@ const packageDir = fileURLToPath(new URL('..', import.meta.url));
 const repoRoot = resolve(packageDir, '../..');
 const { values } = parseArgs({ options: { out: { type: 'string' }, quiet: { type: 'boolean' } } });
 const outDir = resolve(values.out ?? join(packageDir, 'dist/bundle'));
-const entry = join(packageDir, 'dist/cli.js');
+const entry = join(packageDir, 'dist/bundle-entry.js');
+const launcher = join(packageDir, 'dist/launcher.js');
 const templates = join(repoRoot, 'templates');
+const migrations = join(repoRoot, 'packages/adapters-postgres/migrations');
 
 /**
  * Loaded only by the browser site checker, which needs a Chromium the image does not ship;
@@ -36,44 +43,55 @@ if (!existsSync(entry)) {
 rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });
 
-const result = await build({
-  entryPoints: [entry],
-  outfile: join(outDir, 'runner.js'),
+/** What both outputs share: Node 20, CommonJS (V8's code cache is for scripts, not modules). */
+const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
-  format: 'esm',
-  // The compiled sources, not TypeScript: nothing here needs a transform beyond bundling.
-  // Dynamic import() of the vendor adapters is inlined (lazily initialised), not split.
+  format: 'cjs',
+  legalComments: 'none',
+  logLevel: 'warning',
+};
+
+const result = await build({
+  ...common,
+  entryPoints: [entry],
+  outfile: join(outDir, 'mvp.cjs'),
+  // The compiled sources use import.meta.url (to find the templates); in CommonJS it is this.
+  define: { 'import.meta.url': '__mvpImportMetaUrl' },
+  banner: { js: "const __mvpImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // The vendor adapters' import() is inlined (lazily initialised), not split; and every import()
+  // becomes a require(): V8 loses the dynamic-import callback of code restored from a code cache.
   splitting: false,
+  supported: { 'dynamic-import': false },
   // Smaller and faster to parse; names are kept because error classes name themselves from them.
   minifyWhitespace: true,
   minifySyntax: true,
   keepNames: true,
-  legalComments: 'none',
-  // CommonJS dependencies (the AWS SDK's, isomorphic-git's) call require() and read __dirname.
-  banner: {
-    js: [
-      "import { createRequire as __mvpCreateRequire } from 'node:module';",
-      "import { fileURLToPath as __mvpFileURLToPath } from 'node:url';",
-      "import { dirname as __mvpDirname } from 'node:path';",
-      'const require = __mvpCreateRequire(import.meta.url);',
-      'const __filename = __mvpFileURLToPath(import.meta.url);',
-      'const __dirname = __mvpDirname(__filename);',
-    ].join('\n'),
-  },
-  // The bundle starts with its own shebang-free banner; the entry's shebang is dropped by esbuild.
   external: EXTERNAL,
-  // Prefer ESM builds of dependencies (smaller, no CJS interop wrappers).
-  mainFields: ['module', 'main'],
-  conditions: ['node', 'import'],
+  // Each dependency resolved as Node would resolve it: a require() gets the package's CommonJS
+  // build, an import its ESM build. (Forcing ESM builds everywhere hands pg's require('pg-pool')
+  // a module namespace where it expects a class.)
   metafile: true,
-  logLevel: 'warning',
+});
+
+await build({
+  ...common,
+  stdin: {
+    contents: [
+      "import { join } from 'node:path';",
+      `import { launch } from ${JSON.stringify(launcher)};`,
+      "launch(join(__dirname, 'mvp.cjs'), process.argv.slice(2)).then((code) => { process.exitCode = code; });",
+    ].join('\n'),
+    resolveDir: packageDir,
+    loader: 'js',
+  },
+  outfile: join(outDir, 'runner.js'),
 });
 
 writeFileSync(
   join(outDir, 'package.json'),
-  `${JSON.stringify({ name: 'mvp-runner', private: true, type: 'module' }, null, 2)}\n`,
+  `${JSON.stringify({ name: 'mvp-runner', private: true, type: 'commonjs' }, null, 2)}\n`,
 );
 writeFileSync(`${outDir}.meta.json`, JSON.stringify(result.metafile));
 cpSync(templates, join(outDir, 'templates'), {
@@ -81,11 +99,12 @@ cpSync(templates, join(outDir, 'templates'), {
   // Build output and installed dependencies of a template that was tried in place stay behind.
   filter: (source) => !/[\\/](node_modules|dist)$/.test(source),
 });
+cpSync(migrations, join(outDir, 'migrations'), { recursive: true });
 
 if (!values.quiet) {
-  const size = statSync(join(outDir, 'runner.js')).size;
+  const size = statSync(join(outDir, 'mvp.cjs')).size;
   const inputs = Object.entries(
-    result.metafile.outputs[relative(process.cwd(), join(outDir, 'runner.js'))]?.inputs ?? {},
+    result.metafile.outputs[relative(process.cwd(), join(outDir, 'mvp.cjs'))]?.inputs ?? {},
   );
   const byPackage = new Map();
   for (const [path, { bytesInOutput }] of inputs) {
@@ -97,8 +116,8 @@ if (!values.quiet) {
   }
   const top = [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 8);
   console.log(
-    `build-bundle: ${relative(process.cwd(), join(outDir, 'runner.js')) || 'runner.js'} ${(size / 1024).toFixed(0)} KiB`,
+    `build-bundle: ${relative(process.cwd(), join(outDir, 'mvp.cjs')) || 'mvp.cjs'} ${(size / 1024).toFixed(0)} KiB`,
   );
   for (const [name, bytes] of top) console.log(`  ${(bytes / 1024).toFixed(0).padStart(6)} KiB  ${name}`);
-  console.log(`  templates copied to ${relative(process.cwd(), join(outDir, 'templates'))}`);
+  console.log(`  templates and migrations copied to ${relative(process.cwd(), outDir)}`);
 }

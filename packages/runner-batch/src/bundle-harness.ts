@@ -28,6 +28,8 @@ export interface ImageSpec {
   cmd: string[];
   entrypoint: string[] | undefined;
   aptPackages: string[];
+  /** `RUN node …` build steps (argv), run in WORKDIR after the COPY lines. */
+  nodeSteps: string[][];
 }
 
 /** Reads the few Dockerfile instructions the image uses (one instruction per logical line). */
@@ -46,6 +48,7 @@ export function parseDockerfile(text: string): ImageSpec {
     cmd: [],
     entrypoint: undefined,
     aptPackages: [],
+    nodeSteps: [],
   };
   for (const line of lines) {
     const [instruction = '', ...rest] = line.split(/\s+/);
@@ -77,6 +80,7 @@ export function parseDockerfile(text: string): ImageSpec {
         spec.entrypoint = JSON.parse(args) as string[];
         break;
       case 'RUN':
+        if (rest[0] === 'node') spec.nodeSteps.push(rest);
         for (const match of args.matchAll(/apt-get install\s+(?:-\S+\s+)*([^&;]+)/g)) {
           spec.aptPackages.push(...match[1]!.trim().split(/\s+/));
         }
@@ -88,7 +92,8 @@ export function parseDockerfile(text: string): ImageSpec {
 
 /**
  * Lays out the image's WORKDIR in `appDir` by following the Dockerfile's COPY lines from the
- * build context (the bundle folder), so what runs in the tests is what the image holds.
+ * build context (the bundle folder), then runs its `RUN node …` steps there with the image's
+ * ENV, so what runs in the tests is what the image holds.
  */
 export async function assembleImage(image: ImageSpec, context: string, appDir: string): Promise<void> {
   await mkdir(appDir, { recursive: true });
@@ -100,6 +105,11 @@ export async function assembleImage(image: ImageSpec, context: string, appDir: s
           : join(appDir, destination);
       await cp(join(context, source), target, { recursive: true });
     }
+  }
+  for (const step of image.nodeSteps) {
+    const run = await startProcess(step, appDir, { PATH: process.env.PATH ?? '/usr/bin:/bin', ...image.env })
+      .exit;
+    if (run.code !== 0) throw new Error(`RUN ${step.join(' ')} exited ${run.code}: ${run.stderr}`);
   }
 }
 

@@ -1,8 +1,10 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startTestDatabase } from '@mvp-pipeline/adapters-postgres/testing';
 import type { Job } from '@mvp-pipeline/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -32,7 +34,7 @@ let image: ImageSpec;
 let dynamo: LocalDynamo;
 
 beforeAll(async () => {
-  if (!existsSync(join(PACKAGE_DIR, 'dist/cli.js'))) {
+  if (!existsSync(join(PACKAGE_DIR, 'dist/bundle-entry.js'))) {
     throw new Error('The runner is not built: run `pnpm build` (npm test does) first');
   }
   work = await mkdtemp(join(tmpdir(), 'mvp-bundle-'));
@@ -45,7 +47,8 @@ beforeAll(async () => {
   );
   expect(built.status, built.stderr).toBe(0);
   image = parseDockerfile(await readFile(join(PACKAGE_DIR, 'Dockerfile'), 'utf8'));
-  // The image's WORKDIR, laid out by the Dockerfile's COPY lines, far from any node_modules.
+  // The image's WORKDIR, laid out by the Dockerfile's COPY lines and its `RUN node` step (the
+  // code cache), far from any node_modules.
   appDir = join(work, 'app');
   await assembleImage(image, bundleDir, appDir);
   dynamo = await startDynamo('mvp-bundle-jobs');
@@ -105,7 +108,7 @@ async function dataDir(name: string): Promise<string> {
 }
 
 describe('the bundle and its image', () => {
-  it('is one ESM file with every adapter inlined, its templates beside it', async () => {
+  it('is one CommonJS file with every adapter inlined, its launcher, code cache and templates beside it', async () => {
     const meta = JSON.parse(await readFile(`${bundleDir}.meta.json`, 'utf8')) as {
       outputs: Record<string, { inputs: Record<string, unknown> }>;
     };
@@ -115,10 +118,16 @@ describe('the bundle and its image', () => {
     for (const adapter of ['aws', 'github', 'claude', 'vercel', 'postgres', 'local']) {
       expect(inputs).toContain(`packages/adapters-${adapter}/dist/`);
     }
-    const code = await readFile(join(appDir, 'runner.js'), 'utf8');
-    expect(code).not.toMatch(/import\(["']@mvp-pipeline\//);
-    expect(JSON.parse(await readFile(join(appDir, 'package.json'), 'utf8')).type).toBe('module');
+    const code = await readFile(join(appDir, 'mvp.cjs'));
+    expect(code.toString('utf8')).not.toMatch(/import\(["']@mvp-pipeline\//);
+    // The image's build step wrote the cache for exactly this file.
+    const cache = await readFile(join(appDir, 'mvp.cjs.cache'));
+    expect(cache.subarray(0, 32).equals(createHash('sha256').update(code).digest())).toBe(true);
+    expect(cache.length).toBeGreaterThan(1024 * 1024); // the warm-up compiled the vendor adapters
+    expect((await readFile(join(appDir, 'runner.js'))).length).toBeLessThan(16 * 1024);
+    expect(JSON.parse(await readFile(join(appDir, 'package.json'), 'utf8')).type).toBe('commonjs');
     expect(existsSync(join(appDir, 'templates/landing/mvp.template.json'))).toBe(true);
+    expect(existsSync(join(appDir, 'migrations/001_founderdash_schema.sql'))).toBe(true);
   });
 
   it('matches the job definition: CMD, WORKDIR, non-root user, slim Node 20, git only', () => {
@@ -131,12 +140,26 @@ describe('the bundle and its image', () => {
     expect(image.env['MVP_BROWSER_CHECK']).toBe('off'); // no Chromium, no playwright-core in the image
     expect(image.env['MVP_TEMPLATES_DIR']).toBe(`${image.workdir}/templates`);
     expect(image.aptPackages.sort()).toEqual(['ca-certificates', 'git']);
+    expect(image.nodeSteps).toEqual([['node', 'runner.js', 'write-code-cache']]);
   });
 
   it('prints its help with no node_modules anywhere near it', async () => {
     const run = await startProcess(['node', 'runner.js', '--help'], appDir, containerEnv(work)).exit;
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('run-batch-job');
+    expect(run.stderr).toBe('');
+  });
+
+  it('starts without its code cache when the cache is for another mvp.cjs, and says so in a JSON log line', async () => {
+    const copy = join(work, 'stale-cache');
+    await cp(appDir, copy, { recursive: true });
+    await writeFile(join(copy, 'mvp.cjs.cache'), Buffer.alloc(64, 1));
+    const run = await startProcess(['node', 'runner.js', '--help'], copy, containerEnv(work)).exit;
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('run-batch-job');
+    expect(jsonLogLines(run.stderr)).toEqual([
+      expect.objectContaining({ level: 'warn', message: expect.stringContaining('write-code-cache') }),
+    ]);
   });
 });
 
@@ -153,6 +176,7 @@ describe('the bundled runner against DynamoDB (dynalite) and the local adapters'
     }).exit;
     expect(run.code, run.stderr).toBe(EXIT.OK);
     const logs = jsonLogLines(run.stderr); // MVP_LOG_FORMAT=json: every line is JSON
+    expect(logs.filter((l) => l['level'] === 'warn')).toEqual([]); // the code cache was used
     expect(logs).toContainEqual(
       expect.objectContaining({ message: 'Run ended', jobId: submitted.jobId, outcome: 'COMPLETED' }),
     );
@@ -245,6 +269,36 @@ describe('the bundled runner against DynamoDB (dynalite) and the local adapters'
       'Attempt 2 started (batch job batch-first, attempt 2) — resuming at building and checking',
     );
   });
+
+  it('migrates and seeds PostgreSQL, then reads the spec from it as in production and runs the job', async () => {
+    const db = await startTestDatabase({ migrate: false }); // TEST_DATABASE_URL's server, or PGlite
+    try {
+      const env = containerEnv(await dataDir('postgres'), {
+        MVP_SPEC_SOURCE: 'postgres',
+        FOUNDERDASH_DB_URL: db.url,
+      });
+      const mvp = async (...args: string[]) => {
+        const run = await startProcess(['node', 'runner.js', ...args], appDir, env).exit;
+        expect(run.code, run.stderr).toBe(0);
+        return run.stdout;
+      };
+      expect(await mvp('db', 'migrate')).toContain('001_founderdash_schema.sql');
+      const specFile = join(REPO_ROOT, 'examples/eventhub.json');
+      await mvp('db', 'seed', specFile);
+      const spec = JSON.parse(await readFile(specFile, 'utf8'));
+      const submitted = JSON.parse(
+        await mvp('submit', '--user', spec.user.id, '--product', spec.product.id, '--json'),
+      ) as Job;
+      const run = await startProcess(batchCommand(submitted.jobId), appDir, env).exit;
+      expect(run.code, run.stderr).toBe(EXIT.OK);
+      expect(await record(submitted.jobId)).toMatchObject({
+        status: 'COMPLETED',
+        businessName: spec.product.name,
+      });
+    } finally {
+      await db.close();
+    }
+  }, 120_000);
 
   it('exits 2 (not retried) when the job parameter is missing: `Ref::jobId` and no JOB_ID', async () => {
     const run = await startProcess(batchCommand(undefined), appDir, containerEnv(await dataDir('noid'))).exit;
