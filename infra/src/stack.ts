@@ -41,7 +41,8 @@ export const JOB_MEMORY_MIB = 4096;
 export const USER_JOBS_INDEX = 'user-jobs-index';
 /**
  * The job table's key schema, as the DynamoDB job store (packages/adapters-aws, JOBS_TABLE_SCHEMA)
- * writes it: partition `jobId`, sort `sk` (`JOB` for the record, `LOG#…` for its history items).
+ * writes it: partition `jobId`, sort `sk` (`JOB` for the record, `JOB#STATE#0|1` for its runner
+ * state, `LOG#…` for its history items).
  * The stack cannot import the adapter, so a test pins these values.
  */
 export const TABLE_KEYS = { partitionKey: 'jobId', sortKey: 'sk' } as const;

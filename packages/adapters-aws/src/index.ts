@@ -1,5 +1,6 @@
 // AWS adapters: the DynamoDB JobStore, the SNS Notifier, the EventBridge JobTrigger and the secrets loader.
 export { awsErrorName, toPipelineAwsError } from './aws-errors.js';
+export { itemSize } from './dynamo/item.js';
 export {
   createDynamoDocumentClient,
   createDynamoJobStore,

@@ -1,9 +1,9 @@
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { type JobStore, PipelineError } from '@mvp-pipeline/core';
 import { jobStoreContract, rejectionCode, sampleJob } from '@mvp-pipeline/core/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DUMMY_CREDENTIALS, type LocalDynamo, startDynalite } from '../test-support/dynalite.js';
-import { PACKED_ATTRIBUTE } from './item.js';
+import { itemSize } from './item.js';
 import { createDynamoDocumentClient, createDynamoJobStore } from './job-store.js';
 
 let dynamo: LocalDynamo;
@@ -18,17 +18,6 @@ jobStoreContract({ describe, it, expect, beforeEach, afterEach }, 'DynamoDB (dyn
   const tableName = await dynamo.newTable();
   return { store: createDynamoJobStore({ tableName }, { client: dynamo.client() }) };
 });
-
-jobStoreContract(
-  { describe, it, expect, beforeEach, afterEach },
-  'DynamoDB (dynalite), runner state as plain attributes',
-  async () => {
-    const tableName = await dynamo.newTable();
-    return {
-      store: createDynamoJobStore({ tableName, packRunnerState: false }, { client: dynamo.client() }),
-    };
-  },
-);
 
 const T0 = new Date(Date.UTC(2026, 0, 1));
 const line = (message: string, at = T0) => ({
@@ -80,7 +69,8 @@ describe('DynamoDB job store', () => {
       'three',
       'four',
     ]);
-    expect(item?.[PACKED_ATTRIBUTE]).toBeInstanceOf(Uint8Array);
+    expect(item).not.toHaveProperty('checkpoints');
+    expect(item).not.toHaveProperty('usage');
     expect(item).not.toHaveProperty('lease');
     expect((await store.readHistory({ jobId: job.jobId })).logs.map((l) => l.message)).toEqual([
       'one',
@@ -180,28 +170,150 @@ describe('DynamoDB job store', () => {
     );
   });
 
-  it('converts a record between the packed and the plain layout on its next write', async () => {
-    const plain = createDynamoJobStore({ tableName, packRunnerState: false }, { client: dynamo.client() });
+  const items = async (jobId: string) =>
+    (
+      await dynamo.client().send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'jobId = :j',
+          ExpressionAttributeValues: { ':j': jobId },
+          ConsistentRead: true,
+        }),
+      )
+    ).Items ?? [];
+  const checkpoint = (specHash: string) => ({ FETCHING_DATA: { specHash, businessName: 'EventHub' } });
+
+  it('keeps checkpoints and usage beside the record, alternating two slots the record points at', async () => {
+    let { job } = await store.create({ job: sampleJob() });
+    expect((await items(job.jobId)).map((i) => i.sk)).toEqual(['JOB']); // a new job has no state
+    const slots: unknown[] = [];
+    for (const hash of ['a', 'b', 'c']) {
+      ({ job } = await store.update({
+        jobId: job.jobId,
+        expectedVersion: job.version,
+        patch: { set: { checkpoints: checkpoint(hash) } },
+      }));
+      const record = await rawRecord(job.jobId);
+      slots.push([record?.stateSlot, record?.stateVersion]);
+    }
+    expect(slots).toEqual([
+      [0, 2],
+      [1, 3],
+      [0, 4],
+    ]);
+    // A write that leaves checkpoints and usage alone writes no state and keeps the pointer.
+    ({ job } = await store.update({
+      jobId: job.jobId,
+      expectedVersion: job.version,
+      patch: { set: { attempt: 2 } },
+    }));
+    const all = await items(job.jobId);
+    expect(all.map((i) => [i.sk, i.version])).toEqual([
+      ['JOB', 5],
+      ['JOB#STATE#0', 4],
+      ['JOB#STATE#1', 3],
+    ]);
+    expect(all[0]).toMatchObject({ stateSlot: 0, stateVersion: 4 });
+    const fresh = createDynamoJobStore({ tableName }, { client: dynamo.client() });
+    expect((await fresh.get({ jobId: job.jobId })).job).toEqual(job);
+    expect(job.checkpoints).toEqual(checkpoint('c'));
+  });
+
+  it('a stale writer cannot overwrite the state the record points at', async () => {
+    const stale = createDynamoJobStore({ tableName }, { client: dynamo.client() });
     const { job } = await store.create({ job: sampleJob() });
-    const checkpoints = { FETCHING_DATA: { specHash: 'abc', businessName: 'EventHub' } };
-    const { job: v2 } = await plain.update({
+    await stale.get({ jobId: job.jobId }); // remembers version 1
+    const { job: v2 } = await store.update({
+      jobId: job.jobId,
+      expectedVersion: 1,
+      patch: { set: { checkpoints: checkpoint('winner') } },
+    });
+    const lost = await stale
+      .update({ jobId: job.jobId, expectedVersion: 1, patch: { set: { checkpoints: checkpoint('stale') } } })
+      .catch((e: unknown) => e);
+    expect(PipelineError.isInstance(lost) && lost.code).toBe('VERSION_CONFLICT');
+    const fresh = createDynamoJobStore({ tableName }, { client: dynamo.client() });
+    expect((await fresh.get({ jobId: job.jobId })).job).toEqual(v2);
+  });
+
+  it('a write that fails after its state write leaves the record and its state as they were', async () => {
+    const slow = createDynamoJobStore({ tableName }, { client: dynamo.client() });
+    let { job } = await store.create({ job: sampleJob() });
+    ({ job } = await store.update({
+      jobId: job.jobId,
+      expectedVersion: job.version,
+      patch: { set: { checkpoints: checkpoint('kept') } },
+    }));
+    await slow.get({ jobId: job.jobId });
+    // Another write moves the record on without touching the state…
+    ({ job } = await store.update({
       jobId: job.jobId,
       expectedVersion: job.version,
       patch: { set: { attempt: 1 } },
-    });
-    let item = await rawRecord(job.jobId);
-    expect(item).not.toHaveProperty(PACKED_ATTRIBUTE);
-    expect(item).toMatchObject({ checkpoints: {}, usage: { inputTokens: 0 } });
-    const { job: v3 } = await store.update({
+    }));
+    // …so the slow writer's state lands in the free slot, and then its record write fails.
+    const lost = await slow
+      .update({ jobId: job.jobId, expectedVersion: 2, patch: { set: { checkpoints: checkpoint('orphan') } } })
+      .catch((e: unknown) => e);
+    expect(PipelineError.isInstance(lost) && lost.code).toBe('VERSION_CONFLICT');
+    expect((await items(job.jobId)).map((i) => i.sk)).toContain('JOB#STATE#1');
+    const fresh = createDynamoJobStore({ tableName }, { client: dynamo.client() });
+    expect((await fresh.get({ jobId: job.jobId })).job).toEqual(job);
+    // The next state write takes that slot over.
+    const { job: next } = await store.update({
       jobId: job.jobId,
-      expectedVersion: v2.version,
-      patch: { set: { checkpoints } },
+      expectedVersion: job.version,
+      patch: { set: { checkpoints: checkpoint('next') } },
     });
-    item = await rawRecord(job.jobId);
-    expect(item).not.toHaveProperty('checkpoints');
-    expect(item).not.toHaveProperty('usage');
-    expect((await plain.get({ jobId: job.jobId })).job).toEqual(v3);
-    expect(v3.checkpoints).toEqual(checkpoints);
+    expect((await fresh.get({ jobId: job.jobId })).job).toEqual(next);
+  });
+
+  it('names a record whose state item is missing instead of inventing empty checkpoints', async () => {
+    const { job } = await store.create({ job: sampleJob() });
+    await store.update({
+      jobId: job.jobId,
+      expectedVersion: job.version,
+      patch: { set: { checkpoints: checkpoint('x') } },
+    });
+    await dynamo
+      .client()
+      .send(new DeleteCommand({ TableName: tableName, Key: { jobId: job.jobId, sk: 'JOB#STATE#0' } }));
+    const fresh = createDynamoJobStore({ tableName }, { client: dynamo.client() });
+    const error = await fresh.get({ jobId: job.jobId }).catch((e: unknown) => e);
+    expect(PipelineError.isInstance(error) && error.code).toBe('PERMANENT');
+    expect((error as Error).message).toContain('JOB#STATE#0, version 2');
+  });
+
+  it('keeps the record under its byte budget: fewer recent lines, then shorter messages; the history keeps all', async () => {
+    const { job } = await store.create({ job: sampleJob() });
+    const url = `https://${'long-subdomain-'.repeat(3)}example.vercel.app`;
+    const lines = Array.from({ length: 3 }, (_, i) => line(`step ${i}: ${url} answers`));
+    const { job: next } = await store.update({
+      jobId: job.jobId,
+      expectedVersion: job.version,
+      patch: {
+        set: { urls: { staging: url, production: url, codeRepository: url } },
+        appendLogs: lines,
+        appendErrors: [
+          {
+            at: T0.toISOString(),
+            step: 'DEPLOYING',
+            code: 'PERMANENT',
+            message: `x${'y'.repeat(290)}`,
+            retryable: false,
+            attempt: 1,
+          },
+        ],
+      },
+    });
+    expect(itemSize((await rawRecord(job.jobId))!)).toBeLessThanOrEqual(1000);
+    expect(next.executionLogs).toHaveLength(1);
+    expect(next.executionLogs[0]?.message).toContain('step 2');
+    expect(next.errors).toHaveLength(1);
+    expect(next.errors[0]?.message).toHaveLength(100); // shortened: one line and one error were not enough
+    const history = await store.readHistory({ jobId: job.jobId });
+    expect(history.logs).toEqual(lines);
+    expect(history.errors[0]?.message).toHaveLength(291);
   });
 
   it('rejects a cursor from another user or one it did not hand out', async () => {

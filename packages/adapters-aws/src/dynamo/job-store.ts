@@ -2,7 +2,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   DynamoDBDocumentClient,
-  GetCommand,
   PutCommand,
   QueryCommand,
   ScanCommand,
@@ -28,7 +27,22 @@ import {
   VersionConflictError,
 } from '@mvp-pipeline/core';
 import { awsErrorName, toPipelineAwsError } from '../aws-errors.js';
-import { fromItem, type Item, PACKED_ATTRIBUTE, sameValue, toItem, unmarshallItem } from './item.js';
+import {
+  fromItems,
+  hasRunnerState,
+  type Item,
+  itemSize,
+  jobFromRecord,
+  recordItem,
+  type StatePointer,
+  type StoredJob,
+  sameRunnerState,
+  sameValue,
+  stateItem,
+  statePointerOf,
+  stateSortKey,
+  unmarshallItem,
+} from './item.js';
 import { JOBS_TABLE_SCHEMA } from './table.js';
 
 export interface DynamoJobStoreSettings {
@@ -41,12 +55,11 @@ export interface DynamoJobStoreSettings {
   /** Longest message kept on the record's copy of a log line or error (default 300); the history keeps it whole. */
   recentMessageLength?: number;
   /**
-   * Store `checkpoints` and `usage` packed in one compressed binary attribute (default true):
-   * only runners read them, and they are a third of a finished job's item, which every write is
-   * billed for. False keeps them plain (readable in the console, bigger writes). Either way the
-   * store reads both layouts.
+   * The record's size budget in bytes (default 1000, so a write costs 1 WCU): when the record
+   * would be larger, it keeps fewer recent log lines (at least one), then fewer errors (at least
+   * one), then shorter messages. The history keeps everything.
    */
-  packRunnerState?: boolean;
+  recordBytes?: number;
   /** How many records the store remembers to write without reading first (default 500). */
   cacheSize?: number;
 }
@@ -69,6 +82,8 @@ const {
   historySortKeyPrefix: LOG,
   userIndex,
 } = JOBS_TABLE_SCHEMA;
+/** The shortest a recent message gets when the record is over its budget. */
+const SHORT_MESSAGE = 100;
 /** History items hold at most this much JSON each (an item stops at 400 KB). */
 const HISTORY_CHUNK_BYTES = 64 * 1024;
 const LEASE_RACE_RETRIES = 5;
@@ -90,21 +105,29 @@ export function createDynamoDocumentClient(
 /**
  * A JobStore on one DynamoDB table.
  *
+ * - A job is three kinds of item under its `jobId` (JOBS_TABLE_SCHEMA): the record (`JOB`, the
+ *   seed's shape, kept under `recordBytes`), its runner state (checkpoints and usage, compressed,
+ *   in one of two slots `JOB#STATE#0|1`) and its history (`LOG#…`). One Query reads the record
+ *   and both slots.
  * - `update` is one conditional UpdateItem (`version = expected`, and `status = current` when the
- *   status changes) that sets exactly the attributes the patch changes. Capping the recent log
- *   lines needs the record as it is, and the store knows it without reading: it remembers the
- *   record at the version it last wrote or read, and a record at a given version never changes.
- *   Only a writer that has not seen that version (another process, a fresh store) reads first.
+ *   status changes) that sets exactly the attributes the patch changes. When the patch changes
+ *   checkpoints or usage, the state goes first into the slot the record does not point at,
+ *   conditioned on that slot holding an older version, and the record update then points at it.
+ *   A write that fails after its state write leaves the record, and the slot it points at, as
+ *   they were. Capping the recent log lines needs the record as it is, and the store knows it
+ *   without reading: it remembers the record at the version it last wrote or read, and a record
+ *   at a given version never changes. Only a writer that has not seen that version (another
+ *   process, a fresh store) reads first.
  * - Conflicts come back with the stored item (`ReturnValuesOnConditionCheckFailure: ALL_OLD`), so
  *   they cost no read on DynamoDB; where the item does not come back (dynalite) the store reads.
  * - The lease is taken, renewed and released by blind conditional writes that bump `version`.
  * - Appended log lines and errors also go to history items (`sk = LOG#<version>#<chunk>`) written
  *   right after the record write; the record keeps only the latest few.
- * - `listByUser` queries `user-jobs-index` newest first and fetches the page's records with one
- *   BatchGetItem; the cursor is the base64url of the page's last index key.
- * - `listRunnable` is a Scan (filtered to records with no live lease, then `isRunnable`). A Scan
- *   reads every item, history included, so its cost grows with the table: fine for a periodic
- *   recovery sweep; a large table wants a sparse index of unfinished jobs instead.
+ * - `listByUser` queries `user-jobs-index` newest first and fetches the page's records, then
+ *   their runner state, with BatchGetItem; the cursor is the base64url of the page's last index key.
+ * - `listRunnable` is a Scan (filtered to records with no live lease and state items, then
+ *   `isRunnable`). A Scan reads every item, history included, so its cost grows with the table:
+ *   fine for a periodic recovery sweep; a large table wants a sparse index of unfinished jobs.
  */
 export function createDynamoJobStore(
   settings: DynamoJobStoreSettings,
@@ -116,12 +139,11 @@ export function createDynamoJobStore(
   const logLimit = limit(settings.recentLogLimit, 3, RECENT_LOG_LIMIT, 'recentLogLimit');
   const errorLimit = limit(settings.recentErrorLimit, 3, RECENT_ERROR_LIMIT, 'recentErrorLimit');
   const messageLength = settings.recentMessageLength ?? 300;
+  const recordBytes = settings.recordBytes ?? 1000;
   const client = deps.client ?? createDynamoDocumentClient();
   const clock = deps.clock ?? (() => new Date());
   const redact = deps.redact ?? createRedactor();
   const cache = new RecordCache(settings.cacheSize ?? 500);
-  const packRunnerState = settings.packRunnerState ?? true;
-  const itemOf = (job: Job) => toItem(job, { pack: packRunnerState });
 
   /** Sends one request, mapping SDK failures onto the core's errors. */
   const send = async <T>(operation: string, run: () => Promise<T>, signal?: AbortSignal): Promise<T> => {
@@ -139,37 +161,120 @@ export function createDynamoJobStore(
 
   const key = (jobId: string) => ({ [PK]: jobId, [SK]: RECORD });
 
-  const read = async (jobId: string, signal?: AbortSignal): Promise<Job | undefined> => {
-    const { Item } = await send(
-      'GetItem',
+  /** The record and both state slots of a job, in one strongly consistent Query. */
+  const read = async (jobId: string, signal?: AbortSignal): Promise<StoredJob | undefined> => {
+    const { Items = [] } = await send(
+      'Query (record and state)',
       () =>
         client.send(
-          new GetCommand({ TableName: table, Key: key(jobId), ConsistentRead: true }),
+          new QueryCommand({
+            TableName: table,
+            KeyConditionExpression: '#pk = :job AND begins_with(#sk, :record)',
+            ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
+            ExpressionAttributeValues: { ':job': jobId, ':record': RECORD },
+            ConsistentRead: true,
+          }),
           abortable(signal),
         ),
       signal,
     );
-    if (!Item) {
+    const record = Items.find((i) => i[SK] === RECORD);
+    if (!record) {
       cache.delete(jobId);
       return undefined;
     }
-    return cache.put(fromItem(Item));
+    return cache.put(fromItems(record, Items));
   };
 
-  /** The stored record after a failed condition: from the exception (DynamoDB) or a read (dynalite). */
-  const currentAfterConflict = async (jobId: string, error: unknown, signal?: AbortSignal) => {
-    const raw = (error as { Item?: Record<string, unknown> }).Item;
-    if (raw && Object.keys(raw).length > 0) return cache.put(fromItem(unmarshallItem(raw)));
+  /**
+   * The stored job for a record item a write returned (ALL_NEW, ALL_OLD): the runner state comes
+   * from the cache when the record points where the cached one does, else from a read.
+   */
+  const withRunnerState = async (record: Item, signal?: AbortSignal): Promise<StoredJob | undefined> => {
+    const jobId = String(record[PK]);
+    const pointer = statePointerOf(record);
+    const known = cache.latest(jobId);
+    if (known && JSON.stringify(known.state) === JSON.stringify(pointer)) {
+      return cache.put({ job: jobFromRecord(record, known.job), state: pointer });
+    }
     return read(jobId, signal);
   };
 
-  /** The record's copy of history entries: the newest few, long messages shortened. */
-  const recent = <T extends { message: string }>(entries: readonly T[], max: number): T[] =>
+  /** The stored job after a failed condition: from the exception (DynamoDB) or a read (dynalite). */
+  const currentAfterConflict = async (jobId: string, error: unknown, signal?: AbortSignal) => {
+    const raw = (error as { Item?: Record<string, unknown> }).Item;
+    if (raw && Object.keys(raw).length > 0) return withRunnerState(unmarshallItem(raw), signal);
+    return read(jobId, signal);
+  };
+
+  /** The record's copy of history entries: the newest few, messages at most `length` long. */
+  const recent = <T extends { message: string }>(
+    entries: readonly T[],
+    max: number,
+    length = messageLength,
+  ): T[] =>
     entries
       .slice(-max)
-      .map((e) =>
-        e.message.length > messageLength ? { ...e, message: `${e.message.slice(0, messageLength - 1)}…` } : e,
+      .map((e) => (e.message.length > length ? { ...e, message: `${e.message.slice(0, length - 1)}…` } : e));
+
+  /**
+   * The job with the record's copies of its log lines and errors capped, then cut further while
+   * the record is over `recordBytes`: older lines first, then older errors, then long messages.
+   */
+  const fitRecord = (job: Job, state: StatePointer | undefined): Job => {
+    let fitted: Job = {
+      ...job,
+      executionLogs: recent(job.executionLogs, logLimit),
+      errors: recent(job.errors, errorLimit),
+    };
+    const over = () => itemSize(recordItem(fitted, state)) > recordBytes;
+    while (over() && fitted.executionLogs.length > 1) {
+      fitted = { ...fitted, executionLogs: fitted.executionLogs.slice(1) };
+    }
+    while (over() && fitted.errors.length > 1) fitted = { ...fitted, errors: fitted.errors.slice(1) };
+    if (over()) {
+      fitted = {
+        ...fitted,
+        executionLogs: recent(fitted.executionLogs, 1, SHORT_MESSAGE),
+        errors: recent(fitted.errors, 1, SHORT_MESSAGE),
+      };
+    }
+    return fitted;
+  };
+
+  /**
+   * Writes `job`'s runner state into `state.slot`, unless that slot already holds this version or
+   * a newer one (another writer got there first: a conflict). For a new job (`expectedVersion`
+   * 0) the slot must not exist at all.
+   */
+  const writeState = async (job: Job, state: StatePointer, expectedVersion: number, signal?: AbortSignal) => {
+    try {
+      await send(
+        'PutItem (state)',
+        () =>
+          client.send(
+            new PutCommand({
+              TableName: table,
+              Item: stateItem(job, state),
+              ...(expectedVersion === 0
+                ? { ConditionExpression: 'attribute_not_exists(#version)' }
+                : {
+                    ConditionExpression: 'attribute_not_exists(#version) OR #version < :version',
+                    ExpressionAttributeValues: { ':version': state.version },
+                  }),
+              ExpressionAttributeNames: { '#version': 'version' },
+            }),
+            abortable(signal),
+          ),
+        signal,
       );
+    } catch (error) {
+      if (awsErrorName(error) !== 'ConditionalCheckFailedException') throw error;
+      const stored = await read(job.jobId, signal);
+      if (!stored) throw new NotFoundError(`No job with id ${job.jobId}`);
+      throw new VersionConflictError(job.jobId, expectedVersion, stored.job.version);
+    }
+  };
 
   const writeHistory = async (
     jobId: string,
@@ -235,10 +340,12 @@ export function createDynamoJobStore(
           ),
         signal,
       );
-      return { ok: true, job: cache.put(fromItem(Attributes as Item)) };
+      const stored = await withRunnerState(Attributes as Item, signal);
+      if (!stored) throw new NotFoundError(`No job with id ${jobId}`);
+      return { ok: true, job: stored.job };
     } catch (error) {
       if (awsErrorName(error) !== 'ConditionalCheckFailedException') throw error;
-      return { ok: false, job: await currentAfterConflict(jobId, error, signal) };
+      return { ok: false, job: (await currentAfterConflict(jobId, error, signal))?.job };
     }
   };
 
@@ -251,11 +358,11 @@ export function createDynamoJobStore(
     specificationVersion: 'v1',
 
     async create({ job, signal }) {
-      const stored = {
-        ...job,
-        executionLogs: recent(job.executionLogs, logLimit),
-        errors: recent(job.errors, errorLimit),
-      };
+      const state: StatePointer | undefined = hasRunnerState(job)
+        ? { slot: 0, version: job.version }
+        : undefined;
+      const stored = fitRecord(job, state);
+      if (state) await writeState(stored, state, 0, signal);
       try {
         await send(
           'PutItem',
@@ -263,7 +370,7 @@ export function createDynamoJobStore(
             client.send(
               new PutCommand({
                 TableName: table,
-                Item: itemOf(stored),
+                Item: recordItem(stored, state),
                 ConditionExpression: 'attribute_not_exists(#pk)',
                 ExpressionAttributeNames: { '#pk': PK },
                 ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -275,16 +382,16 @@ export function createDynamoJobStore(
       } catch (error) {
         if (awsErrorName(error) !== 'ConditionalCheckFailedException') throw error;
         const current = await currentAfterConflict(job.jobId, error, signal);
-        throw new VersionConflictError(job.jobId, 0, current?.version);
+        throw new VersionConflictError(job.jobId, 0, current?.job.version);
       }
-      cache.put(stored);
+      cache.put({ job: stored, state });
       await writeHistory(job.jobId, job.version, job.executionLogs, job.errors);
       return { job: structuredClone(stored) };
     },
 
     async get({ jobId, signal }) {
-      const job = await read(jobId, signal);
-      return { job: job && structuredClone(job) };
+      const stored = await read(jobId, signal);
+      return { job: stored && structuredClone(stored.job) };
     },
 
     async update({ jobId, expectedVersion, patch, signal }) {
@@ -292,33 +399,32 @@ export function createDynamoJobStore(
       if (!current) {
         current = await read(jobId, signal);
         if (!current) throw new NotFoundError(`No job with id ${jobId}`);
-        if (current.version !== expectedVersion)
-          throw new VersionConflictError(jobId, expectedVersion, current.version);
+        if (current.job.version !== expectedVersion)
+          throw new VersionConflictError(jobId, expectedVersion, current.job.version);
       }
-      const applied = applyJobPatch(current, patch, clock());
-      const next: Job = {
-        ...applied,
-        executionLogs: patch.appendLogs?.length
-          ? recent([...current.executionLogs, ...patch.appendLogs], logLimit)
-          : current.executionLogs,
-        errors: patch.appendErrors?.length
-          ? recent([...current.errors, ...patch.appendErrors], errorLimit)
-          : current.errors,
-      };
-      const before = itemOf(current);
-      const after = itemOf(next);
+      const applied = applyJobPatch(current.job, patch, clock());
+      // New state goes to the slot the record does not point at; the record moves to it below.
+      const state: StatePointer | undefined = sameRunnerState(current.job, applied)
+        ? current.state
+        : { slot: current.state?.slot === 0 ? 1 : 0, version: applied.version };
+      const next = fitRecord(
+        {
+          ...applied,
+          executionLogs: [...current.job.executionLogs, ...(patch.appendLogs ?? [])],
+          errors: [...current.job.errors, ...(patch.appendErrors ?? [])],
+        },
+        state,
+      );
+      if (state && state !== current.state) await writeState(next, state, expectedVersion, signal);
+      const before = recordItem(current.job, current.state);
+      const after = recordItem(next, state);
       const names: Record<string, string> = { '#version': 'version' };
       const values: Record<string, unknown> = { ':expected': expectedVersion };
       const sets: string[] = [];
       const removes: string[] = [];
       let n = 0;
-      // The runner state is always written in the configured layout and the other layout's
-      // attributes removed, so an item written by a store with the other setting converts.
-      const layout = packRunnerState ? [PACKED_ATTRIBUTE] : ['checkpoints', 'usage'];
-      const otherLayout = packRunnerState ? ['checkpoints', 'usage'] : [PACKED_ATTRIBUTE];
-      for (const attribute of new Set([...Object.keys(before), ...Object.keys(after), ...otherLayout])) {
-        const forced = layout.includes(attribute) || otherLayout.includes(attribute);
-        if (!forced && sameValue(before[attribute], after[attribute])) continue;
+      for (const attribute of new Set([...Object.keys(before), ...Object.keys(after)])) {
+        if (sameValue(before[attribute], after[attribute])) continue;
         const name = attribute === 'version' ? '#version' : `#a${n}`;
         names[name] = attribute;
         if (attribute in after) {
@@ -330,9 +436,9 @@ export function createDynamoJobStore(
         n++;
       }
       let condition = '#version = :expected';
-      if (next.status !== current.status) {
+      if (next.status !== current.job.status) {
         names['#status'] = 'status';
-        values[':fromStatus'] = current.status;
+        values[':fromStatus'] = current.job.status;
         condition += ' AND #status = :fromStatus';
       }
       try {
@@ -362,9 +468,9 @@ export function createDynamoJobStore(
         if (awsErrorName(error) !== 'ConditionalCheckFailedException') throw error;
         const stored = await currentAfterConflict(jobId, error, signal);
         if (!stored) throw new NotFoundError(`No job with id ${jobId}`);
-        throw new VersionConflictError(jobId, expectedVersion, stored.version);
+        throw new VersionConflictError(jobId, expectedVersion, stored.job.version);
       }
-      cache.put(next);
+      cache.put({ job: next, state });
       await writeHistory(jobId, next.version, patch.appendLogs ?? [], patch.appendErrors ?? []);
       return { job: structuredClone(next) };
     },
@@ -462,6 +568,7 @@ export function createDynamoJobStore(
 
     async listRunnable({ now, limit: max = 50, signal }) {
       const found: Job[] = [];
+      const items: Item[] = [];
       let start: Record<string, unknown> | undefined;
       do {
         const page = await send(
@@ -470,8 +577,9 @@ export function createDynamoJobStore(
             client.send(
               new ScanCommand({
                 TableName: table,
+                // Records with no live lease, and state items (they have no lease).
                 FilterExpression:
-                  '#sk = :record AND (attribute_not_exists(#lease) OR #lease.#expiresAt <= :now)',
+                  'begins_with(#sk, :record) AND (attribute_not_exists(#lease) OR #lease.#expiresAt <= :now)',
                 ExpressionAttributeNames: { '#sk': SK, '#lease': 'lease', '#expiresAt': 'expiresAt' },
                 ExpressionAttributeValues: { ':record': RECORD, ':now': now.toISOString() },
                 ...(start ? { ExclusiveStartKey: start } : {}),
@@ -480,12 +588,10 @@ export function createDynamoJobStore(
             ),
           signal,
         );
-        for (const item of page.Items ?? []) {
-          const job = fromItem(item);
-          if (isRunnable(job, now)) found.push(job);
-        }
+        items.push(...(page.Items ?? []));
         start = page.LastEvaluatedKey;
       } while (start);
+      for (const { job } of joinRecords(items)) if (isRunnable(job, now)) found.push(job);
       found.sort((a, b) =>
         a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.jobId < b.jobId ? -1 : 1,
       );
@@ -530,10 +636,24 @@ export function createDynamoJobStore(
     },
   };
 
-  /** The records of `jobIds`, in that order (records deleted meanwhile are left out). */
+  /** The jobs `jobIds`, in that order (jobs deleted meanwhile are left out): records, then their state. */
   async function batchRead(jobIds: string[], signal?: AbortSignal): Promise<Job[]> {
-    const byId = new Map<string, Job>();
-    let keys: Record<string, unknown>[] = jobIds.map(key);
+    const records = await batchGet(jobIds.map(key), signal);
+    const stateKeys = records.flatMap((record) => {
+      const state = statePointerOf(record);
+      return state ? [{ [PK]: record[PK], [SK]: stateSortKey(state.slot) }] : [];
+    });
+    const jobs = joinRecords([...records, ...(stateKeys.length ? await batchGet(stateKeys, signal) : [])]);
+    const byId = new Map(jobs.map(({ job }) => [job.jobId, job]));
+    return jobIds.flatMap((id) => {
+      const job = byId.get(id);
+      return job ? [job] : [];
+    });
+  }
+
+  /** The items at `keys` (at most 100), retrying unprocessed keys with backoff. */
+  async function batchGet(keys: Record<string, unknown>[], signal?: AbortSignal): Promise<Item[]> {
+    const items: Item[] = [];
     for (let round = 0; keys.length > 0; round++) {
       if (round >= BATCH_GET_ROUNDS) {
         throw toPipelineAwsError(
@@ -555,17 +675,21 @@ export function createDynamoJobStore(
           ),
         signal,
       );
-      for (const item of result.Responses?.[table] ?? []) {
-        const job = fromItem(item);
-        byId.set(job.jobId, job);
-      }
+      items.push(...(result.Responses?.[table] ?? []));
       keys = (result.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
     }
-    return jobIds.flatMap((id) => {
-      const job = byId.get(id);
-      return job ? [job] : [];
-    });
+    return items;
   }
+}
+
+/** The jobs in a set of items: each record with its state items (history items are ignored). */
+function joinRecords(items: readonly Item[]): StoredJob[] {
+  const byJob = new Map<unknown, Item[]>();
+  for (const item of items) byJob.set(item[PK], [...(byJob.get(item[PK]) ?? []), item]);
+  return [...byJob.values()].flatMap((jobItems) => {
+    const record = jobItems.find((i) => i[SK] === RECORD);
+    return record ? [fromItems(record, jobItems)] : [];
+  });
 }
 
 /** History items for one write: `LOG#<version>#<chunk>`, each at most HISTORY_CHUNK_BYTES of entries. */
@@ -638,21 +762,26 @@ function decodeCursor(cursor: string, userId: string): Record<string, unknown> {
   ]);
 }
 
-/** The records this store last wrote or read, by job id; an entry is good for exactly its version. */
+/** The jobs this store last wrote or read, by job id; an entry is good for exactly its version. */
 class RecordCache {
-  private readonly entries = new Map<string, Job>();
+  private readonly entries = new Map<string, StoredJob>();
   constructor(private readonly capacity: number) {}
 
-  get(jobId: string, version: number): Job | undefined {
-    const job = this.entries.get(jobId);
-    return job?.version === version ? job : undefined;
+  get(jobId: string, version: number): StoredJob | undefined {
+    const stored = this.entries.get(jobId);
+    return stored?.job.version === version ? stored : undefined;
   }
 
-  /** Keeps a private copy of `job` (callers may go on changing theirs) and returns it. */
-  put(job: Job): Job {
-    const copy = structuredClone(job);
-    this.entries.delete(job.jobId);
-    this.entries.set(job.jobId, copy);
+  /** The newest entry for the job, whatever its version. */
+  latest(jobId: string): StoredJob | undefined {
+    return this.entries.get(jobId);
+  }
+
+  /** Keeps a private copy of `stored` (callers may go on changing theirs) and returns it. */
+  put(stored: StoredJob): StoredJob {
+    const copy = structuredClone(stored);
+    this.entries.delete(stored.job.jobId);
+    this.entries.set(stored.job.jobId, copy);
     if (this.entries.size > this.capacity) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);

@@ -11,9 +11,11 @@ import { awsErrorName, toPipelineAwsError } from '../aws-errors.js';
 /**
  * The jobs table's key schema, shared by the store, `createJobsTable` and the infra stack.
  *
- * - Partition key `jobId` (S), sort key `sk` (S). The job record is the item with `sk = "JOB"`;
- *   its full log and error history are the items `sk = "LOG#<version>#<chunk>"` beside it, so one
- *   Query reads a job and its history, and deleting a job's partition removes everything.
+ * - Partition key `jobId` (S), sort key `sk` (S). The job record is the item with `sk = "JOB"`
+ *   (the fields the status endpoint reads); the runner state (checkpoints and usage, compressed)
+ *   is in the items `sk = "JOB#STATE#0"` and `"JOB#STATE#1"`, of which the record names the
+ *   current one; the full log and error history are the items `sk = "LOG#<version>#<chunk>"`.
+ *   One Query on `begins_with(sk, "JOB")` reads a job; deleting the partition removes everything.
  * - Global secondary index `user-jobs-index`: partition `userId` (S), sort `createdAt` (S,
  *   ISO-8601 UTC), projection KEYS_ONLY. Only records carry `userId`, so history items stay out
  *   of it, and since neither key ever changes after `create`, updating a job never writes the
@@ -23,6 +25,7 @@ export const JOBS_TABLE_SCHEMA = {
   partitionKey: 'jobId',
   sortKey: 'sk',
   recordSortKey: 'JOB',
+  stateSortKeyPrefix: 'JOB#STATE#',
   historySortKeyPrefix: 'LOG#',
   userIndex: { name: 'user-jobs-index', partitionKey: 'userId', sortKey: 'createdAt' },
 } as const;
