@@ -6,7 +6,6 @@ export {
   VercelApiFailure,
   type VercelErrorBody,
 } from './api.js';
-export { vercelSettingsFromEnv } from './env.js';
 export { type HashedSite, hashSite, type SiteFile } from './files.js';
 export {
   createVercelDeployer,

@@ -5,7 +5,6 @@ import path from 'node:path';
 import { ConfigError, PipelineError, REDACTED } from '@mvp-pipeline/core';
 import { deployerContract, memoryCheckpoint, recordingReporter } from '@mvp-pipeline/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { vercelSettingsFromEnv } from './env.js';
 import { startVercelStandIn, type VercelStandIn, type VercelStandInOptions } from './testing/index.js';
 import {
   createVercelDeployer,
@@ -453,28 +452,5 @@ describe('Vercel deployer', () => {
     expect(() => createVercelDeployer({ token: 'x'.repeat(24), apiUrl: 'not a url' })).toThrow(
       /VERCEL_API_URL/,
     );
-  });
-
-  it('reads its settings from VERCEL_TOKEN, VERCEL_TEAM_ID and VERCEL_API_URL', () => {
-    expect(
-      vercelSettingsFromEnv({
-        VERCEL_TOKEN: 'tok_123456',
-        VERCEL_TEAM_ID: 'team_1',
-        VERCEL_API_URL: 'http://127.0.0.1:9',
-      }),
-    ).toEqual({
-      token: 'tok_123456',
-      teamId: 'team_1',
-      apiUrl: 'http://127.0.0.1:9',
-    });
-    expect(() => vercelSettingsFromEnv({})).toThrow(/VERCEL_TOKEN/);
-    expect(() => vercelSettingsFromEnv({ VERCEL_TOKEN: 'tok_123456', VERCEL_API_URL: 'nope' })).toThrow(
-      /VERCEL_API_URL/,
-    );
-    try {
-      vercelSettingsFromEnv({ VERCEL_TOKEN: 'tok_123456', VERCEL_API_URL: 'nope' });
-    } catch (error) {
-      expect(String((error as Error).message)).not.toContain('tok_123456');
-    }
   });
 });
