@@ -1,4 +1,4 @@
-import { DeleteCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { type JobStore, PipelineError } from '@mvp-pipeline/core';
 import { jobStoreContract, rejectionCode, sampleJob } from '@mvp-pipeline/core/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -266,6 +266,59 @@ describe('DynamoDB job store', () => {
       patch: { set: { checkpoints: checkpoint('next') } },
     });
     expect((await fresh.get({ jobId: job.jobId })).job).toEqual(next);
+  });
+
+  it('creates a job with state once: a second create conflicts, a retry after a failed create succeeds', async () => {
+    const withState = { ...sampleJob(), checkpoints: checkpoint('first') };
+    const { job } = await store.create({ job: withState });
+    const again = await store
+      .create({ job: { ...withState, checkpoints: checkpoint('second') } })
+      .catch((e: unknown) => e);
+    expect(PipelineError.isInstance(again) && again.code).toBe('VERSION_CONFLICT');
+    expect((await store.get({ jobId: job.jobId })).job?.checkpoints).toEqual(checkpoint('first'));
+
+    // A create that wrote its state and then failed left the state item alone: a retry goes through.
+    const retried = { ...sampleJob(), checkpoints: checkpoint('retried') };
+    await dynamo.client().send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { jobId: retried.jobId, sk: 'JOB#STATE#0', version: 1 },
+      }),
+    );
+    await store.create({ job: retried });
+    const fresh = createDynamoJobStore({ tableName }, { client: dynamo.client() });
+    expect((await fresh.get({ jobId: retried.jobId })).job?.checkpoints).toEqual(checkpoint('retried'));
+  });
+
+  it('retries an update whose record write failed after its state write (a transient error)', async () => {
+    let failNextUpdate = true;
+    const real = dynamo.client();
+    const flaky = {
+      send: (command: { constructor: { name: string } }, options?: unknown) => {
+        if (command.constructor.name === 'UpdateCommand' && failNextUpdate) {
+          failNextUpdate = false;
+          return Promise.reject(
+            Object.assign(new Error('slow down'), {
+              name: 'ProvisionedThroughputExceededException',
+              $fault: 'client',
+              $metadata: { httpStatusCode: 400 },
+            }),
+          );
+        }
+        return real.send(command as never, options as never);
+      },
+    };
+    const flakyStore = createDynamoJobStore({ tableName }, { client: flaky as never });
+    const { job } = await flakyStore.create({ job: sampleJob() });
+    const patch = { set: { checkpoints: checkpoint('retried') } };
+    const first = await flakyStore
+      .update({ jobId: job.jobId, expectedVersion: job.version, patch })
+      .catch((e: unknown) => e);
+    expect(PipelineError.isInstance(first) && first.code).toBe('TRANSIENT');
+    const { job: next } = await flakyStore.update({ jobId: job.jobId, expectedVersion: job.version, patch });
+    const fresh = createDynamoJobStore({ tableName }, { client: dynamo.client() });
+    expect((await fresh.get({ jobId: job.jobId })).job).toEqual(next);
+    expect(next.checkpoints).toEqual(checkpoint('retried'));
   });
 
   it('names a record whose state item is missing instead of inventing empty checkpoints', async () => {

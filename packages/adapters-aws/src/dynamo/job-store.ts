@@ -243,34 +243,46 @@ export function createDynamoJobStore(
   };
 
   /**
-   * Writes `job`'s runner state into `state.slot`, unless that slot already holds this version or
-   * a newer one (another writer got there first: a conflict). For a new job (`expectedVersion`
-   * 0) the slot must not exist at all.
+   * Writes `job`'s runner state into `state.slot`, unless that slot already holds this version
+   * with other content, or a newer one (another writer got there first: a conflict). The same
+   * content again is a retry of this write and goes through. For a new job (`expectedVersion` 0)
+   * the slot must not exist, unless no record does either (an earlier create that failed after
+   * its state write left it).
    */
   const writeState = async (job: Job, state: StatePointer, expectedVersion: number, signal?: AbortSignal) => {
-    try {
-      await send(
+    const item = stateItem(job, state);
+    const put = (condition: 'none' | 'absent' | 'older') =>
+      send(
         'PutItem (state)',
         () =>
           client.send(
             new PutCommand({
               TableName: table,
-              Item: stateItem(job, state),
-              ...(expectedVersion === 0
-                ? { ConditionExpression: 'attribute_not_exists(#version)' }
-                : {
-                    ConditionExpression: 'attribute_not_exists(#version) OR #version < :version',
-                    ExpressionAttributeValues: { ':version': state.version },
-                  }),
-              ExpressionAttributeNames: { '#version': 'version' },
+              Item: item,
+              ...(condition === 'absent' && {
+                ConditionExpression: 'attribute_not_exists(#version)',
+                ExpressionAttributeNames: { '#version': 'version' },
+              }),
+              ...(condition === 'older' && {
+                ConditionExpression:
+                  'attribute_not_exists(#version) OR #version < :version OR (#version = :version AND #packed = :packed)',
+                ExpressionAttributeNames: { '#version': 'version', '#packed': 'packed' },
+                ExpressionAttributeValues: { ':version': state.version, ':packed': item.packed },
+              }),
             }),
             abortable(signal),
           ),
         signal,
       );
+    try {
+      await put(expectedVersion === 0 ? 'absent' : 'older');
     } catch (error) {
       if (awsErrorName(error) !== 'ConditionalCheckFailedException') throw error;
       const stored = await read(job.jobId, signal);
+      if (!stored && expectedVersion === 0) {
+        await put('none');
+        return;
+      }
       if (!stored) throw new NotFoundError(`No job with id ${job.jobId}`);
       throw new VersionConflictError(job.jobId, expectedVersion, stored.job.version);
     }
