@@ -1,5 +1,5 @@
 import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants } from 'node:zlib';
-import { emptyTokenUsage, type Job, PermanentError } from '@mvp-pipeline/core';
+import { emptyJobUsage, type Job, PermanentError } from '@mvp-pipeline/core';
 import { JOBS_TABLE_SCHEMA } from './table.js';
 
 /** A DynamoDB item as the document client reads and writes it. */
@@ -54,7 +54,7 @@ type RunnerState = Pick<Job, 'checkpoints' | 'usage'>;
 const stateOf = (job: Job): RunnerState => ({ checkpoints: job.checkpoints, usage: job.usage });
 const emptyState = (): RunnerState => ({
   checkpoints: {},
-  usage: { ...emptyTokenUsage(), seconds: 0, byStep: {} },
+  usage: emptyJobUsage(),
 });
 
 /** Whether two jobs carry the same runner state. */

@@ -157,6 +157,9 @@ export const emptyTokenUsage = (): TokenUsage => ({
   costUsd: 0,
 });
 
+/** A job's usage before any work: no tokens, no cost, no seconds. */
+export const emptyJobUsage = (): JobUsage => ({ ...emptyTokenUsage(), seconds: 0, byStep: {} });
+
 export interface NewJobInput {
   jobId: string;
   userId: string;
@@ -187,7 +190,7 @@ export function createJobRecord(input: NewJobInput): Job {
     attempt: 0,
     lease: null,
     checkpoints: {},
-    usage: { ...emptyTokenUsage(), seconds: 0, byStep: {} },
+    usage: emptyJobUsage(),
     repairRounds: 0,
     cancelRequested: false,
   };
