@@ -1,3 +1,4 @@
+export * from './domain/database.js';
 export * from './domain/job.js';
 export * from './domain/naming.js';
 export * from './domain/spec.js';
@@ -8,6 +9,7 @@ export * from './domain/transition.js';
 export * from './errors.js';
 export type * from './ports/builder.port.js';
 export type * from './ports/code-generator.port.js';
+export type * from './ports/database-provisioner.port.js';
 export type * from './ports/deployer.port.js';
 export type * from './ports/job-store.port.js';
 export type * from './ports/job-trigger.port.js';

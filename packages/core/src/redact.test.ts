@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRedactor, REDACTED, redactValue } from './redact.js';
+import { createRedactor, createSecretRegistry, REDACTED, redactValue } from './redact.js';
 
 describe('the redaction helper', () => {
   const redact = createRedactor(['s3cr3t-value-123', undefined, 'abc']);
@@ -35,5 +35,16 @@ describe('the redaction helper', () => {
   it('redacts inside nested values and errors', () => {
     const value = redactValue({ a: ['x s3cr3t-value-123'], e: new Error('boom s3cr3t-value-123') }, redact);
     expect(JSON.stringify(value)).not.toContain('s3cr3t');
+  });
+});
+
+describe('the secret registry', () => {
+  it('redacts secrets added after it was made, and the ones it started with', () => {
+    const registry = createSecretRegistry(['initial-secret']);
+    const password = 'generated-pw-5f3a9c';
+    expect(registry.redact(`a ${password} b`)).toBe(`a ${password} b`);
+    registry.add(password);
+    registry.add(undefined);
+    expect(registry.redact(`a ${password} b initial-secret`)).toBe(`a ${REDACTED} b ${REDACTED}`);
   });
 });

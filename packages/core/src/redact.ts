@@ -40,3 +40,26 @@ export function redactValue<T>(value: T, redact: Redactor): T {
   }
   return value;
 }
+
+/**
+ * A redactor that also learns secrets made while the runner runs (a generated database
+ * password, a provisioned connection URL): `add` them as soon as they exist, and every later
+ * `redact` call removes them too. Adapters that create secrets take `registerSecret: add`.
+ */
+export interface SecretRegistry {
+  readonly redact: Redactor;
+  add(value: string | undefined): void;
+}
+
+export function createSecretRegistry(initial: Iterable<string | undefined> = []): SecretRegistry {
+  const values = new Set<string | undefined>(initial);
+  let current = createRedactor(values);
+  return {
+    redact: (text) => current(text),
+    add(value) {
+      if (typeof value !== 'string' || values.has(value)) return;
+      values.add(value);
+      current = createRedactor(values);
+    },
+  };
+}

@@ -11,6 +11,7 @@ export const TOKENS = {
   CodeGenerator: Symbol.for('mvp-pipeline/CodeGenerator'),
   Builder: Symbol.for('mvp-pipeline/Builder'),
   Deployer: Symbol.for('mvp-pipeline/Deployer'),
+  DatabaseProvisioner: Symbol.for('mvp-pipeline/DatabaseProvisioner'),
   SiteChecker: Symbol.for('mvp-pipeline/SiteChecker'),
   Notifier: Symbol.for('mvp-pipeline/Notifier'),
   JobTrigger: Symbol.for('mvp-pipeline/JobTrigger'),

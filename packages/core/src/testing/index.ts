@@ -1,5 +1,6 @@
 export * from './builder.contract.js';
 export * from './code-generator.contract.js';
+export * from './database-provisioner.contract.js';
 export * from './deployer.contract.js';
 export type * from './files-access.js';
 export * from './fixtures.js';
