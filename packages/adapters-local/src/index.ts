@@ -1,5 +1,6 @@
 // The embedded defaults and the in-memory fakes. Each barrel below is one area of the package.
 export * from './browser/index.js';
+export * from './database/index.js';
 export * from './disk.js';
 export * from './memory/index.js';
 export * from './site.js';
