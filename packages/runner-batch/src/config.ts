@@ -45,6 +45,8 @@ export interface RunnerConfig {
   };
   vercel: { token: string | undefined; teamId: string | undefined; apiUrl: string | undefined };
   databaseUrl: string | undefined;
+  /** The MVPs' databases: `server` (MVP_APPS_DATABASE_URL), `embedded` (a cluster under the data dir), `auto`. */
+  appsDatabase: { provisioner: 'auto' | 'server' | 'embedded'; adminUrl: string | undefined };
 }
 
 /** Variables whose values are secrets: never echoed, always registered with the redactor. */
@@ -54,6 +56,7 @@ export const SECRET_VARIABLES = [
   'VERCEL_TOKEN',
   'FOUNDERDASH_DB_URL',
   'MVP_WEBHOOK_URL',
+  'MVP_APPS_DATABASE_URL',
 ];
 
 /** Every problem with the environment, one line per variable. */
@@ -188,7 +191,15 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
     },
     vercel: { token: read('VERCEL_TOKEN'), teamId: read('VERCEL_TEAM_ID'), apiUrl: url('VERCEL_API_URL') },
     databaseUrl: read('FOUNDERDASH_DB_URL'),
+    appsDatabase: {
+      provisioner: oneOf('MVP_DATABASE_PROVISIONER', ['auto', 'server', 'embedded'] as const, 'auto'),
+      adminUrl: read('MVP_APPS_DATABASE_URL'),
+    },
   };
+  if (config.appsDatabase.provisioner === 'server')
+    required('MVP_APPS_DATABASE_URL', config.appsDatabase.adminUrl, 'when MVP_DATABASE_PROVISIONER=server');
+  if (config.appsDatabase.adminUrl && !/^postgres(ql)?:\/\/./.test(config.appsDatabase.adminUrl))
+    problems.push(new ConfigError('MVP_APPS_DATABASE_URL', 'must be a postgresql:// URL'));
 
   if (config.jobStore === 'dynamodb')
     required('AWS_REGION', config.aws.region, 'when MVP_JOB_STORE=dynamodb');
@@ -221,5 +232,6 @@ export function secretsOf(config: RunnerConfig): string[] {
     config.vercel.token,
     config.databaseUrl,
     config.webhookUrl,
+    config.appsDatabase.adminUrl,
   ].filter((s): s is string => typeof s === 'string');
 }
