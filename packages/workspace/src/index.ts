@@ -8,3 +8,9 @@ export {
   type RunCommandOptions,
   runCommand,
 } from './run-command.js';
+export {
+  type CommandLimits,
+  DEFAULT_COMMAND_LIMITS,
+  type SandboxMode,
+  sandboxMode,
+} from './sandbox.js';
