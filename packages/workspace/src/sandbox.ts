@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, chmod, chown, lchown, lstat, mkdir, readdir, realpath } from 'node:fs/promises';
+import { access, chmod, chown, lchown, lstat, mkdir, readdir, readFile, realpath } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { NotFoundError, PermanentError, ValidationError } from '@mvp-pipeline/core';
@@ -247,8 +247,32 @@ export async function sandboxCommand(options: {
   };
 }
 
-/** SIGKILL to every process of `uid`: kill(-1) from a process of that uid, which forks cannot race. */
+/**
+ * SIGKILL to every process of `uid` (kill(-1) from a process of that uid, which forks cannot race),
+ * then waits until none is left alive (again, for at most 50 rounds).
+ */
 async function killAllOf(box: UidSandbox, uid: number): Promise<void> {
+  for (let round = 0; round < 50; round++) {
+    await killOnce(box, uid);
+    if (!(await anyAlive(uid))) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    if (!(await anyAlive(uid))) return;
+  }
+  throw new PermanentError(`Processes of the sandbox uid ${uid} survive SIGKILL`);
+}
+
+/** Whether a process of `uid` is alive (a zombie is not). */
+async function anyAlive(uid: number): Promise<boolean> {
+  const pids = (await readdir('/proc')).filter((name) => /^\d+$/.test(name));
+  for (const pid of pids) {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+    const owner = /^Uid:\s+(\d+)/m.exec(status)?.[1];
+    if (owner === String(uid) && !/^State:\s+[ZX]/m.test(status)) return true;
+  }
+  return false;
+}
+
+async function killOnce(box: UidSandbox, uid: number): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const child = spawn(
       box.setpriv,
