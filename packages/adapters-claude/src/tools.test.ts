@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +44,11 @@ describe('the tools', () => {
   it('runs a command that finds no secret of the runner in /proc or its environment', async () => {
     const secret = 'sk-ant-' + 'toolboxhunt0123456789abcdef';
     process.env['ANTHROPIC_API_KEY'] = secret;
+    // A process of the runner's user that got the secret in its environment at start, as the runner does.
+    const runner = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {
+      env: { ...process.env, ANTHROPIC_API_KEY: secret },
+      stdio: 'ignore',
+    });
     try {
       const manifest = await writeTinyTemplate(dir);
       await writeFile(
@@ -66,6 +72,7 @@ describe('the tools', () => {
       expect(outcome.isError, outcome.content).toBe(false);
       expect(outcome.content).toContain('HITS 0 ');
     } finally {
+      runner.kill('SIGKILL');
       delete process.env['ANTHROPIC_API_KEY'];
     }
   });
