@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   createDynamoDocumentClient,
@@ -226,6 +226,11 @@ export async function gatedTemplates(
   files: { started: string; gate: string },
 ): Promise<void> {
   await cp(templatesDir, target, { recursive: true });
+  // Builds run under a sandbox uid of their own: let it create the marker (and reach the gate).
+  await chmod(dirname(files.started), 0o1777);
+  for (let dir = dirname(dirname(files.started)); dir !== dirname(dir); dir = dirname(dir)) {
+    await chmod(dir, (await stat(dir)).mode | 0o001);
+  }
   const gated = join(target, 'gated');
   await cp(join(templatesDir, 'landing'), gated, { recursive: true });
   const manifest = JSON.parse(await readFile(join(gated, 'mvp.template.json'), 'utf8'));
