@@ -241,7 +241,8 @@ export async function gatedTemplates(
     join(gated, 'gated-build.mjs'),
     [
       "import { existsSync, writeFileSync } from 'node:fs';",
-      `writeFileSync(${JSON.stringify(files.started)}, String(process.pid));`,
+      // A later attempt runs under another workspace's uid and cannot rewrite the first one's marker.
+      `try { writeFileSync(${JSON.stringify(files.started)}, String(process.pid)); } catch (e) { if (e.code !== 'EACCES') throw e; }`,
       `while (existsSync(${JSON.stringify(files.gate)})) await new Promise((r) => setTimeout(r, 50));`,
       "await import('./build.mjs');",
       '',
