@@ -1,3 +1,5 @@
+export * from './domain/app-model.js';
+export * from './domain/app-recipes.js';
 export * from './domain/job.js';
 export * from './domain/naming.js';
 export * from './domain/spec.js';
