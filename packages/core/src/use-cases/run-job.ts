@@ -1,6 +1,4 @@
 import type { Job } from '../domain/job.js';
-import { stableHash } from '../domain/naming.js';
-import { parseProductSpec } from '../domain/spec.js';
 import { isTerminalStatus, nextStep, STEP_LABELS, type Step, type WorkStep } from '../domain/steps.js';
 import type { JobEvent } from '../domain/transition.js';
 import {
@@ -19,6 +17,7 @@ import { formatMs, retry } from '../retry.js';
 import type { PipelineDeps } from './deps.js';
 import { JobSession } from './job-session.js';
 import { notifyOnce } from './notify.js';
+import { compareSpec } from './spec-check.js';
 import { createStepContext, STEP_HANDLERS, type StepResult, WorkspaceHolder } from './steps/index.js';
 
 export interface RunJobOptions {
@@ -192,55 +191,7 @@ class JobRun {
         step: this.job.currentStep,
       });
     }
-    if (resuming) await this.compareSpec();
-  }
-
-  /**
-   * A resumed job runs on the spec it checkpointed. Its source is read once, to notice (and log)
-   * a spec edited while the job was interrupted; a record from before specs were checkpointed
-   * takes the source's spec when it is the one the job started with.
-   */
-  private async compareSpec(): Promise<void> {
-    const fetched = this.job.checkpoints.FETCHING_DATA;
-    if (!fetched) return;
-    const step = this.job.currentStep;
-    let current: ReturnType<typeof parseProductSpec>;
-    try {
-      const { spec } = await this.deps.ports.specs.getSpec({
-        userId: this.job.userId,
-        productId: this.job.productId,
-        signal: this.stop.signal,
-      });
-      current = parseProductSpec(spec, `spec of product ${this.job.productId}`);
-    } catch (thrown) {
-      if (!fetched.spec) throw thrown;
-      const error = toPipelineError(thrown, step);
-      this.session.log(
-        step,
-        `Could not compare the spec with its source (${error.message}); building the spec the job started with`,
-        'warn',
-      );
-      return;
-    }
-    const hash = stableHash(current);
-    if (hash === fetched.specHash) {
-      if (!fetched.spec) {
-        await this.session.write((job) => ({
-          set: { checkpoints: { ...job.checkpoints, FETCHING_DATA: { ...fetched, spec: current } } },
-        }));
-      }
-      return;
-    }
-    if (!fetched.spec)
-      throw new PermanentError(
-        `The spec of product ${this.job.productId} changed since the job read it, and the job kept no copy`,
-        { step },
-      );
-    this.session.log(
-      step,
-      `The spec of ${fetched.businessName} changed in its source since the job read it (${hash.slice(0, 12)}, was ${fetched.specHash.slice(0, 12)}); the job builds the spec it started with`,
-      'warn',
-    );
+    if (resuming) await compareSpec(this.deps, this.session, this.stop.signal);
   }
 
   /**
