@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import {
   createBrowserSiteChecker,
   createConsoleNotifier,
+  createDiskBuildOutputs,
   createDiskWorkspaceProvider,
   createFileJobStore,
   createGitRepoHost,
@@ -187,6 +188,8 @@ export async function createPipeline(options: CreatePipelineOptions): Promise<Pi
     repos: await container.getAsync(TOKENS.RepoHost),
     generator: await container.getAsync(TOKENS.CodeGenerator),
     builder: await container.getAsync(TOKENS.Builder),
+    // Kept beside the data dir, so a job resumed on this machine deploys without building again.
+    buildOutputs: createDiskBuildOutputs({ root: join(config.dataDir, 'builds') }),
     deployer: await container.getAsync(TOKENS.Deployer),
     siteChecker: await container.getAsync(TOKENS.SiteChecker),
     notifier: await container.getAsync(TOKENS.Notifier),
