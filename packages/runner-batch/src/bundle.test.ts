@@ -21,7 +21,7 @@ import {
   startDynamo,
   startProcess,
   waitFor,
-} from './bundle-harness.js';
+} from './testing/bundle-harness.js';
 import { EXIT } from './exit-codes.js';
 
 // The job definition's command (infra), with Batch's parameter placeholder.

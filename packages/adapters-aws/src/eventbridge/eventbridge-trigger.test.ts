@@ -6,7 +6,7 @@ import {
   type EventBridgeStandIn,
   LOCAL_AWS,
   startEventBridgeStandIn,
-} from '../test-support/aws-stand-ins.js';
+} from '../testing/aws-stand-ins.js';
 import { createEventBridgeTrigger } from './eventbridge-trigger.js';
 
 const BUS = 'mvp-pipeline';

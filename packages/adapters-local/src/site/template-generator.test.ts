@@ -6,7 +6,7 @@ import { codeGeneratorContract, recordingReporter, sampleSpec } from '@mvp-pipel
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { diskFiles } from '../testing/disk-files.js';
 import { createTemplateCodeGenerator } from './template-generator.js';
-import { landingWorkspace } from './test-support.js';
+import { landingWorkspace } from '../testing/landing-workspace.js';
 
 codeGeneratorContract({ describe, it, expect, beforeEach, afterEach }, 'template generator', async () => {
   const root = await mkdtemp(path.join(tmpdir(), 'mvp-tgen-'));

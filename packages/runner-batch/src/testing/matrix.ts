@@ -107,7 +107,7 @@ export interface CellResult {
 /** The deadline of the step a hang cell hangs in: long enough for real work on a loaded machine. */
 export const HANG_DEADLINE_MS = 2_000;
 const KILL_LEASE_TTL_MS = 1_000;
-const KILL_RUNNER = fileURLToPath(new URL('../../src/proof/kill-runner.mjs', import.meta.url));
+const KILL_RUNNER = fileURLToPath(new URL('../../src/testing/kill-runner.mjs', import.meta.url));
 
 const FAULTS: Record<Exclude<FaultKind, 'kill'>, Fault> = {
   transient: { kind: 'transient', times: 2 },
