@@ -1,7 +1,7 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createRedactor, type JobNotification, type Notifier } from '@mvp-pipeline/core';
-import { errnoCode, fsError } from './files.js';
+import { errnoCode, fsError } from '../disk/files.js';
 
 export interface ConsoleNotifierSettings {
   /** Where the line goes. Default: standard error, so that `--json` output on stdout stays clean. */
