@@ -90,6 +90,24 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
+/** What the use cases are given, each port by its token. */
+const PORT_TOKENS: { [K in keyof PipelinePorts]: symbol } = {
+  store: TOKENS.JobStore,
+  specs: TOKENS.SpecSource,
+  templates: TOKENS.TemplateSource,
+  workspaces: TOKENS.WorkspaceProvider,
+  repos: TOKENS.RepoHost,
+  generator: TOKENS.CodeGenerator,
+  builder: TOKENS.Builder,
+  deployer: TOKENS.Deployer,
+  siteChecker: TOKENS.SiteChecker,
+  notifier: TOKENS.Notifier,
+  trigger: TOKENS.JobTrigger,
+  clock: TOKENS.Clock,
+  ids: TOKENS.IdGenerator,
+  logger: TOKENS.Logger,
+};
+
 /** The collaborators most bindings take, in this order. */
 const COMMON: [typeof TOKENS.Config, typeof TOKENS.Redactor, typeof TOKENS.Logger, typeof TOKENS.Clock] = [
   TOKENS.Config,
@@ -242,28 +260,18 @@ export async function createPipeline(options: CreatePipelineOptions): Promise<Pi
 
   options.configure?.(container);
 
-  const ports: PipelinePorts = {
-    store: await container.getAsync(TOKENS.JobStore),
-    specs: await container.getAsync(TOKENS.SpecSource),
-    templates: await container.getAsync(TOKENS.TemplateSource),
-    workspaces: await container.getAsync(TOKENS.WorkspaceProvider),
-    repos: await container.getAsync(TOKENS.RepoHost),
-    generator: await container.getAsync(TOKENS.CodeGenerator),
-    builder: await container.getAsync(TOKENS.Builder),
-    deployer: await container.getAsync(TOKENS.Deployer),
-    siteChecker: await container.getAsync(TOKENS.SiteChecker),
-    notifier: await container.getAsync(TOKENS.Notifier),
-    trigger: await container.getAsync(TOKENS.JobTrigger),
-    clock: await container.getAsync(TOKENS.Clock),
-    ids: await container.getAsync(TOKENS.IdGenerator),
-    logger: await container.getAsync(TOKENS.Logger),
-  };
+  const ports = {} as Record<keyof PipelinePorts, unknown>;
+  // One at a time, in this order: an adapter's factory may wait on another's.
+  for (const [name, id] of Object.entries(PORT_TOKENS))
+    ports[name as keyof PipelinePorts] = await container.getAsync(id);
   return {
     container,
-    deps: { ports, settings: await container.getAsync(TOKENS.PipelineSettings) },
+    deps: { ports: ports as PipelinePorts, settings: await container.getAsync(TOKENS.PipelineSettings) },
     config: await container.getAsync(TOKENS.Config),
-    specFiles: specFilesOf(ports.specs),
-    localTrigger: isInProcessTrigger(ports.trigger) ? ports.trigger : undefined,
+    specFiles: specFilesOf(ports.specs as SpecSource),
+    localTrigger: isInProcessTrigger(ports.trigger as JobTrigger)
+      ? (ports.trigger as InProcessTrigger)
+      : undefined,
     redact: await container.getAsync(TOKENS.Redactor),
     close: async () => {
       await Promise.allSettled(closers.map((close) => close()));
