@@ -241,6 +241,20 @@ export function environmentSecrets(env: Env = process.env): string[] {
     .filter((s): s is string => typeof s === 'string' && s !== '');
 }
 
+/** What AWS Batch tells a job's container: JOB_ID (or the argument), AWS_BATCH_JOB_ID, AWS_BATCH_JOB_ATTEMPT. */
+export function batchEnvironment(env: Env = process.env): {
+  jobId: string | undefined;
+  batchJobId: string | undefined;
+  attempt: number | undefined;
+} {
+  const attempt = Number(env['AWS_BATCH_JOB_ATTEMPT']);
+  return {
+    jobId: env['JOB_ID'],
+    batchJobId: env['AWS_BATCH_JOB_ID'] || undefined,
+    attempt: Number.isInteger(attempt) ? attempt : undefined,
+  };
+}
+
 /** MVP_DEBUG: print the stack of an unexpected error. */
 export function debugRequested(env: Env = process.env): boolean {
   return Boolean(env['MVP_DEBUG']);
