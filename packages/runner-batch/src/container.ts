@@ -90,8 +90,8 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-/** What the use cases are given, each port by its token. */
-const PORT_TOKENS: { [K in keyof PipelinePorts]: symbol } = {
+/** What the use cases are given (`PipelinePorts`), each port by its token. */
+export const PORT_TOKENS = {
   store: TOKENS.JobStore,
   specs: TOKENS.SpecSource,
   templates: TOKENS.TemplateSource,
@@ -106,7 +106,7 @@ const PORT_TOKENS: { [K in keyof PipelinePorts]: symbol } = {
   clock: TOKENS.Clock,
   ids: TOKENS.IdGenerator,
   logger: TOKENS.Logger,
-};
+} as const satisfies Record<keyof PipelinePorts, symbol>;
 
 /** The collaborators most bindings take, in this order. */
 const COMMON: [typeof TOKENS.Config, typeof TOKENS.Redactor, typeof TOKENS.Logger, typeof TOKENS.Clock] = [
@@ -262,7 +262,7 @@ export async function createPipeline(options: CreatePipelineOptions): Promise<Pi
 
   const ports = {} as Record<keyof PipelinePorts, unknown>;
   // One at a time, in this order: an adapter's factory may wait on another's.
-  for (const [name, id] of Object.entries(PORT_TOKENS))
+  for (const [name, id] of Object.entries<symbol>(PORT_TOKENS))
     ports[name as keyof PipelinePorts] = await container.getAsync(id);
   return {
     container,
