@@ -1,0 +1,40 @@
+import { currentViewer } from '@/lib/auth';
+import { Flash, PostForm, type SearchParams } from '@/lib/ui';
+
+export const metadata = { title: 'Claim your app', robots: { index: false } };
+
+export default async function ClaimPage({ params, searchParams }: { params: Promise<{ token: string }>; searchParams: SearchParams }) {
+  const { token } = await params;
+  const q = await searchParams;
+  const viewer = await currentViewer();
+  const back = `/claim/${encodeURIComponent(token)}`;
+  return (
+    <section className="auth-card" aria-labelledby="claim-title">
+      <h1 id="claim-title">Claim your app</h1>
+      <p className="muted">This one-time link makes you the owner: you manage the records, the tables and the check-in.</p>
+      <Flash error={q.error} />
+      <PostForm action="/api/auth/claim" back={back} label="Claim ownership">
+        <input type="hidden" name="token" value={token} />
+        {viewer ? (
+          <p>
+            Signed in as <strong>{viewer.email}</strong>.
+          </p>
+        ) : (
+          <>
+            <label className="field">
+              <span>Email</span>
+              <input name="email" type="email" autoComplete="email" required maxLength={254} />
+            </label>
+            <label className="field">
+              <span>Password</span>
+              <input name="password" type="password" autoComplete="new-password" required minLength={8} maxLength={200} />
+            </label>
+          </>
+        )}
+        <button className="button" type="submit">
+          Claim ownership
+        </button>
+      </PostForm>
+    </section>
+  );
+}
