@@ -20,13 +20,15 @@ export function proxy(request: NextRequest) {
   }
   if (request.cookies.get('csrf')) return NextResponse.next();
   const bytes = crypto.getRandomValues(new Uint8Array(24));
-  const token = btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  const token = btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
   const headers = new Headers(request.headers);
   const cookie = headers.get('cookie');
   headers.set('cookie', cookie ? `${cookie}; csrf=${token}` : `csrf=${token}`);
   const response = NextResponse.next({ request: { headers } });
-  const https =
-    request.headers.get('x-forwarded-proto') === 'https' || request.nextUrl.protocol === 'https:';
+  const https = request.headers.get('x-forwarded-proto') === 'https' || request.nextUrl.protocol === 'https:';
   response.cookies.set('csrf', token, { httpOnly: true, sameSite: 'lax', secure: https, path: '/' });
   return response;
 }

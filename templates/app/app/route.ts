@@ -1,8 +1,9 @@
 // The home page is the landing template's own rendering (landing/page.mjs, copied in from
 // templates/landing/src), its calls to action pointing at this app's features.
+
+import { homeActions } from '@/lib/generated/nav';
 import { renderPage } from '../landing/page.mjs';
 import spec from '../landing/site.json';
-import { homeActions } from '@/lib/generated/nav';
 
 export const dynamic = 'force-static';
 

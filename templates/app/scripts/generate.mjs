@@ -782,7 +782,7 @@ ${parentsLoad(e)}
                   <a className="card item-card" href={canRead ? \`/${e.slug}/\${row.id}\` : undefined}>
                     <h2 dir="auto">{${e.mod}.display(row)}</h2>
                     <ul className="meta">
-${meta.map((f) => `                      <li>${cellJsx(e, f, 'row', d)}</li>`).join('\n')}${e.rules.capacity ? `\n                      <li>\n                        <span className={row.status === 'confirmed' ? 'badge badge-ok' : 'badge badge-wait'}>{row.status}</span>\n                      </li>` : ''}
+${meta.map((f) => `                      <li>${f.type === 'number' ? `{${js(`${labelOf(f)}: `)}}` : ''}${cellJsx(e, f, 'row', d)}</li>`).join('\n')}${e.rules.capacity ? `\n                      <li>\n                        <span className={row.status === 'confirmed' ? 'badge badge-ok' : 'badge badge-wait'}>{row.status}</span>\n                      </li>` : ''}
                     </ul>
                   </a>
                 </li>

@@ -16,7 +16,14 @@ export default async function SignUpPage({ searchParams }: { searchParams: Searc
         </label>
         <label className="field">
           <span>Password</span>
-          <input name="password" type="password" autoComplete="new-password" required minLength={8} maxLength={200} />
+          <input
+            name="password"
+            type="password"
+            autoComplete="new-password"
+            required
+            minLength={8}
+            maxLength={200}
+          />
           <small className="muted">At least 8 characters.</small>
         </label>
         <button className="button" type="submit">

@@ -3,7 +3,13 @@ import { Flash, PostForm, type SearchParams } from '@/lib/ui';
 
 export const metadata = { title: 'Claim your app', robots: { index: false } };
 
-export default async function ClaimPage({ params, searchParams }: { params: Promise<{ token: string }>; searchParams: SearchParams }) {
+export default async function ClaimPage({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ token: string }>;
+  searchParams: SearchParams;
+}) {
   const { token } = await params;
   const q = await searchParams;
   const viewer = await currentViewer();
@@ -11,7 +17,9 @@ export default async function ClaimPage({ params, searchParams }: { params: Prom
   return (
     <section className="auth-card" aria-labelledby="claim-title">
       <h1 id="claim-title">Claim your app</h1>
-      <p className="muted">This one-time link makes you the owner: you manage the records, the tables and the check-in.</p>
+      <p className="muted">
+        This one-time link makes you the owner: you manage the records, the tables and the check-in.
+      </p>
       <Flash error={q.error} />
       <PostForm action="/api/auth/claim" back={back} label="Claim ownership">
         <input type="hidden" name="token" value={token} />
@@ -27,7 +35,14 @@ export default async function ClaimPage({ params, searchParams }: { params: Prom
             </label>
             <label className="field">
               <span>Password</span>
-              <input name="password" type="password" autoComplete="new-password" required minLength={8} maxLength={200} />
+              <input
+                name="password"
+                type="password"
+                autoComplete="new-password"
+                required
+                minLength={8}
+                maxLength={200}
+              />
             </label>
           </>
         )}
