@@ -166,7 +166,7 @@ export async function runBrowserJourneys(options: BrowserJourneyOptions): Promis
           await run(journey, [visitor], async () => {
             const response = await visitor.page.goto('/');
             if (response?.status() !== 200) fail(`GET / answered ${response?.status()}`);
-            const h1 = (await visitor.page.locator('h1').first().textContent()).trim();
+            const h1 = ((await visitor.page.locator('h1').first().textContent()) ?? '').trim();
             const title = await visitor.page.title();
             if (!h1.includes(options.model.app.name) && !title.includes(options.model.app.name)) {
               fail(
@@ -348,7 +348,7 @@ export async function runBrowserJourneys(options: BrowserJourneyOptions): Promis
 
     async function flashError(page: Page): Promise<string | undefined> {
       const error = page.locator('.flash-error');
-      return (await error.count()) ? (await error.first().textContent()).trim() : undefined;
+      return (await error.count()) ? ((await error.first().textContent()) ?? '').trim() : undefined;
     }
 
     async function expectSignedIn(actor: Actor) {
@@ -359,7 +359,7 @@ export async function runBrowserJourneys(options: BrowserJourneyOptions): Promis
     }
 
     async function expectText(page: Page, text: string, message: string) {
-      const body = await page.locator('main').textContent();
+      const body = (await page.locator('main').textContent()) ?? '';
       if (!body.includes(text)) fail(`${message} ("${text.slice(0, 60)}")`);
       if ((await page.locator('main b', { hasText: 'bold' }).count()) > 0)
         fail(`${page.url()} rendered stored text as markup`);
