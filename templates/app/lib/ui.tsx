@@ -57,3 +57,27 @@ export type SearchParams = Promise<Record<string, string | string[] | undefined>
 export function one(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
+
+/** The email and password inputs of the sign-up, sign-in and claim forms. */
+export function CredentialFields({ newPassword }: { newPassword: boolean }) {
+  return (
+    <>
+      <label className="field">
+        <span>Email</span>
+        <input name="email" type="email" autoComplete="email" required maxLength={254} />
+      </label>
+      <label className="field">
+        <span>Password</span>
+        <input
+          name="password"
+          type="password"
+          autoComplete={newPassword ? 'new-password' : 'current-password'}
+          required
+          minLength={newPassword ? 8 : undefined}
+          maxLength={200}
+        />
+        {newPassword ? <small className="muted">At least 8 characters.</small> : null}
+      </label>
+    </>
+  );
+}

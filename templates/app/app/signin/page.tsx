@@ -1,4 +1,4 @@
-import { Flash, PostForm, type SearchParams } from '@/lib/ui';
+import { CredentialFields, Flash, PostForm, type SearchParams } from '@/lib/ui';
 
 export const metadata = { title: 'Sign in' };
 
@@ -10,14 +10,7 @@ export default async function SignInPage({ searchParams }: { searchParams: Searc
       <Flash error={q.error} notice={q.notice} />
       <PostForm action="/api/auth/signin" back="/signin" label="Sign in">
         <input type="hidden" name="_next" value="/" />
-        <label className="field">
-          <span>Email</span>
-          <input name="email" type="email" autoComplete="email" required maxLength={254} />
-        </label>
-        <label className="field">
-          <span>Password</span>
-          <input name="password" type="password" autoComplete="current-password" required maxLength={200} />
-        </label>
+        <CredentialFields newPassword={false} />
         <button className="button" type="submit">
           Sign in
         </button>

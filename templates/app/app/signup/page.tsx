@@ -1,4 +1,4 @@
-import { Flash, PostForm, type SearchParams } from '@/lib/ui';
+import { CredentialFields, Flash, PostForm, type SearchParams } from '@/lib/ui';
 
 export const metadata = { title: 'Sign up' };
 
@@ -10,22 +10,7 @@ export default async function SignUpPage({ searchParams }: { searchParams: Searc
       <Flash error={q.error} />
       <PostForm action="/api/auth/signup" back="/signup" label="Sign up">
         <input type="hidden" name="_next" value="/" />
-        <label className="field">
-          <span>Email</span>
-          <input name="email" type="email" autoComplete="email" required maxLength={254} />
-        </label>
-        <label className="field">
-          <span>Password</span>
-          <input
-            name="password"
-            type="password"
-            autoComplete="new-password"
-            required
-            minLength={8}
-            maxLength={200}
-          />
-          <small className="muted">At least 8 characters.</small>
-        </label>
+        <CredentialFields newPassword={true} />
         <button className="button" type="submit">
           Sign up
         </button>

@@ -1,5 +1,5 @@
 import { currentViewer } from '@/lib/auth';
-import { Flash, PostForm, type SearchParams } from '@/lib/ui';
+import { CredentialFields, Flash, PostForm, type SearchParams } from '@/lib/ui';
 
 export const metadata = { title: 'Claim your app', robots: { index: false } };
 
@@ -29,21 +29,7 @@ export default async function ClaimPage({
           </p>
         ) : (
           <>
-            <label className="field">
-              <span>Email</span>
-              <input name="email" type="email" autoComplete="email" required maxLength={254} />
-            </label>
-            <label className="field">
-              <span>Password</span>
-              <input
-                name="password"
-                type="password"
-                autoComplete="new-password"
-                required
-                minLength={8}
-                maxLength={200}
-              />
-            </label>
+            <CredentialFields newPassword={true} />
           </>
         )}
         <button className="button" type="submit">
