@@ -480,6 +480,31 @@ describe('DynamoDB job store, against SDK errors DynamoDB sends and dynalite doe
     expect(calls).toEqual(['PutCommand', 'UpdateCommand']);
   });
 
+  it('reads jobs and pages of a user’s jobs strongly consistent (a job written just before is on the page)', async () => {
+    const job = sampleJob({ userId: 'u' });
+    const batchInputs: Record<string, unknown>[] = [];
+    const { client } = scripted((input, name) => {
+      if (name === 'QueryCommand')
+        return { Items: [{ jobId: job.jobId, userId: 'u', createdAt: job.createdAt }] };
+      if (name === 'BatchGetCommand') {
+        batchInputs.push(input);
+        return { Responses: { t: [{ ...job }], 't-runner': [] } };
+      }
+      return {};
+    });
+    const store = createDynamoJobStore({ tableName: 't' }, { client });
+    expect((await store.listByUser({ userId: 'u' })).jobs.map((j) => j.jobId)).toEqual([job.jobId]);
+    await store.get({ jobId: job.jobId });
+    expect(batchInputs.length).toBeGreaterThanOrEqual(2);
+    for (const input of batchInputs) {
+      for (const request of Object.values(
+        input.RequestItems as Record<string, { ConsistentRead?: boolean }>,
+      )) {
+        expect(request.ConsistentRead).toBe(true);
+      }
+    }
+  });
+
   it.each([
     ['ProvisionedThroughputExceededException', 'TRANSIENT'],
     ['ThrottlingException', 'TRANSIENT'],
