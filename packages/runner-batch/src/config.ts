@@ -45,6 +45,8 @@ export interface RunnerConfig {
   };
   vercel: { token: string | undefined; teamId: string | undefined; apiUrl: string | undefined };
   databaseUrl: string | undefined;
+  /** FOUNDERDASH_DB_CA: the PEM CA the database's certificate chains to (or FOUNDERDASH_DB_CA_SECRET_ARN). */
+  databaseCa: string | undefined;
 }
 
 /** Variables whose values are secrets: never echoed, always registered with the redactor. */
@@ -188,6 +190,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
     },
     vercel: { token: read('VERCEL_TOKEN'), teamId: read('VERCEL_TEAM_ID'), apiUrl: url('VERCEL_API_URL') },
     databaseUrl: read('FOUNDERDASH_DB_URL'),
+    databaseCa: read('FOUNDERDASH_DB_CA'),
   };
 
   if (config.jobStore === 'dynamodb')

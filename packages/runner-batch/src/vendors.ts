@@ -24,7 +24,10 @@ export function vendorAdapters(config: RunnerConfig, redact: Redactor, closers: 
       (await aws()).createEventBridgeTrigger({ busName: config.aws.busName }, {}),
     postgresSpecSource: async () => {
       const { createPgSpecSource } = await import('@mvp-pipeline/adapters-postgres');
-      const source = createPgSpecSource({ connectionString: config.databaseUrl! });
+      const source = createPgSpecSource({
+        connectionString: config.databaseUrl!,
+        ...(config.databaseCa ? { ca: config.databaseCa } : {}),
+      });
       closers.push(() => source.close());
       return source;
     },
