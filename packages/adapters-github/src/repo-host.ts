@@ -16,6 +16,12 @@ import {
 import { commitAll } from '@mvp-pipeline/workspace';
 import type { Octokit } from '@octokit/rest';
 import git, { type HttpClient } from 'isomorphic-git';
+import {
+  appTokenSource,
+  type GitHubAppSettings,
+  type GitHubTokenSource,
+  staticTokenSource,
+} from './app-auth.js';
 import { fromRestError, isNameTaken, isRequestError } from './errors.js';
 import { createFetchGitHttp, withSignal } from './git-http.js';
 import { defaultSleep, gitAuth, type Sleep, withGitRetries } from './git-ops.js';
@@ -32,8 +38,14 @@ import { createOctokit, type LogLine } from './octokit.js';
 
 /** Settings of the GitHub RepoHost (environment names in brackets). */
 export interface GitHubRepoHostSettings {
-  /** A token that may create repositories and push to them (GITHUB_TOKEN). */
-  token: string;
+  /** A token that may create repositories and push to them (GITHUB_TOKEN). This, or `app`. */
+  token?: string | undefined;
+  /**
+   * A GitHub App (GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY, GITHUB_APP_INSTALLATION_ID): its
+   * installation tokens are minted through the API and renewed before they expire, for every
+   * REST call and every push. Repositories go to the installation's organisation.
+   */
+  app?: GitHubAppSettings | undefined;
   /**
    * The organisation to create repositories in (GITHUB_OWNER). Unset, or naming the token's
    * own user: repositories are created for the authenticated user.
@@ -70,6 +82,8 @@ export interface GitHubRepoHostDeps {
   octokit?: Octokit;
   /** The fetch for REST and (without `gitHttp`) git traffic. */
   fetch?: typeof fetch;
+  /** Milliseconds since the epoch, for installation token expiry; `Date.now` by default. */
+  clock?: () => number;
   /** Where warnings go (rate-limit waits, taken names); lines are redacted. */
   log?: LogLine;
   sleep?: Sleep;
@@ -103,9 +117,15 @@ export function createGitHubRepoHost(
   settings: GitHubRepoHostSettings,
   deps: GitHubRepoHostDeps = {},
 ): RepoHost {
-  if (!settings.token) throw new ConfigError('GITHUB_TOKEN', 'is required to create repositories on GitHub');
-  const redact: Redactor = createRedactor([settings.token]);
+  if (!settings.token && !settings.app) {
+    throw new ConfigError('GITHUB_TOKEN', 'is required to create repositories on GitHub (or GITHUB_APP_ID)');
+  }
   const apiUrl = normaliseApiUrl(settings.apiUrl);
+  const tokens: GitHubTokenSource = settings.app
+    ? appTokenSource(settings.app, { apiUrl, owner: settings.owner, fetch: deps.fetch, clock: deps.clock })
+    : staticTokenSource(settings.token!);
+  // Installation tokens change: the redactor knows every one issued (and the ghs_ shape anyway).
+  const redact: Redactor = (text) => createRedactor(tokens.issued)(text);
   const template: RepoSpec | undefined = settings.generateFrom
     ? parseRepoSpec(settings.generateFrom, 'TEMPLATE_REPO')
     : undefined;
@@ -127,10 +147,17 @@ export function createGitHubRepoHost(
       },
       { fetch: deps.fetch, log: deps.log, redact },
     );
+  if (settings.app) {
+    // A live installation token on every call, renewed before it expires.
+    octokit.hook.before('request', async (options) => {
+      const signal = (options.request as { signal?: AbortSignal } | undefined)?.signal;
+      options.headers.authorization = `token ${await tokens.token(signal)}`;
+    });
+  }
   const http = settings.gitHttp ?? createFetchGitHttp(deps.fetch);
   const sleep = deps.sleep ?? defaultSleep;
   const log = (line: string) => deps.log?.(redact(line));
-  const auth = gitAuth(settings.token);
+  const auth = gitAuth(tokens);
   const settleMs = settings.settleTimeoutMs ?? 30_000;
   const retries = settings.retries ?? 3;
   const maxNames = settings.maxNameAttempts ?? 20;
@@ -151,17 +178,26 @@ export function createGitHubRepoHost(
     const request = signal ? { signal } : {};
     const me = () =>
       rest('reading the authenticated user', () => octokit.rest.users.getAuthenticated({ request }));
-    if (!settings.owner) return { login: (await me()).data.login, kind: 'user' };
+    // An App's installation token has no user: the owner is named, or the installation's account.
+    const installed = await tokens.installationOwner(signal);
+    const name = settings.owner ?? installed;
+    if (!name) return { login: (await me()).data.login, kind: 'user' };
     let account: { login: string; type: string };
     try {
-      account = (await octokit.rest.users.getByUsername({ username: settings.owner, request })).data;
+      account = (await octokit.rest.users.getByUsername({ username: name, request })).data;
     } catch (error) {
       if (isRequestError(error) && error.status === 404) {
-        throw new ConfigError('GITHUB_OWNER', `GitHub has no user or organisation named "${settings.owner}"`);
+        throw new ConfigError('GITHUB_OWNER', `GitHub has no user or organisation named "${name}"`);
       }
-      throw fromRestError(error, `reading the account ${settings.owner}`, redact);
+      throw fromRestError(error, `reading the account ${name}`, redact);
     }
     if (account.type === 'Organization') return { login: account.login, kind: 'org' };
+    if (installed !== undefined) {
+      throw new ConfigError(
+        'GITHUB_OWNER',
+        `names the user ${account.login}: a GitHub App creates repositories in an organisation it is installed on`,
+      );
+    }
     const login = (await me()).data.login;
     if (login.toLowerCase() !== account.login.toLowerCase()) {
       throw new ConfigError(

@@ -33,7 +33,7 @@ export function vendorAdapters(config: RunnerConfig, redact: Redactor, closers: 
     },
     githubRepoHost: async () =>
       (await github()).createGitHubRepoHost({
-        token: config.github.token!,
+        ...(config.github.app ? { app: config.github.app } : { token: config.github.token! }),
         owner: config.github.owner,
         apiUrl: config.github.apiUrl,
       }),

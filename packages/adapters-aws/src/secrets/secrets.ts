@@ -11,6 +11,7 @@ export const SECRET_NAMES = [
   'FOUNDERDASH_DB_URL',
   // Not secret, but kept where the database URL is: the CA its server's certificate chains to.
   'FOUNDERDASH_DB_CA',
+  'GITHUB_APP_PRIVATE_KEY',
 ] as const;
 export type SecretName = (typeof SECRET_NAMES)[number];
 
