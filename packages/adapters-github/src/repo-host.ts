@@ -22,7 +22,7 @@ import {
   type GitHubTokenSource,
   staticTokenSource,
 } from './app-auth.js';
-import { fromRestError, isNameTaken, isRequestError } from './errors.js';
+import { fromRestError, isNameTaken, isRequestError, RULESET_REFUSAL } from './errors.js';
 import { createFetchGitHttp, withSignal } from './git-http.js';
 import { defaultSleep, gitAuth, type Sleep, withGitRetries } from './git-ops.js';
 import {
@@ -327,6 +327,48 @@ export function createGitHubRepoHost(
     settleMs,
   });
 
+  /**
+   * `local`, when it descends from the branch's head `remote`; else a commit with `local`'s tree,
+   * message and dates whose parent is `remote` (fetched first), made the branch's head here.
+   */
+  async function onTopOf(
+    remote: string,
+    local: string,
+    repo: RepoRef,
+    dir: string,
+    signal: AbortSignal | undefined,
+  ): Promise<string> {
+    const known = await git.readCommit({ fs, dir, oid: remote }).then(
+      () => true,
+      () => false,
+    );
+    if (known && (await git.isDescendent({ fs, dir, oid: local, ancestor: remote, depth: -1 }))) return local;
+    if (!known) {
+      // isomorphic-git fetches through a configured remote (the URL alone: no credentials in it).
+      await git.addRemote({ fs, dir, remote: 'origin', url: repo.cloneUrl, force: true });
+      await withGitRetries(
+        () =>
+          git.fetch({
+            fs,
+            http: withSignal(http, signal),
+            dir,
+            remote: 'origin',
+            ref: repo.branch,
+            remoteRef: repo.branch,
+            singleBranch: true,
+            tags: false,
+            ...auth,
+          }),
+        gitOptions(`fetching ${repo.fullName}`, signal),
+      );
+    }
+    const { commit } = await git.readCommit({ fs, dir, oid: local });
+    const oid = await git.writeCommit({ fs, dir, commit: { ...commit, parent: [remote] } });
+    await git.writeRef({ fs, dir, ref: `refs/heads/${repo.branch}`, value: oid, force: true });
+    log(`${repo.fullName}: ${repo.branch} had moved on to ${remote.slice(0, 7)}; committed on top of it`);
+    return oid;
+  }
+
   async function remoteHead(repo: RepoRef, signal: AbortSignal | undefined): Promise<string | undefined> {
     const ref = `refs/heads/${repo.branch}`;
     const refs = await withGitRetries(
@@ -390,19 +432,23 @@ export function createGitHubRepoHost(
 
     async push({ repo, workspace, message, date, signal }) {
       signal?.throwIfAborted();
-      const { commit } = await commitAll({ dir: workspace.dir, message, date, branch: repo.branch });
-      if ((await remoteHead(repo, signal)) === commit) return { commit, pushed: false };
+      const dir = workspace.dir;
+      const { commit: local } = await commitAll({ dir, message, date, branch: repo.branch });
+      const remote = await remoteHead(repo, signal);
+      if (remote === local) return { commit: local, pushed: false };
+      // A push that needs no force (branch rulesets refuse forced pushes): when the branch moved
+      // on past the commit this workspace started from (an earlier attempt pushed and died before
+      // its checkpoint), this commit's tree goes on top of the branch's head instead.
+      const commit = remote ? await onTopOf(remote, local, repo, dir, signal) : local;
       const result = await withGitRetries(
         () =>
           git.push({
             fs,
             http: withSignal(http, signal),
-            dir: workspace.dir,
+            dir,
             url: repo.cloneUrl,
             ref: repo.branch,
             remoteRef: repo.branch,
-            // The job owns its branch: an unfinished earlier attempt's commits are replaced.
-            force: true,
             ...auth,
             ...(signal ? { signal } : {}),
           }),
@@ -410,9 +456,12 @@ export function createGitHubRepoHost(
       );
       const refResult = result.refs[`refs/heads/${repo.branch}`];
       if (!result.ok || (refResult && !refResult.ok)) {
+        const reason = refResult?.error ?? result.error ?? 'no reason given';
         throw new PermanentError(
           redact(
-            `${repo.fullName} refused the push to ${repo.branch}: ${refResult?.error ?? result.error ?? 'no reason given'}`,
+            RULESET_REFUSAL.test(reason)
+              ? `${repo.fullName} refused the push to ${repo.branch}: a branch ruleset or protection rule forbids it (${reason}); exempt the job's branch or let this token bypass the rule`
+              : `${repo.fullName} refused the push to ${repo.branch}: ${reason}`,
           ),
         );
       }
