@@ -87,6 +87,8 @@ export interface GitHubRepoHostDeps {
   /** Where warnings go (rate-limit waits, taken names); lines are redacted. */
   log?: LogLine;
   sleep?: Sleep;
+  /** The process's redactor (it must know the token). Default: one that knows the token. */
+  redact?: Redactor;
 }
 
 /** A repository as the REST API returns it, the fields we read. */
@@ -125,7 +127,8 @@ export function createGitHubRepoHost(
     ? appTokenSource(settings.app, { apiUrl, owner: settings.owner, fetch: deps.fetch, clock: deps.clock })
     : staticTokenSource(settings.token!);
   // Installation tokens change: the redactor knows every one issued (and the ghs_ shape anyway).
-  const redact: Redactor = (text) => createRedactor(tokens.issued)(text);
+  // The application's redactor (when given) knows every other secret; the ghs_ shape is caught by both.
+  const redact: Redactor = (text) => createRedactor(tokens.issued)(deps.redact ? deps.redact(text) : text);
   const template: RepoSpec | undefined = settings.generateFrom
     ? parseRepoSpec(settings.generateFrom, 'TEMPLATE_REPO')
     : undefined;

@@ -1,7 +1,7 @@
 import { sampleJob } from '@mvp-pipeline/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoJobStore } from '../dynamo/job-store.js';
-import { type LocalDynamo, startDynalite } from '../test-support/dynalite.js';
+import { type LocalDynamo, startDynalite } from '../testing/dynalite.js';
 import { type BatchJobStateChangeEvent, recordBatchFailure } from './batch-failure.js';
 import { createBatchFailureHandler } from './lambda.js';
 

@@ -2,9 +2,9 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { runJob } from '@mvp-pipeline/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_AWS, startEventBridgeStandIn } from '../test-support/aws-stand-ins.js';
-import { type LocalDynamo, startDynalite } from '../test-support/dynalite.js';
-import { pipelineWith } from '../test-support/pipeline-doubles.js';
+import { LOCAL_AWS, startEventBridgeStandIn } from '../testing/aws-stand-ins.js';
+import { type LocalDynamo, startDynalite } from '../testing/dynalite.js';
+import { pipelineWith } from '../testing/pipeline-doubles.js';
 import { createDynamoJobStore } from './job-store.js';
 
 let dynamo: LocalDynamo;
