@@ -372,21 +372,14 @@ export class MvpPipelineStack extends Stack {
     );
 
     // Metrics of a rule on a custom bus carry both dimensions; EventBridge only sends non-zero values.
-    this.failedInvocationsAlarm = new cloudwatch.Alarm(this, 'TriggerFailedInvocationsAlarm', {
-      alarmName: `${prefix}-trigger-failed-invocations`,
-      alarmDescription: 'EventBridge could not submit MVP jobs to Batch (see the trigger DLQ).',
-      metric: new cloudwatch.Metric({
-        namespace: 'AWS/Events',
-        metricName: 'FailedInvocations',
-        dimensionsMap: { EventBusName: this.bus.eventBusName, RuleName: this.rule.ruleName },
-        statistic: cloudwatch.Stats.SUM,
-        period: Duration.minutes(5),
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    this.failedInvocationsAlarm = eventsAlarm(
+      this,
+      'TriggerFailedInvocationsAlarm',
+      `${prefix}-trigger-failed-invocations`,
+      'EventBridge could not submit MVP jobs to Batch (see the trigger DLQ).',
+      'FailedInvocations',
+      { EventBusName: this.bus.eventBusName, RuleName: this.rule.ruleName },
+    );
     this.deadLetterAlarm = new cloudwatch.Alarm(this, 'TriggerDeadLetterAlarm', {
       alarmName: `${prefix}-trigger-dlq-messages`,
       alarmDescription: 'MVP job requests are waiting in the trigger dead-letter queue.',
@@ -438,21 +431,14 @@ export class MvpPipelineStack extends Stack {
         maxEventAge: Duration.minutes(s.targetMaxEventAgeMinutes),
       }),
     );
-    this.batchFailuresAlarm = new cloudwatch.Alarm(this, 'BatchFailuresAlarm', {
-      alarmName: `${prefix}-batch-job-failed`,
-      alarmDescription: 'Batch jobs of the MVP pipeline ended FAILED (timeout, last attempt, start failure).',
-      metric: new cloudwatch.Metric({
-        namespace: 'AWS/Events',
-        metricName: 'TriggeredRules',
-        dimensionsMap: { RuleName: this.batchFailureRule.ruleName },
-        statistic: cloudwatch.Stats.SUM,
-        period: Duration.minutes(5),
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    this.batchFailuresAlarm = eventsAlarm(
+      this,
+      'BatchFailuresAlarm',
+      `${prefix}-batch-job-failed`,
+      'Batch jobs of the MVP pipeline ended FAILED (timeout, last attempt, start failure).',
+      'TriggeredRules',
+      { RuleName: this.batchFailureRule.ruleName },
+    );
 
     // Every alarm has an action: the given topic, or one of our own to subscribe to.
     this.alarmTopic =
@@ -542,6 +528,32 @@ export class MvpPipelineStack extends Stack {
       resourceArns: [this.table.tableArn, `${this.table.tableArn}${indexPath}`, this.runnerTable.tableArn],
     });
   }
+}
+
+/** An alarm on an `AWS/Events` sum (≥ 1 in 5 minutes; no data is not breaching: EventBridge sends only non-zero values). */
+function eventsAlarm(
+  scope: Construct,
+  id: string,
+  alarmName: string,
+  alarmDescription: string,
+  metricName: string,
+  dimensionsMap: Record<string, string>,
+): cloudwatch.Alarm {
+  return new cloudwatch.Alarm(scope, id, {
+    alarmName,
+    alarmDescription,
+    metric: new cloudwatch.Metric({
+      namespace: 'AWS/Events',
+      metricName,
+      dimensionsMap,
+      statistic: cloudwatch.Stats.SUM,
+      period: Duration.minutes(5),
+    }),
+    threshold: 1,
+    evaluationPeriods: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  });
 }
 
 /** A secret by name or complete ARN; for a name the grant covers Secrets Manager's random suffix. */

@@ -1,3 +1,6 @@
+// Over 400 lines: one RepoHost whose operations (owner resolution, create or find, push, checkout)
+// share one Octokit, one token source and one redactor in a closure; the App tokens, git HTTP,
+// git retries, names and error mapping are already modules of their own.
 import fs from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import {

@@ -11,6 +11,15 @@ import { writeRecord } from './record-write.js';
 
 const LEASE_RACE_RETRIES = 5;
 
+/** What taking or renewing a lease is asked with (the JobStore port's lease requests). */
+interface LeaseRequest {
+  jobId: string;
+  owner: string;
+  now: Date;
+  ttlMs: number;
+  signal?: AbortSignal;
+}
+
 /** How the store turns a written or conflicting record back into a job. */
 export interface LeaseReads {
   /** The job for a record item a write returned (ALL_NEW). */
@@ -80,19 +89,7 @@ export function leaseOperations(ctx: StoreContext, reads: LeaseReads) {
   });
 
   return {
-    async acquireLease({
-      jobId,
-      owner,
-      now,
-      ttlMs,
-      signal,
-    }: {
-      jobId: string;
-      owner: string;
-      now: Date;
-      ttlMs: number;
-      signal?: AbortSignal;
-    }): Promise<LeaseResult> {
+    async acquireLease({ jobId, owner, now, ttlMs, signal }: LeaseRequest): Promise<LeaseResult> {
       for (let attempt = 0; ; attempt++) {
         const result = await write(
           'UpdateItem (acquire lease)',
@@ -117,19 +114,7 @@ export function leaseOperations(ctx: StoreContext, reads: LeaseReads) {
       }
     },
 
-    async renewLease({
-      jobId,
-      owner,
-      now,
-      ttlMs,
-      signal,
-    }: {
-      jobId: string;
-      owner: string;
-      now: Date;
-      ttlMs: number;
-      signal?: AbortSignal;
-    }) {
+    async renewLease({ jobId, owner, now, ttlMs, signal }: LeaseRequest) {
       const result = await write(
         'UpdateItem (renew lease)',
         jobId,
