@@ -68,6 +68,19 @@ describe('the Batch FAILED-event handler', () => {
     expect((await store.get({ jobId: job.jobId })).job?.version).toBe(stored?.version);
   });
 
+  it('fails a job whose last attempt exited 75 (retryable: Batch had no attempt left)', async () => {
+    const { store, job } = await inProgress('b-1', -1000); // the runner released nothing: its lease lapsed
+    const event = failedEvent(job.jobId);
+    event.detail.statusReason = 'Essential container in task exited';
+    event.detail.attempts = [1, 2, 3].map(() => ({ container: { exitCode: 75 } }));
+    expect((await recordBatchFailure({ store, clock: () => NOW }, event)).outcome).toBe('MARKED_FAILED');
+    const { job: stored } = await store.get({ jobId: job.jobId });
+    expect(stored?.status).toBe('FAILED');
+    expect(stored?.errors.at(-1)?.message).toBe(
+      'AWS Batch ended job b-1 FAILED after 3 attempt(s): Essential container in task exited; exit code 75',
+    );
+  });
+
   it('leaves a job the runner ended as it ended (COMPLETED stays COMPLETED)', async () => {
     const { store, job } = await inProgress('b-1', 30_000);
     const { job: done } = await store.update({
