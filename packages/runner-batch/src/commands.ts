@@ -199,7 +199,7 @@ async function statusCommand(args: string[]): Promise<number> {
   if (!jobId) throw new UsageError('mvp status needs a JOB_ID');
   const pipeline = await open();
   try {
-    const job = await getJob(pipeline.deps.ports, jobId);
+    const job = await getJob(pipeline.deps, { jobId });
     if (values.json) {
       process.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
       return EXIT.OK;
@@ -240,7 +240,7 @@ async function jobsCommand(args: string[]): Promise<number> {
     if (users.length === 0)
       throw new UsageError('mvp jobs needs --user ID (no local specs to list users from)');
     const limit = values.limit === undefined ? 20 : Number(values.limit);
-    const pages = await Promise.all(users.map((userId) => listJobs(pipeline.deps.ports, { userId, limit })));
+    const pages = await Promise.all(users.map((userId) => listJobs(pipeline.deps, { userId, limit })));
     const jobs = pages
       .flatMap((p) => p.jobs)
       .sort(compareNewestFirst)
@@ -268,7 +268,7 @@ async function cancelCommand(args: string[]): Promise<number> {
   if (!jobId) throw new UsageError('mvp cancel needs a JOB_ID');
   const pipeline = await open();
   try {
-    const { outcome } = await cancelJob(pipeline.deps, jobId);
+    const { outcome } = await cancelJob(pipeline.deps, { jobId });
     const said = {
       CANCELLED: 'cancelled',
       REQUESTED: 'asked to stop; its runner will end it',
