@@ -25,6 +25,8 @@ export type PgSpecSourceSettings = (
   statementTimeoutMs?: number;
   /** Connections the source may open (own pool only). Default 4. */
   maxConnections?: number;
+  /** The CA the server's certificate chains to, PEM (own pool only; FOUNDERDASH_DB_CA). */
+  ca?: string;
 };
 
 export interface PgSpecSourceDeps {
@@ -132,6 +134,7 @@ export function createPgSpecSource(
         ? { statementTimeoutMs: settings.statementTimeoutMs }
         : {}),
       ...(settings.maxConnections !== undefined ? { maxConnections: settings.maxConnections } : {}),
+      ...(settings.ca !== undefined ? { ca: settings.ca } : {}),
     });
   const redact = databaseRedactor(
     [
