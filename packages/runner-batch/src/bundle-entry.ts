@@ -1,9 +1,11 @@
 import { tmpdir } from 'node:os';
 import { createRedactor } from '@mvp-pipeline/core';
-import { loadConfig } from './config.js';
+import { earlyLogFormat, environmentSecrets, loadConfig } from './config.js';
 import { createPipeline } from './container.js';
 import { createLogger } from './logger.js';
 
+/** The Lambda handler of the infra stack's Batch FAILED-event rule (handler `mvp.batchFailureHandler`). */
+export { batchFailureHandler } from '@mvp-pipeline/adapters-aws';
 /**
  * The entry of the single-file runner (scripts/build-bundle.mjs → dist/bundle/mvp.cjs). The
  * launcher (launcher.ts, the image's runner.js) loads it and calls these.
@@ -45,6 +47,10 @@ export async function warmUp(): Promise<void> {
 
 /** A warning from the launcher, in the runner's log format (MVP_LOG_FORMAT). */
 export function warn(message: string): void {
-  const format = process.env.MVP_LOG_FORMAT === 'json' ? 'json' : 'text';
-  createLogger({ format, level: 'warn', redact: createRedactor([]) }).warn(message);
+  // Before any configuration: the environment's secrets are what the launcher could print.
+  createLogger({
+    format: earlyLogFormat(),
+    level: 'warn',
+    redact: createRedactor(environmentSecrets()),
+  }).warn(message);
 }

@@ -2,18 +2,20 @@ import { join, relative } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import {
   cancelJob,
+  compareNewestFirst,
   createRedactor,
   getJob,
   type Job,
   listJobs,
   PipelineError,
+  type Redactor,
   runJob,
   runWorker,
   STEP_LABELS,
   submitJob,
 } from '@mvp-pipeline/core';
 import { runBatchJob } from './batch.js';
-import { loadConfig, SECRET_VARIABLES } from './config.js';
+import { debugRequested, environmentSecrets, loadConfig } from './config.js';
 import { createPipeline, type Pipeline } from './container.js';
 import { EXIT } from './exit-codes.js';
 import { watchJob } from './progress.js';
@@ -21,6 +23,7 @@ import { stepLines, styleFor, summaryLines } from './render.js';
 import { withSecrets } from './secrets.js';
 import { onSignals } from './signals.js';
 import { UsageError } from './usage-error.js';
+import { wholeNumberOption } from './whole-number.js';
 
 const HELP = `mvp — turn a product spec into a live MVP
 
@@ -87,10 +90,15 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** The redactor of the pipeline this command opened, for its last error line (it knows the secrets loaded from Secrets Manager too). */
+let opened: Redactor | undefined;
+
 async function open(): Promise<Pipeline> {
   const config = loadConfig(await withSecrets(process.env));
   // People read the live view; the structured log carries only what needs attention.
-  return createPipeline({ config, logLevel: config.logFormat === 'json' ? 'info' : 'error' });
+  const pipeline = await createPipeline({ config, logLevel: config.logFormat === 'json' ? 'info' : 'error' });
+  opened = pipeline.redact;
+  return pipeline;
 }
 
 async function submitCommand(command: 'run' | 'submit', args: string[]): Promise<number> {
@@ -110,6 +118,7 @@ async function submitCommand(command: 'run' | 'submit', args: string[]): Promise
     let request = { userId: values.user, productId: values.product };
     if (values.spec) {
       if (!pipeline.specFiles)
+        // The configured SpecSource has no registry (SpecSource.registerSpec): specs live elsewhere.
         throw new UsageError('--spec needs the JSON spec source (MVP_SPEC_SOURCE=json)');
       const spec = await pipeline.specFiles.registerFile(values.spec);
       request = { userId: spec.user.id, productId: spec.product.id };
@@ -157,10 +166,7 @@ async function runHere(pipeline: Pipeline, job: Job, json: boolean): Promise<num
 async function workerCommand(args: string[]): Promise<number> {
   const { values } = parse(args, { once: { type: 'boolean' }, concurrency: { type: 'string' } });
   if (values.help) return help();
-  const concurrency = values.concurrency === undefined ? 2 : Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
-    throw new UsageError('--concurrency must be a whole number from 1 to 64');
-  }
+  const concurrency = wholeNumberOption('--concurrency', values.concurrency, 2, 1, 64);
   const pipeline = await open();
   const stop = onSignals();
   try {
@@ -193,7 +199,7 @@ async function statusCommand(args: string[]): Promise<number> {
   if (!jobId) throw new UsageError('mvp status needs a JOB_ID');
   const pipeline = await open();
   try {
-    const job = await getJob(pipeline.deps.ports, jobId);
+    const job = await getJob(pipeline.deps, { jobId });
     if (values.json) {
       process.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
       return EXIT.OK;
@@ -234,10 +240,10 @@ async function jobsCommand(args: string[]): Promise<number> {
     if (users.length === 0)
       throw new UsageError('mvp jobs needs --user ID (no local specs to list users from)');
     const limit = values.limit === undefined ? 20 : Number(values.limit);
-    const pages = await Promise.all(users.map((userId) => listJobs(pipeline.deps.ports, { userId, limit })));
+    const pages = await Promise.all(users.map((userId) => listJobs(pipeline.deps, { userId, limit })));
     const jobs = pages
       .flatMap((p) => p.jobs)
-      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1))
+      .sort(compareNewestFirst)
       .slice(0, limit);
     if (values.json) {
       process.stdout.write(`${JSON.stringify(jobs, null, 2)}\n`);
@@ -262,7 +268,7 @@ async function cancelCommand(args: string[]): Promise<number> {
   if (!jobId) throw new UsageError('mvp cancel needs a JOB_ID');
   const pipeline = await open();
   try {
-    const { outcome } = await cancelJob(pipeline.deps, jobId);
+    const { outcome } = await cancelJob(pipeline.deps, { jobId });
     const said = {
       CANCELLED: 'cancelled',
       REQUESTED: 'asked to stop; its runner will end it',
@@ -284,7 +290,7 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
 
 /** Prints an error the way a person can act on it: no stack traces for expected failures, no secrets. */
 function report(error: unknown): number {
-  const redact = createRedactor(SECRET_VARIABLES.map((name) => process.env[name]));
+  const redact = opened ?? createRedactor(environmentSecrets());
   const write = (text: string) => process.stderr.write(`${redact(text)}\n`);
   if (PipelineError.isInstance(error)) {
     const where = error.step ? ` (${error.step})` : '';
@@ -293,7 +299,7 @@ function report(error: unknown): number {
     return error.retryable ? EXIT.RETRYABLE : EXIT.JOB_FAILED;
   }
   write(`mvp: unexpected error: ${messageOf(error)}`);
-  if (process.env.MVP_DEBUG) write((error as Error).stack ?? '');
+  if (debugRequested()) write((error as Error).stack ?? '');
   return EXIT.JOB_FAILED;
 }
 

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, PipelineError } from '@mvp-pipeline/core';
+import { parseWholeNumber } from './whole-number.js';
 
 /**
  * The runner's configuration, parsed once from the environment. Names follow design.md and the
@@ -28,12 +29,16 @@ export interface RunnerConfig {
   chromiumPath: string | undefined;
   webhookUrl: string | undefined;
   logFormat: 'text' | 'json';
+  /** MVP_SERVE_TOKEN: the bearer token of `mvp serve` (required off loopback). A secret. */
+  serveToken: string | undefined;
   aws: { region: string | undefined; tableName: string; busName: string; topicArn: string | undefined };
   github: {
     token: string | undefined;
     owner: string | undefined;
     apiUrl: string | undefined;
     templateRepo: string | undefined;
+    /** A GitHub App instead of GITHUB_TOKEN: GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY, GITHUB_APP_INSTALLATION_ID. */
+    app: { appId: string; privateKey: string; installationId: number | undefined } | undefined;
   };
   anthropic: {
     apiKey: string | undefined;
@@ -45,6 +50,8 @@ export interface RunnerConfig {
   };
   vercel: { token: string | undefined; teamId: string | undefined; apiUrl: string | undefined };
   databaseUrl: string | undefined;
+  /** FOUNDERDASH_DB_CA: the PEM CA the database's certificate chains to (or FOUNDERDASH_DB_CA_SECRET_ARN). */
+  databaseCa: string | undefined;
   /** The MVPs' databases: `server` (MVP_APPS_DATABASE_URL), `embedded` (a cluster under the data dir), `auto`. */
   appsDatabase: { provisioner: 'auto' | 'server' | 'embedded'; adminUrl: string | undefined };
 }
@@ -56,6 +63,7 @@ export const SECRET_VARIABLES = [
   'VERCEL_TOKEN',
   'FOUNDERDASH_DB_URL',
   'MVP_WEBHOOK_URL',
+  'GITHUB_APP_PRIVATE_KEY',
   'MVP_APPS_DATABASE_URL',
 ];
 
@@ -97,8 +105,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
   const integer = (name: string, fallback: number, min: number, max: number): number => {
     const value = read(name);
     if (value === undefined) return fallback;
-    const n = Number(value);
-    if (Number.isInteger(n) && n >= min && n <= max) return n;
+    const n = parseWholeNumber(value, min, max);
+    if (n !== undefined) return n;
     problems.push(new ConfigError(name, `must be a whole number from ${min} to ${max}`));
     return fallback;
   };
@@ -166,6 +174,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
     chromiumPath: read('MVP_CHROMIUM_PATH'),
     webhookUrl: url('MVP_WEBHOOK_URL'),
     logFormat: oneOf('MVP_LOG_FORMAT', ['text', 'json'] as const, 'text'),
+    serveToken: read('MVP_SERVE_TOKEN'),
     aws: {
       region: read('AWS_REGION'),
       tableName: read('DYNAMODB_TABLE') ?? 'mvp-development-jobs',
@@ -177,6 +186,16 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
       owner: read('GITHUB_OWNER'),
       apiUrl: url('GITHUB_API_URL'),
       templateRepo: read('TEMPLATE_REPO'),
+      app: read('GITHUB_APP_ID')
+        ? {
+            appId: read('GITHUB_APP_ID')!,
+            privateKey: read('GITHUB_APP_PRIVATE_KEY') ?? '',
+            installationId:
+              read('GITHUB_APP_INSTALLATION_ID') === undefined
+                ? undefined
+                : integer('GITHUB_APP_INSTALLATION_ID', 0, 1, Number.MAX_SAFE_INTEGER),
+          }
+        : undefined,
     },
     anthropic: {
       apiKey: read('ANTHROPIC_API_KEY'),
@@ -191,6 +210,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
     },
     vercel: { token: read('VERCEL_TOKEN'), teamId: read('VERCEL_TEAM_ID'), apiUrl: url('VERCEL_API_URL') },
     databaseUrl: read('FOUNDERDASH_DB_URL'),
+    databaseCa: read('FOUNDERDASH_DB_CA'),
     appsDatabase: {
       provisioner: oneOf('MVP_DATABASE_PROVISIONER', ['auto', 'server', 'embedded'] as const, 'auto'),
       adminUrl: read('MVP_APPS_DATABASE_URL'),
@@ -211,8 +231,14 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
     required('AWS_REGION', config.aws.region, 'when MVP_JOB_TRIGGER=eventbridge');
   if (config.specSource === 'postgres')
     required('FOUNDERDASH_DB_URL', config.databaseUrl, 'when MVP_SPEC_SOURCE=postgres');
-  if (config.repoHost === 'github')
-    required('GITHUB_TOKEN', config.github.token, 'when MVP_REPO_HOST=github');
+  if (config.repoHost === 'github' && config.github.app)
+    required(
+      'GITHUB_APP_PRIVATE_KEY',
+      config.github.app.privateKey || undefined,
+      'when GITHUB_APP_ID is set',
+    );
+  else if (config.repoHost === 'github')
+    required('GITHUB_TOKEN', config.github.token, 'when MVP_REPO_HOST=github (or GITHUB_APP_ID)');
   if (config.codeGenerator === 'claude')
     required('ANTHROPIC_API_KEY', config.anthropic.apiKey, 'when MVP_CODE_GENERATOR=claude');
   if (config.deployer === 'vercel') required('VERCEL_TOKEN', config.vercel.token, 'when MVP_DEPLOYER=vercel');
@@ -232,6 +258,43 @@ export function secretsOf(config: RunnerConfig): string[] {
     config.vercel.token,
     config.databaseUrl,
     config.webhookUrl,
+    config.serveToken,
     config.appsDatabase.adminUrl,
   ].filter((s): s is string => typeof s === 'string');
+}
+
+/*
+ * What is read before a configuration exists (or when it could not be parsed): the CLI's last
+ * error line and the launcher's warnings. The rest of the process reads `loadConfig`'s result.
+ */
+
+/** The values of the secret variables as set in `env`, for redacting an error printed without a config. */
+export function environmentSecrets(env: Env = process.env): string[] {
+  return [...SECRET_VARIABLES, 'MVP_SERVE_TOKEN']
+    .map((name) => env[name]?.trim())
+    .filter((s): s is string => typeof s === 'string' && s !== '');
+}
+
+/** What AWS Batch tells a job's container: JOB_ID (or the argument), AWS_BATCH_JOB_ID, AWS_BATCH_JOB_ATTEMPT. */
+export function batchEnvironment(env: Env = process.env): {
+  jobId: string | undefined;
+  batchJobId: string | undefined;
+  attempt: number | undefined;
+} {
+  const attempt = Number(env['AWS_BATCH_JOB_ATTEMPT']);
+  return {
+    jobId: env['JOB_ID'],
+    batchJobId: env['AWS_BATCH_JOB_ID'] || undefined,
+    attempt: Number.isInteger(attempt) ? attempt : undefined,
+  };
+}
+
+/** MVP_DEBUG: print the stack of an unexpected error. */
+export function debugRequested(env: Env = process.env): boolean {
+  return Boolean(env['MVP_DEBUG']);
+}
+
+/** MVP_LOG_FORMAT for a message written before the configuration is loaded (the launcher's). */
+export function earlyLogFormat(env: Env = process.env): RunnerConfig['logFormat'] {
+  return env['MVP_LOG_FORMAT'] === 'json' ? 'json' : 'text';
 }

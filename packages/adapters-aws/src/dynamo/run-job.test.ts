@@ -1,8 +1,8 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { runJob, submitJob } from '@mvp-pipeline/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalDynamo, startDynalite } from '../test-support/dynalite.js';
-import { pipelineWith } from '../test-support/pipeline-doubles.js';
+import { type LocalDynamo, startDynalite } from '../testing/dynalite.js';
+import { pipelineWith } from '../testing/pipeline-doubles.js';
 import { createDynamoJobStore } from './job-store.js';
 
 let dynamo: LocalDynamo;
@@ -32,7 +32,7 @@ describe('a whole job through runJob on the DynamoDB store', () => {
     // Read back the item the web app's status endpoint reads, straight from the table.
     const { Item: item } = await dynamo
       .client()
-      .send(new GetCommand({ TableName: tableName, Key: { jobId: submitted.jobId, sk: 'JOB' } }));
+      .send(new GetCommand({ TableName: tableName, Key: { jobId: submitted.jobId } }));
     expect(item).toMatchObject({
       jobId: submitted.jobId,
       userId: 'user_42',

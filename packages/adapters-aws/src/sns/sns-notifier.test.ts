@@ -2,7 +2,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import type { JobNotification } from '@mvp-pipeline/core';
 import { notifierContract, rejectionCode, sampleNotification } from '@mvp-pipeline/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LOCAL_AWS, type SnsStandIn, startSnsStandIn } from '../test-support/aws-stand-ins.js';
+import { LOCAL_AWS, type SnsStandIn, startSnsStandIn } from '../testing/aws-stand-ins.js';
 import { createSnsNotifier, type SnsJobMessage } from './sns-notifier.js';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:mvp-completions';
@@ -80,6 +80,15 @@ describe('SNS notifier', () => {
     });
     expect(sns.published[0]!.subject).toBe('MVP failed: Cafe Unicode');
     expect(sns.published[0]!.message).not.toContain('ghp_' + 'abcdefghijklmnopqrstuvwxyz0123');
+  });
+
+  it('keeps the subject under 100 characters, as SNS requires', async () => {
+    const notifier = createSnsNotifier({ topicArn: TOPIC }, { client: clientFor(sns) });
+    await notifier.notify({
+      notification: sampleNotification({ businessName: 'N'.repeat(120) }),
+      idempotencyKey: 'job_n1:COMPLETED',
+    });
+    expect(sns.published[0]!.subject).toHaveLength(99);
   });
 
   it('announces COMPLETED and FAILED only, unless told otherwise', async () => {

@@ -14,6 +14,7 @@ import path from 'node:path';
 import {
   NotFoundError,
   parseTemplateManifest,
+  type Redactor,
   TEMPLATE_MANIFEST_FILE,
   type TemplateManifest,
   type TemplateSource,
@@ -25,6 +26,8 @@ import { asPipelineError } from './errors.js';
 export interface LocalTemplateSourceSettings {
   /** The directory holding one folder per template, e.g. the repository's `templates/`. */
   root: string;
+  /** The process's redactor, for error messages. Default: one that knows only the token shapes. */
+  redact?: Redactor;
 }
 
 /** A template name: one plain path segment. */
@@ -103,7 +106,8 @@ async function templateEntries(templateDir: string, outputDir: string): Promise<
 /**
  * Templates from a local folder: `<root>/<template>/` with its `mvp.template.json`. Copies every
  * file except `.git`, `node_modules` and the manifest's `outputDir`; file modes and in-template
- * symlinks are kept. `ref` is `sha256:<16 hex>`, a digest of the copied paths, modes and contents.
+ * symlinks are kept. A manifest's `include` entries copy folders of other templates in too
+ * (`<root>/<template>/<from>` → `<to>`), so templates share one source instead of two copies. `ref` is `sha256:<16 hex>`, a digest of the copied paths, modes and contents.
  * Errors: ValidationError for a bad template name or manifest, NotFoundError for an unknown template.
  */
 export function createLocalTemplateSource(settings: LocalTemplateSourceSettings): TemplateSource {
@@ -124,11 +128,32 @@ export function createLocalTemplateSource(settings: LocalTemplateSourceSettings)
           path.join(templateDir, TEMPLATE_MANIFEST_FILE),
           `template "${template}"`,
         );
-        const entries = await templateEntries(templateDir, manifest.outputDir);
+        // The template's own files, then each folder it includes from another template.
+        const sources: Array<{ dir: string; rel: string; to: string; kind: Entry['kind'] }> = [];
+        for (const entry of await templateEntries(templateDir, manifest.outputDir)) {
+          sources.push({ dir: templateDir, rel: entry.rel, to: entry.rel, kind: entry.kind });
+        }
+        for (const include of manifest.include ?? []) {
+          assertTemplateName(include.template);
+          const includedDir = await resolveInside(path.join(root, include.template), include.from);
+          const isIncludedDir = await stat(includedDir).then(
+            (s) => s.isDirectory(),
+            () => false,
+          );
+          if (!isIncludedDir) {
+            throw new NotFoundError(
+              `Template "${template}" includes ${include.template}/${include.from}, which is not a folder in ${root}`,
+            );
+          }
+          for (const entry of await templateEntries(includedDir, '')) {
+            const to = `${include.to.replace(/\/+$/, '')}/${entry.rel}`;
+            sources.push({ dir: includedDir, rel: entry.rel, to, kind: entry.kind });
+          }
+        }
         const digest = createHash('sha256');
-        for (const { rel, kind } of entries) {
+        for (const { dir, rel: fromRel, to: rel, kind } of sources) {
           signal?.throwIfAborted();
-          const from = path.join(templateDir, rel);
+          const from = path.join(dir, fromRel);
           const to = await resolveInside(workspace.dir, rel);
           await mkdir(path.dirname(to), { recursive: true });
           if (kind === 'link') {
@@ -145,7 +170,7 @@ export function createLocalTemplateSource(settings: LocalTemplateSourceSettings)
         }
         return { manifest, ref: `sha256:${digest.digest('hex').slice(0, 16)}` };
       } catch (error) {
-        throw asPipelineError(`Cannot copy the template "${template}"`, error);
+        throw asPipelineError(`Cannot copy the template "${template}"`, error, settings.redact);
       }
     },
     async readManifest({ workspace, signal }) {
@@ -154,7 +179,11 @@ export function createLocalTemplateSource(settings: LocalTemplateSourceSettings)
       try {
         return { manifest: await parseManifestFile(file, `the workspace of job ${workspace.jobId}`) };
       } catch (error) {
-        throw asPipelineError(`Cannot read ${TEMPLATE_MANIFEST_FILE} of the workspace`, error);
+        throw asPipelineError(
+          `Cannot read ${TEMPLATE_MANIFEST_FILE} of the workspace`,
+          error,
+          settings.redact,
+        );
       }
     },
   };

@@ -9,6 +9,7 @@ import { createJsonSpecSource } from '../store/json-spec-source.js';
 import { createMemoryJobStore } from '../store/memory-job-store.js';
 import {
   createMemoryBuilder,
+  createMemoryBuildOutputs,
   createMemoryCodeGenerator,
   createMemoryDeployer,
   createMemoryNotifier,
@@ -18,8 +19,10 @@ import {
   createMemoryTrigger,
   createMemoryWorkspaceProvider,
 } from './fakes.js';
+import { createManualClock } from './manual-clock.js';
 import { MemoryFiles } from './memory-files.js';
-import { createManualClock, createMemoryLogger, createSequentialIds } from './runtime.js';
+import { createMemoryLogger } from './memory-logger.js';
+import { createSequentialIds } from './sequential-ids.js';
 
 /**
  * Every port as an in-memory fake, wired together over one virtual file tree and a manual
@@ -40,6 +43,7 @@ export function createFakePipeline(
     repos: createMemoryRepoHost(files),
     generator: createMemoryCodeGenerator(files),
     builder: createMemoryBuilder(files),
+    buildOutputs: createMemoryBuildOutputs(files),
     deployer: createMemoryDeployer(files),
     siteChecker: createMemorySiteChecker(files),
     notifier: createMemoryNotifier(),

@@ -36,6 +36,15 @@ const fontName = z
   .max(64, 'must be at most 64 characters')
   .regex(/^[\p{L}\p{N} _-]+$/u, 'must be a font family name (letters, digits, spaces, - and _)');
 
+const APP_MODEL_MAX = 200_000;
+// The app model's own schema checks it; here it is only bounded, so spec.ts stays independent of it.
+const appModelInput = z
+  .record(z.string(), z.unknown())
+  .refine(
+    (value) => JSON.stringify(value).length <= APP_MODEL_MAX,
+    `must be at most ${APP_MODEL_MAX} characters as JSON`,
+  );
+
 export const productSpecSchema = z.object({
   user: z.object({
     id: idSchema,
@@ -66,6 +75,8 @@ export const productSpecSchema = z.object({
       designPreferences: freeForm.optional(),
       customizations: freeForm.optional(),
       mvpSpecs: z.union([text(50_000), freeForm]).optional(),
+      /** An explicit app model (see `app-model.ts`); `deriveAppModel` validates it in full. */
+      app: appModelInput.optional(),
     })
     .optional(),
 });
