@@ -94,10 +94,10 @@ export async function createPipeline(options: CreatePipelineOptions): Promise<Pi
     );
   container.bind<Clock>(TOKENS.Clock).toConstantValue(createSystemClock());
   container.bind<IdGenerator>(TOKENS.IdGenerator).toConstantValue(createIdGenerator());
-  container.bind<JobStore>(TOKENS.JobStore).toDynamicValue(() => {
+  container.bind<JobStore>(TOKENS.JobStore).toDynamicValue((context) => {
     switch (config.jobStore) {
       case 'file':
-        return createFileJobStore({ dataDir: config.dataDir });
+        return createFileJobStore({ dataDir: config.dataDir, logger: context.get<Logger>(TOKENS.Logger) });
       case 'memory':
         return createMemoryJobStore();
       case 'dynamodb':
