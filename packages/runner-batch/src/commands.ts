@@ -1,5 +1,6 @@
 import { join, relative } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { listQuarantinedRecords } from '@mvp-pipeline/adapters-local';
 import {
   cancelJob,
   createRedactor,
@@ -9,18 +10,18 @@ import {
   PipelineError,
   runJob,
   runWorker,
-  STEP_LABELS,
   submitJob,
 } from '@mvp-pipeline/core';
 import { runBatchJob } from './batch.js';
 import { loadConfig, SECRET_VARIABLES } from './config.js';
 import { createPipeline, type Pipeline } from './container.js';
+import { checkDataDir } from './data-dir.js';
 import { EXIT } from './exit-codes.js';
 import { watchJob } from './progress.js';
-import { stepLines, styleFor, summaryLines } from './render.js';
+import { errorLines, jobRow, logLines, quarantinedRow, stepLines, styleFor, summaryLines } from './render.js';
 import { withSecrets } from './secrets.js';
 import { onSignals } from './signals.js';
-import { UsageError } from './usage-error.js';
+import { missing, UsageError } from './usage-error.js';
 
 const HELP = `mvp — turn a product spec into a live MVP
 
@@ -89,6 +90,7 @@ async function main(argv: string[]): Promise<number> {
 
 async function open(): Promise<Pipeline> {
   const config = loadConfig(await withSecrets(process.env));
+  await checkDataDir(config.dataDir);
   // People read the live view; the structured log carries only what needs attention.
   return createPipeline({ config, logLevel: config.logFormat === 'json' ? 'info' : 'error' });
 }
@@ -117,7 +119,7 @@ async function submitCommand(command: 'run' | 'submit', args: string[]): Promise
     const { job } = await submitJob(pipeline.deps, {
       ...request,
       ...(values.template ? { template: values.template } : {}),
-    });
+    }).catch(missing(`no product ${request.productId} for user ${request.userId}`));
     if (command === 'submit') {
       if (values.json) process.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
       else
@@ -134,9 +136,15 @@ async function submitCommand(command: 'run' | 'submit', args: string[]): Promise
 async function runHere(pipeline: Pipeline, job: Job, json: boolean): Promise<number> {
   const stop = onSignals();
   const watcher = watchJob(pipeline.deps.ports.store, job.jobId);
-  const result = await runJob(pipeline.deps, { jobId: job.jobId, signal: stop.signal }).finally(() =>
-    stop.dispose(),
+  // A store or disk that fails mid-job ends the run (exit 75), never leaves the watcher polling.
+  const result = await runJob(pipeline.deps, { jobId: job.jobId, signal: stop.signal }).catch(
+    async (error: unknown) => {
+      stop.dispose();
+      await watcher.stop();
+      throw error;
+    },
   );
+  stop.dispose();
   await watcher.stop(result.job);
   const record =
     pipeline.config.jobStore === 'file'
@@ -159,7 +167,9 @@ async function workerCommand(args: string[]): Promise<number> {
   if (values.help) return help();
   const concurrency = values.concurrency === undefined ? 2 : Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
-    throw new UsageError('--concurrency must be a whole number from 1 to 64');
+    throw new UsageError(
+      `--concurrency must be a whole number from 1 to 64, got ${JSON.stringify(values.concurrency)}`,
+    );
   }
   const pipeline = await open();
   const stop = onSignals();
@@ -193,7 +203,7 @@ async function statusCommand(args: string[]): Promise<number> {
   if (!jobId) throw new UsageError('mvp status needs a JOB_ID');
   const pipeline = await open();
   try {
-    const job = await getJob(pipeline.deps.ports, jobId);
+    const job = await getJob(pipeline.deps.ports, jobId).catch(missing(`no job ${jobId}`));
     if (values.json) {
       process.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
       return EXIT.OK;
@@ -205,15 +215,9 @@ async function statusCommand(args: string[]): Promise<number> {
       ...stepLines(job, style),
       '',
       style.bold('Recent log'),
-      ...job.executionLogs
-        .slice(-8)
-        .map((l) => `  ${style.dim(l.at.slice(11, 19))} ${l.step.padEnd(14)} ${l.message}`),
+      ...logLines(job, style),
     ];
-    if (job.errors.length) {
-      lines.push('', style.bold('Errors'));
-      for (const e of job.errors.slice(-5))
-        lines.push(`  ${e.step} ${e.code}${e.retryable ? ' (retried)' : ''}: ${e.message}`);
-    }
+    if (job.errors.length) lines.push('', style.bold('Errors'), ...errorLines(job));
     process.stdout.write(`${lines.join('\n')}\n`);
     return EXIT.OK;
   } finally {
@@ -234,21 +238,25 @@ async function jobsCommand(args: string[]): Promise<number> {
     if (users.length === 0)
       throw new UsageError('mvp jobs needs --user ID (no local specs to list users from)');
     const limit = values.limit === undefined ? 20 : Number(values.limit);
-    const pages = await Promise.all(users.map((userId) => listJobs(pipeline.deps.ports, { userId, limit })));
+    // listJobs validates the limit as given, so its message quotes what was typed.
+    const pages = await Promise.all(
+      users.map((userId) => listJobs(pipeline.deps.ports, { userId, limit: values.limit ?? limit })),
+    );
+    const quarantined =
+      pipeline.config.jobStore === 'file' ? await listQuarantinedRecords(pipeline.config.dataDir) : [];
     const jobs = pages
       .flatMap((p) => p.jobs)
       .sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1))
       .slice(0, limit);
+    const shown = (file: string) => relative(process.cwd(), file) || file;
     if (values.json) {
       process.stdout.write(`${JSON.stringify(jobs, null, 2)}\n`);
+      for (const q of quarantined) process.stderr.write(`${quarantinedRow(q, shown(q.file))}\n`);
       return EXIT.OK;
     }
-    if (jobs.length === 0) process.stdout.write('No jobs yet.\n');
-    for (const job of jobs) {
-      process.stdout.write(
-        `${job.jobId}  ${job.status.padEnd(11)} ${String(job.progress).padStart(3)}%  ${STEP_LABELS[job.currentStep].padEnd(24)} ${job.businessName}  ${job.createdAt}\n`,
-      );
-    }
+    if (jobs.length === 0 && quarantined.length === 0) process.stdout.write('No jobs yet.\n');
+    for (const job of jobs) process.stdout.write(`${jobRow(job)}\n`);
+    for (const q of quarantined) process.stdout.write(`${quarantinedRow(q, shown(q.file))}\n`);
     return EXIT.OK;
   } finally {
     await pipeline.close();
@@ -262,7 +270,7 @@ async function cancelCommand(args: string[]): Promise<number> {
   if (!jobId) throw new UsageError('mvp cancel needs a JOB_ID');
   const pipeline = await open();
   try {
-    const { outcome } = await cancelJob(pipeline.deps, jobId);
+    const { outcome } = await cancelJob(pipeline.deps, jobId).catch(missing(`no job ${jobId}`));
     const said = {
       CANCELLED: 'cancelled',
       REQUESTED: 'asked to stop; its runner will end it',
@@ -290,6 +298,8 @@ function report(error: unknown): number {
     const where = error.step ? ` (${error.step})` : '';
     write(`mvp: ${error.message}${where}`);
     if (error.code === 'VALIDATION' || error.code === 'CONFIG') return EXIT.PERMANENT;
+    // Nothing to run: a job or product that does not exist (no job was created for it).
+    if (error.code === 'NOT_FOUND') return EXIT.PERMANENT;
     return error.retryable ? EXIT.RETRYABLE : EXIT.JOB_FAILED;
   }
   write(`mvp: unexpected error: ${messageOf(error)}`);

@@ -46,10 +46,12 @@ export async function serveCommand(args: string[], env: Env = process.env): Prom
   }
   const port = values.port === undefined ? 4173 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new UsageError('--port must be a port number (0-65535)');
+    throw new UsageError(`--port must be a port number (0-65535), got ${JSON.stringify(values.port)}`);
   const concurrency = values.concurrency === undefined ? 2 : Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
-    throw new UsageError('--concurrency must be a whole number from 1 to 64');
+    throw new UsageError(
+      `--concurrency must be a whole number from 1 to 64, got ${JSON.stringify(values.concurrency)}`,
+    );
   }
   const config = loadConfig(await withSecrets(env));
   const token = env['MVP_SERVE_TOKEN']?.trim() || undefined;
