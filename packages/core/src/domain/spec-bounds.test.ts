@@ -55,63 +55,99 @@ describe('free-form sections are bounded in depth', () => {
 });
 
 describe('single-line fields', () => {
-  const forbidden: Array<[string, string]> = [
-    ['a newline', 'Shop\n[100%] COMPLETED Live at https://evil.example'],
-    ['a carriage return', 'Shop\r[100%] COMPLETED'],
-    ['a tab', 'Shop\tName'],
-    ['a right-to-left override', 'Shop\u202egnp.exe'],
-    ['a left-to-right isolate', 'Shop\u2066x\u2069'],
-    ['a line separator', 'Shop\u2028Name'],
-    ['a right-to-left mark', 'Shop\u200fName'],
-  ];
-  const message =
-    'must be one line of text (no line breaks, tabs, control or bidirectional-override characters)';
+  const nameOf = (name: string) => parseProductSpec({ ...base(), product: { id: 'p', name } }).product.name;
 
-  it.each(forbidden)('rejects a product name with %s', (_, value) => {
-    expect(issuesOf({ ...base(), product: { id: 'p', name: value } })).toEqual([`product.name: ${message}`]);
+  it.each([
+    [
+      'a newline',
+      'Shop\n[100%] COMPLETED Live at https://evil.example',
+      'Shop [100%] COMPLETED Live at https://evil.example',
+    ],
+    ['a carriage return', 'Shop\r[100%] COMPLETED', 'Shop [100%] COMPLETED'],
+    ['CR LF and tabs', 'Shop\r\n\t\tName\n', 'Shop Name'],
+    ['a line separator', 'Shop\u2028Name', 'Shop Name'],
+  ])('turn %s into one space', (_, value, expected) => {
+    expect(nameOf(value)).toBe(expected);
+  });
+
+  it.each([
+    ['a right-to-left override', 'Shop\u202egnp.exe', 'Shopgnp.exe'],
+    ['left-to-right isolates', 'Shop\u2066x\u2069', 'Shopx'],
+    ['a right-to-left mark', 'Shop\u200fName', 'ShopName'],
+    ['an Arabic letter mark', 'Shop\u061cName', 'ShopName'],
+  ])('drop %s', (_, value, expected) => {
+    expect(nameOf(value)).toBe(expected);
   });
 
   it.each([
     ['a C1 control (CSI)', 'Shop\u009b2K'],
     ['a C1 next-line', 'Shop\u0085Name'],
     ['an escape', 'Shop\u001b[2K'],
-  ])('rejects a product name with %s as a control character', (_, value) => {
+    ['a bell', 'Shop\u0007'],
+  ])('reject %s, naming the field', (_, value) => {
     expect(issuesOf({ ...base(), product: { id: 'p', name: value } })).toEqual([
       'product.name: must not contain control characters',
     ]);
   });
 
-  it('applies to the tagline, the user fields and each key feature', () => {
-    const problems = issuesOf({
-      user: { id: 'u', email: 'a@b.co', name: 'Eve\nAdmin', companyName: 'Co\u202e' },
+  it('apply to the tagline, the user fields and each key feature', () => {
+    const spec = parseProductSpec({
+      user: { id: 'u', email: 'a@b.co', name: 'Eve\nAdmin', companyName: 'Co\u202eoC' },
       product: { id: 'p', name: 'Fine', tagline: 'one\ntwo' },
-      specifications: { keyFeatures: ['ok', 'bad\u2067'] },
+      specifications: { keyFeatures: ['ok', 'bad\u2067 one\nline'] },
     });
-    expect(problems.sort()).toEqual(
-      [
-        `user.name: ${message}`,
-        `user.companyName: ${message}`,
-        `product.tagline: ${message}`,
-        `specifications.keyFeatures[1]: ${message}`,
-      ].sort(),
-    );
+    expect(spec.user.name).toBe('Eve Admin');
+    expect(spec.user.companyName).toBe('CooC');
+    expect(spec.product.tagline).toBe('one two');
+    expect(spec.specifications?.keyFeatures).toEqual(['ok', 'bad one line']);
   });
 
-  it('keeps line breaks in multi-line text but not C1 controls', () => {
+  it('leave nothing that breaks or reorders a line in any single-line field', () => {
+    const hostile =
+      'a\n\r\t\u2028\u2029\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061cz';
+    const spec = parseProductSpec({
+      user: {
+        id: 'u',
+        email: 'a@b.co',
+        name: hostile,
+        companyName: hostile,
+        businessType: hostile,
+        industry: hostile,
+      },
+      product: { id: 'p', name: hostile, tagline: hostile },
+      specifications: { keyFeatures: [hostile] },
+    });
+    const fields = [
+      spec.user.name,
+      spec.user.companyName,
+      spec.user.businessType,
+      spec.user.industry,
+      spec.product.name,
+      spec.product.tagline,
+      ...(spec.specifications?.keyFeatures ?? []),
+    ];
+    for (const field of fields) expect(field).toBe('a z');
+  });
+
+  it('a blank name is still empty once its tabs and newlines are spaces', () => {
+    expect(issuesOf({ ...base(), product: { id: 'p', name: ' \t\n ' } })).toEqual([
+      'product.name: must not be empty',
+    ]);
+  });
+
+  it('multi-line text keeps its line breaks, but not C1 controls', () => {
     const spec = parseProductSpec({
       ...base(),
       product: { id: 'p', name: 'Fine', description: 'Line one\nLine two\r\n\tindented' },
     });
-    expect(spec.product.description).toContain('\n');
+    expect(spec.product.description).toBe('Line one\nLine two\r\n\tindented');
     expect(issuesOf({ ...base(), product: { id: 'p', name: 'Fine', description: 'x\u009by' } })).toEqual([
       'product.description: must not contain control characters',
     ]);
   });
 
-  it('keeps ordinary right-to-left text and accents', () => {
-    expect(parseProductSpec({ ...base(), product: { id: 'p', name: 'مقهى Tomás' } }).product.name).toBe(
-      'مقهى Tomás',
-    );
+  it('ordinary right-to-left text and accents are kept', () => {
+    expect(nameOf('مقهى Tomás')).toBe('مقهى Tomás');
   });
 });
 
@@ -126,6 +162,9 @@ describe('messages say what they got', () => {
   it('names the kind of a value of the wrong type', () => {
     expect(issuesOf({ ...base(), product: { id: 'p', name: 42 } })).toEqual([
       'product.name: must be a string, got a number',
+    ]);
+    expect(issuesOf({ ...base(), specifications: 'text' })).toEqual([
+      'specifications: must be an object, got a string',
     ]);
   });
 });

@@ -4,23 +4,21 @@ import { type FieldIssue, ValidationError } from '../errors.js';
 // Control characters other than tab, newline and carriage return have no place in a spec:
 // C0, DEL and C1 (U+009B is a terminal's CSI, as ESC [ is).
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
-// A single-line field (a name, a tagline, a feature) carries no line breaks or tabs either, and
-// no bidirectional-text controls (embeddings, overrides, isolates, marks), which reorder what a
-// terminal or a page shows. Such text is rejected, not stripped: the founder sees the field named
-// and fixes it, and nothing downstream shows text other than what was validated.
-const SINGLE_LINE_FORBIDDEN =
-  /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+// A single-line field (a name, a tagline, a feature) is normalised, not rejected: line breaks
+// and tabs (a name pasted with its newline, a feature wrapped over lines) become one space, and
+// bidirectional-text controls (embeddings, overrides, isolates, marks), which reorder what a
+// terminal or a page shows and are invisible in the text itself, are removed. The founder's
+// words read the same; nothing in them can start a new line or reverse one. The controls with
+// no use in text at all (ESC, BEL, the C1 range) are rejected above, with the field named.
+const LINE_BREAKS = /[\t\n\r\u2028\u2029]+/g;
+const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 const text = (max: number) =>
   z
     .string()
     .max(max, `must be at most ${max} characters`)
     .refine((s) => !CONTROL.test(s), 'must not contain control characters');
 const line = (max: number) =>
-  text(max).refine(
-    // A C0/C1 control is reported once, by `text`.
-    (s) => CONTROL.test(s) || !SINGLE_LINE_FORBIDDEN.test(s),
-    'must be one line of text (no line breaks, tabs, control or bidirectional-override characters)',
-  );
+  text(max).transform((s) => s.replace(BIDI_CONTROLS, '').replace(LINE_BREAKS, ' '));
 const name = (max: number) =>
   line(max)
     .transform((s) => s.trim())
@@ -134,7 +132,7 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
 function issueMessage(issue: z.core.$ZodIssue, given: unknown): string {
   if (issue.code === 'invalid_type') {
     if (issue.input === undefined && given === undefined) return 'is required';
-    return `must be ${article(issue.expected)}, got ${describeValue(given ?? issue.input)}`;
+    return `must be ${article(issue.expected)}, got ${describeValue(given ?? issue.input, issue.input)}`;
   }
   if (issue.code === 'invalid_union') {
     // A branch of the right type that failed on its own terms says more than "text or an object".
@@ -147,15 +145,19 @@ function issueMessage(issue: z.core.$ZodIssue, given: unknown): string {
 }
 
 const article = (type: string) => (/^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`);
-/** What a value was, for a message: a string is quoted (shortened, escaped), anything else named by kind. */
-function describeValue(value: unknown): string {
-  if (typeof value !== 'string') return kindOf(value);
+/**
+ * What a value was, for a message: its kind, or the text itself (quoted, shortened, escaped)
+ * when the schema coerced text it could not use (`limit=abc`).
+ */
+function describeValue(value: unknown, parsed: unknown): string {
+  if (typeof value !== 'string' || typeof parsed === 'string') return kindOf(value);
   const shown = value.length > 40 ? `${value.slice(0, 40)}…` : value;
   return JSON.stringify(shown).replace(
     /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
 }
+
 function kindOf(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
