@@ -116,6 +116,20 @@ describe('POST /api/mvp/deploy with a spec nested thousands of levels deep', () 
       /specifications\.customizations.*must be nested at most 32 levels deep/,
     );
   });
+
+  it('answers 400 for deep JSON anywhere in the body', async () => {
+    const { server } = await start();
+    const arrays = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    for (const body of [
+      arrays,
+      `{"userId":${arrays},"productId":"p"}`,
+      `{"spec":${arrays}}`,
+      `{"spec":{"user":${arrays},"product":{"id":"p","name":"N"}}}`,
+    ]) {
+      const response = await post(server, body);
+      expect(response.status, body.slice(0, 40)).toBe(400);
+    }
+  });
 });
 
 describe('mvp serve start-up', () => {
