@@ -12,7 +12,7 @@
 const core = await import(new URL('../packages/core/dist/index.js', import.meta.url));
 const coreTesting = await import(new URL('../packages/core/dist/testing/index.js', import.meta.url));
 const local = await import(new URL('../packages/adapters-local/dist/index.js', import.meta.url));
-const { runLoad } = await import(new URL('../packages/runner-batch/dist/proof/load.js', import.meta.url));
+const { runLoad } = await import(new URL('../packages/runner-batch/dist/testing/load.js', import.meta.url));
 
 const JOBS = Number(process.env.LOAD_JOBS ?? 500);
 const CONCURRENCY = 8;

@@ -71,9 +71,9 @@ export async function run() {
   if (!process.env.MVP_BENCH_BUNDLE_DIR) buildBundle();
   const work = mkdtempSync(join(tmpdir(), 'mvp-bench-runner-'));
   const app = join(work, 'app');
-  // The image's WORKDIR as the bundle test lays it out (packages/runner-batch/src/bundle-harness.ts).
+  // The image's WORKDIR as the bundle test lays it out (packages/runner-batch/src/testing/bundle-harness.ts).
   const { assembleImage, parseDockerfile } = await import(
-    pathToFileURL(join(packageDir, 'dist/bundle-harness.js')).href
+    pathToFileURL(join(packageDir, 'dist/testing/bundle-harness.js')).href
   );
   await assembleImage(parseDockerfile(readFileSync(join(packageDir, 'Dockerfile'), 'utf8')), bundleDir, app);
   const dynamo = await startDynalite();

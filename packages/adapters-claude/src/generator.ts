@@ -95,6 +95,11 @@ export interface ClaudeCodeGeneratorDeps {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Milliseconds clock for the progress rate limit (default Date.now). */
   now?: () => number;
+  /**
+   * The process's redactor. The generator adds the settings' `secrets` and the environment's
+   * secret-looking values to it for what it sends to the model.
+   */
+  redact?: Redactor;
 }
 
 interface Resolved {
@@ -160,7 +165,15 @@ export function createClaudeCodeGenerator(
   return {
     specificationVersion: 'v1',
     async generate(options) {
-      const session = new Session(config, client, sleep, now, options, [settings.apiKey, ...config.secrets]);
+      const session = new Session(
+        config,
+        client,
+        sleep,
+        now,
+        options,
+        [settings.apiKey, ...config.secrets],
+        deps.redact,
+      );
       return session.run();
     },
   };
@@ -241,12 +254,14 @@ class Session {
     now: () => number,
     private readonly options: GenerateOptions,
     secrets: readonly (string | undefined)[],
+    outer: Redactor | undefined,
   ) {
     const fromEnv = Object.entries(process.env)
       .filter((entry): entry is [string, string] => typeof entry[1] === 'string')
       .filter(([name, value]) => isSecretVariable(name, value))
       .map(([, value]) => value);
-    this.redact = createRedactor([...secrets, ...fromEnv]);
+    const own = createRedactor([...secrets, ...fromEnv]);
+    this.redact = outer ? (text) => own(outer(text)) : own;
     this.progress = new ThrottledProgress(options.report, config.progressIntervalMs, now);
     this.breaker = new NoProgressBreaker(config.breaker);
     this.toolbox = createToolbox({

@@ -73,6 +73,8 @@ export interface GitHubRepoHostDeps {
   /** Where warnings go (rate-limit waits, taken names); lines are redacted. */
   log?: LogLine;
   sleep?: Sleep;
+  /** The process's redactor (it must know the token). Default: one that knows the token. */
+  redact?: Redactor;
 }
 
 /** A repository as the REST API returns it, the fields we read. */
@@ -104,7 +106,7 @@ export function createGitHubRepoHost(
   deps: GitHubRepoHostDeps = {},
 ): RepoHost {
   if (!settings.token) throw new ConfigError('GITHUB_TOKEN', 'is required to create repositories on GitHub');
-  const redact: Redactor = createRedactor([settings.token]);
+  const redact: Redactor = deps.redact ?? createRedactor([settings.token]);
   const apiUrl = normaliseApiUrl(settings.apiUrl);
   const template: RepoSpec | undefined = settings.generateFrom
     ? parseRepoSpec(settings.generateFrom, 'TEMPLATE_REPO')

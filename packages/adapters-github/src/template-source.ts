@@ -37,6 +37,8 @@ export interface GitTemplateSourceSettings {
 export interface GitTemplateSourceDeps {
   fetch?: typeof fetch;
   sleep?: Sleep;
+  /** The process's redactor (it must know the token). Default: one that knows the token. */
+  redact?: Redactor;
 }
 
 const TEMPLATE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -55,7 +57,7 @@ export function createGitTemplateSource(
   deps: GitTemplateSourceDeps = {},
 ): TemplateSource {
   const spec = parseRepoSpec(settings.templateRepo, 'TEMPLATE_REPO');
-  const redact: Redactor = createRedactor([settings.token]);
+  const redact: Redactor = deps.redact ?? createRedactor([settings.token]);
   const gitBase = (settings.gitUrl ?? gitBaseFor(normaliseApiUrl(settings.apiUrl))).replace(/\/+$/, '');
   const url = `${gitBase}/${spec.owner}/${spec.name}.git`;
   const http = settings.gitHttp ?? createFetchGitHttp(deps.fetch);

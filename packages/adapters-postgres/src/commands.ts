@@ -14,8 +14,8 @@ import { createPool } from './pool.js';
 
 /** Where a database command reads its settings and writes its output. */
 export interface DbCommandIo {
-  /** FOUNDERDASH_DB_URL is read from here. */
-  env: Readonly<Record<string, string | undefined>>;
+  /** The FounderDash database (FOUNDERDASH_DB_URL, read by the caller's configuration). */
+  databaseUrl: string | undefined;
   stdout: (line: string) => void;
   stderr: (line: string) => void;
   /** Relative spec paths resolve against it. Default: the process's working directory. */
@@ -34,7 +34,7 @@ export const DB_COMMAND_USAGE = `Usage:
  */
 export async function runDbCommand(args: readonly string[], io: DbCommandIo): Promise<number> {
   const [command, ...rest] = args;
-  const url = io.env['FOUNDERDASH_DB_URL'];
+  const url = io.databaseUrl;
   const redact = databaseRedactor(connectionSecrets(url), io.redact);
   const out = (line: string) => io.stdout(redact(line));
   const err = (line: string) => io.stderr(redact(line));

@@ -42,7 +42,7 @@ async function cli(...args: string[]) {
   const stdout: string[] = [];
   const stderr: string[] = [];
   const code = await runDbCommand(args, {
-    env: { FOUNDERDASH_DB_URL: rewriteUrl(db.url, { password: PASSWORD }) },
+    databaseUrl: rewriteUrl(db.url, { password: PASSWORD }),
     stdout: (l) => stdout.push(l),
     stderr: (l) => stderr.push(l),
     cwd: EXAMPLES,
@@ -188,7 +188,7 @@ describe('the mvp-db command', () => {
   it('names the missing variable, the bad file, and the usage', async () => {
     const lines: string[] = [];
     const missing = await runDbCommand(['migrate'], {
-      env: {},
+      databaseUrl: undefined,
       stdout: () => {},
       stderr: (l) => lines.push(l),
     });
@@ -212,7 +212,7 @@ describe('the mvp-db command', () => {
     const url = rewriteUrl(db.url, { host: '127.0.0.1', port: proxy.port, password: PASSWORD });
     const stderr: string[] = [];
     const code = await runDbCommand(['migrate'], {
-      env: { FOUNDERDASH_DB_URL: url },
+      databaseUrl: url,
       stdout: (l) => stderr.push(l),
       stderr: (l) => stderr.push(l),
     });

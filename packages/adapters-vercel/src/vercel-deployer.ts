@@ -8,6 +8,7 @@ import {
   PermanentError,
   PipelineError,
   type ProgressReporter,
+  type Redactor,
   type StepCheckpoint,
   TransientError,
 } from '@mvp-pipeline/core';
@@ -71,6 +72,8 @@ export interface VercelDeployerDeps {
   sleep?: SleepLike;
   /** Milliseconds since the epoch (default `Date.now`), for rate-limit waits. */
   now?: () => number;
+  /** The process's redactor (it must know the token). Default: one that knows the token. */
+  redact?: Redactor;
 }
 
 /** Vercel's readyState values (GET /v13/deployments/{id}). */
@@ -150,7 +153,7 @@ export function createVercelDeployer(
   const maxWaitMs = positiveInt(settings.maxWaitMs, 10 * 60_000, 'maxWaitMs');
   const target = settings.target?.trim() || 'production';
   const projectSettings = { ...STATIC_PROJECT_SETTINGS, ...settings.projectSettings };
-  const redact = createRedactor([settings.token]);
+  const redact = deps.redact ?? createRedactor([settings.token]);
   const now = deps.now ?? Date.now;
   const sleep: SleepLike =
     deps.sleep ?? ((ms, signal) => delay(ms, undefined, signal ? { signal } : undefined));

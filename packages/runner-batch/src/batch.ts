@@ -1,5 +1,5 @@
 import { idSchema, PipelineError, runJob, ValidationError } from '@mvp-pipeline/core';
-import { loadConfig } from './config.js';
+import { batchEnvironment, loadConfig } from './config.js';
 import { createPipeline } from './container.js';
 import { EXIT } from './exit-codes.js';
 import { withSecrets } from './secrets.js';
@@ -16,7 +16,8 @@ export async function runBatchJob(
 ): Promise<number> {
   // Batch leaves `Ref::jobId` in the command when the job was submitted without parameters.
   const argument = args[0]?.startsWith('Ref::') ? undefined : args[0];
-  const jobId = argument ?? env.JOB_ID;
+  const batch = batchEnvironment(env);
+  const jobId = argument ?? batch.jobId;
   const parsed = idSchema.safeParse(jobId);
   if (!parsed.success) {
     throw new ValidationError('job id', [
@@ -28,13 +29,12 @@ export async function runBatchJob(
   const { logger } = pipeline.deps.ports;
   const stop = onSignals();
   try {
-    const attempt = Number(env.AWS_BATCH_JOB_ATTEMPT);
     const result = await runJob(pipeline.deps, {
       jobId: parsed.data,
       signal: stop.signal,
       batch: {
-        ...(env.AWS_BATCH_JOB_ID ? { batchJobId: env.AWS_BATCH_JOB_ID } : {}),
-        ...(Number.isInteger(attempt) ? { attempt } : {}),
+        ...(batch.batchJobId ? { batchJobId: batch.batchJobId } : {}),
+        ...(batch.attempt !== undefined ? { attempt: batch.attempt } : {}),
       },
     });
     logger.info('Run ended', { jobId: parsed.data, outcome: result.outcome, status: result.job.status });

@@ -1,6 +1,6 @@
 import { tmpdir } from 'node:os';
 import { createRedactor } from '@mvp-pipeline/core';
-import { loadConfig } from './config.js';
+import { earlyLogFormat, environmentSecrets, loadConfig } from './config.js';
 import { createPipeline } from './container.js';
 import { createLogger } from './logger.js';
 
@@ -45,6 +45,10 @@ export async function warmUp(): Promise<void> {
 
 /** A warning from the launcher, in the runner's log format (MVP_LOG_FORMAT). */
 export function warn(message: string): void {
-  const format = process.env.MVP_LOG_FORMAT === 'json' ? 'json' : 'text';
-  createLogger({ format, level: 'warn', redact: createRedactor([]) }).warn(message);
+  // Before any configuration: the environment's secrets are what the launcher could print.
+  createLogger({
+    format: earlyLogFormat(),
+    level: 'warn',
+    redact: createRedactor(environmentSecrets()),
+  }).warn(message);
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { startTestDatabase } from '@mvp-pipeline/adapters-postgres/testing';
 import type { Job } from '@mvp-pipeline/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT } from './exit-codes.js';
 import {
   assembleImage,
   DUMMY_CREDENTIALS,
@@ -21,8 +22,7 @@ import {
   startDynamo,
   startProcess,
   waitFor,
-} from './bundle-harness.js';
-import { EXIT } from './exit-codes.js';
+} from './testing/bundle-harness.js';
 
 // The job definition's command (infra), with Batch's parameter placeholder.
 const JOB_DEFINITION_COMMAND = ['node', 'runner.js', 'run-batch-job', 'Ref::jobId'];

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { rewriteUrl, startTestDatabase, type TestDatabase } from '@mvp-pipeline/adapters-postgres/testing';
 import type { Job } from '@mvp-pipeline/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './proof/harness.js';
+import { runCli } from './testing/harness.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const PASSWORD = 'pg-s3cret-pass';

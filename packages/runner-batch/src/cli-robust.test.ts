@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Job } from '@mvp-pipeline/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './proof/harness.js';
+import { runCli } from './testing/harness.js';
 
 // The CLI's answers to a bad record, a failing disk, a second signal and input that names
 // something missing: each through the built `mvp`, as a user (or Batch) runs it.

@@ -13,7 +13,7 @@ import { type GitHubStandIn, startGitHubStandIn } from '@mvp-pipeline/adapters-g
 import { startVercelStandIn, type VercelStandIn } from '@mvp-pipeline/adapters-vercel/testing';
 import type { Job } from '@mvp-pipeline/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './proof/harness.js';
+import { runCli } from './testing/harness.js';
 
 // The production adapters, wired by the configuration as in the Batch container, against local
 // stand-ins of GitHub (with real git smart HTTP), the Anthropic Messages API and Vercel.

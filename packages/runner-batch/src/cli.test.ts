@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Job } from '@mvp-pipeline/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './proof/harness.js';
+import { runCli } from './testing/harness.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const cli = join(root, 'packages/runner-batch/dist/cli.js');

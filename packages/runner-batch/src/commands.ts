@@ -3,17 +3,19 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { listQuarantinedRecords } from '@mvp-pipeline/adapters-local';
 import {
   cancelJob,
+  compareNewestFirst,
   createRedactor,
   getJob,
   type Job,
   listJobs,
   PipelineError,
+  type Redactor,
   runJob,
   runWorker,
   submitJob,
 } from '@mvp-pipeline/core';
 import { runBatchJob } from './batch.js';
-import { loadConfig, SECRET_VARIABLES } from './config.js';
+import { debugRequested, environmentSecrets, loadConfig } from './config.js';
 import { createPipeline, type Pipeline } from './container.js';
 import { checkDataDir } from './data-dir.js';
 import { EXIT } from './exit-codes.js';
@@ -22,6 +24,7 @@ import { errorLines, jobRow, logLines, quarantinedRow, stepLines, styleFor, summ
 import { withSecrets } from './secrets.js';
 import { onSignals } from './signals.js';
 import { missing, UsageError } from './usage-error.js';
+import { wholeNumberOption } from './whole-number.js';
 
 const HELP = `mvp — turn a product spec into a live MVP
 
@@ -88,11 +91,16 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** The redactor of the pipeline this command opened, for its last error line (it knows the secrets loaded from Secrets Manager too). */
+let opened: Redactor | undefined;
+
 async function open(): Promise<Pipeline> {
   const config = loadConfig(await withSecrets(process.env));
   await checkDataDir(config.dataDir);
   // People read the live view; the structured log carries only what needs attention.
-  return createPipeline({ config, logLevel: config.logFormat === 'json' ? 'info' : 'error' });
+  const pipeline = await createPipeline({ config, logLevel: config.logFormat === 'json' ? 'info' : 'error' });
+  opened = pipeline.redact;
+  return pipeline;
 }
 
 async function submitCommand(command: 'run' | 'submit', args: string[]): Promise<number> {
@@ -112,6 +120,7 @@ async function submitCommand(command: 'run' | 'submit', args: string[]): Promise
     let request = { userId: values.user, productId: values.product };
     if (values.spec) {
       if (!pipeline.specFiles)
+        // The configured SpecSource has no registry (SpecSource.registerSpec): specs live elsewhere.
         throw new UsageError('--spec needs the JSON spec source (MVP_SPEC_SOURCE=json)');
       const spec = await pipeline.specFiles.registerFile(values.spec);
       request = { userId: spec.user.id, productId: spec.product.id };
@@ -165,12 +174,7 @@ async function runHere(pipeline: Pipeline, job: Job, json: boolean): Promise<num
 async function workerCommand(args: string[]): Promise<number> {
   const { values } = parse(args, { once: { type: 'boolean' }, concurrency: { type: 'string' } });
   if (values.help) return help();
-  const concurrency = values.concurrency === undefined ? 2 : Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
-    throw new UsageError(
-      `--concurrency must be a whole number from 1 to 64, got ${JSON.stringify(values.concurrency)}`,
-    );
-  }
+  const concurrency = wholeNumberOption('--concurrency', values.concurrency, 2, 1, 64);
   const pipeline = await open();
   const stop = onSignals();
   try {
@@ -246,7 +250,7 @@ async function jobsCommand(args: string[]): Promise<number> {
       pipeline.config.jobStore === 'file' ? await listQuarantinedRecords(pipeline.config.dataDir) : [];
     const jobs = pages
       .flatMap((p) => p.jobs)
-      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1))
+      .sort(compareNewestFirst)
       .slice(0, limit);
     const shown = (file: string) => relative(process.cwd(), file) || file;
     if (values.json) {
@@ -292,7 +296,7 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
 
 /** Prints an error the way a person can act on it: no stack traces for expected failures, no secrets. */
 function report(error: unknown): number {
-  const redact = createRedactor(SECRET_VARIABLES.map((name) => process.env[name]));
+  const redact = opened ?? createRedactor(environmentSecrets());
   const write = (text: string) => process.stderr.write(`${redact(text)}\n`);
   if (PipelineError.isInstance(error)) {
     const where = error.step ? ` (${error.step})` : '';
@@ -303,7 +307,7 @@ function report(error: unknown): number {
     return error.retryable ? EXIT.RETRYABLE : EXIT.JOB_FAILED;
   }
   write(`mvp: unexpected error: ${messageOf(error)}`);
-  if (process.env.MVP_DEBUG) write((error as Error).stack ?? '');
+  if (debugRequested()) write((error as Error).stack ?? '');
   return EXIT.JOB_FAILED;
 }
 

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, PipelineError } from '@mvp-pipeline/core';
+import { parseWholeNumber } from './whole-number.js';
 
 /**
  * The runner's configuration, parsed once from the environment. Names follow design.md and the
@@ -28,6 +29,8 @@ export interface RunnerConfig {
   chromiumPath: string | undefined;
   webhookUrl: string | undefined;
   logFormat: 'text' | 'json';
+  /** MVP_SERVE_TOKEN: the bearer token of `mvp serve` (required off loopback). A secret. */
+  serveToken: string | undefined;
   aws: { region: string | undefined; tableName: string; busName: string; topicArn: string | undefined };
   github: {
     token: string | undefined;
@@ -94,8 +97,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
   const integer = (name: string, fallback: number, min: number, max: number): number => {
     const value = read(name);
     if (value === undefined) return fallback;
-    const n = Number(value);
-    if (Number.isInteger(n) && n >= min && n <= max) return n;
+    const n = parseWholeNumber(value, min, max);
+    if (n !== undefined) return n;
     problems.push(new ConfigError(name, `must be a whole number from ${min} to ${max}`));
     return fallback;
   };
@@ -163,6 +166,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
     chromiumPath: read('MVP_CHROMIUM_PATH'),
     webhookUrl: url('MVP_WEBHOOK_URL'),
     logFormat: oneOf('MVP_LOG_FORMAT', ['text', 'json'] as const, 'text'),
+    serveToken: read('MVP_SERVE_TOKEN'),
     aws: {
       region: read('AWS_REGION'),
       tableName: read('DYNAMODB_TABLE') ?? 'mvp-development-jobs',
@@ -221,5 +225,42 @@ export function secretsOf(config: RunnerConfig): string[] {
     config.vercel.token,
     config.databaseUrl,
     config.webhookUrl,
+    config.serveToken,
   ].filter((s): s is string => typeof s === 'string');
+}
+
+/*
+ * What is read before a configuration exists (or when it could not be parsed): the CLI's last
+ * error line and the launcher's warnings. The rest of the process reads `loadConfig`'s result.
+ */
+
+/** The values of the secret variables as set in `env`, for redacting an error printed without a config. */
+export function environmentSecrets(env: Env = process.env): string[] {
+  return [...SECRET_VARIABLES, 'MVP_SERVE_TOKEN']
+    .map((name) => env[name]?.trim())
+    .filter((s): s is string => typeof s === 'string' && s !== '');
+}
+
+/** What AWS Batch tells a job's container: JOB_ID (or the argument), AWS_BATCH_JOB_ID, AWS_BATCH_JOB_ATTEMPT. */
+export function batchEnvironment(env: Env = process.env): {
+  jobId: string | undefined;
+  batchJobId: string | undefined;
+  attempt: number | undefined;
+} {
+  const attempt = Number(env['AWS_BATCH_JOB_ATTEMPT']);
+  return {
+    jobId: env['JOB_ID'],
+    batchJobId: env['AWS_BATCH_JOB_ID'] || undefined,
+    attempt: Number.isInteger(attempt) ? attempt : undefined,
+  };
+}
+
+/** MVP_DEBUG: print the stack of an unexpected error. */
+export function debugRequested(env: Env = process.env): boolean {
+  return Boolean(env['MVP_DEBUG']);
+}
+
+/** MVP_LOG_FORMAT for a message written before the configuration is loaded (the launcher's). */
+export function earlyLogFormat(env: Env = process.env): RunnerConfig['logFormat'] {
+  return env['MVP_LOG_FORMAT'] === 'json' ? 'json' : 'text';
 }

@@ -17,37 +17,38 @@ import {
   createTemplateCodeGenerator,
   createWebhookNotifier,
   type InProcessTrigger,
-  type JsonSpecSource,
+  readSpecFile,
 } from '@mvp-pipeline/adapters-local';
 import {
   assertNever,
-  type Builder,
   type Clock,
-  type CodeGenerator,
+  TOKENS as CORE_TOKENS,
   createRedactor,
-  type Deployer,
-  type IdGenerator,
-  type JobStore,
   type JobTrigger,
   type Logger,
   type Notifier,
   type PipelineDeps,
   type PipelinePorts,
   type PipelineSettings,
+  type ProductSpec,
   pipelineSettings,
-  type RepoHost,
-  type SiteChecker,
+  type Redactor,
   type SpecSource,
-  type TemplateSource,
-  TOKENS,
-  type WorkspaceProvider,
+  token,
   withFallbackGenerator,
 } from '@mvp-pipeline/core';
 import { Container } from 'inversify';
 import { type RunnerConfig, secretsOf } from './config.js';
 import { createLogger } from './logger.js';
 import { createIdGenerator, fanOutNotifier } from './runtime.js';
-import { vendorAdapters } from './vendors.js';
+import { type VendorDeps, vendorAdapters } from './vendors.js';
+
+/**
+ * The core's tokens (one per port, plus Logger, Clock, Redactor, PipelineSettings) and the
+ * runner's configuration. Each token carries its type: `container.rebind(TOKENS.Deployer)` takes
+ * a Deployer and nothing else. The symbols are `Symbol.for('mvp-pipeline/<Name>')`.
+ */
+export const TOKENS = { ...CORE_TOKENS, Config: token<RunnerConfig>('Config') } as const;
 
 export interface CreatePipelineOptions {
   config: RunnerConfig;
@@ -61,148 +62,237 @@ export interface CreatePipelineOptions {
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
 }
 
+/**
+ * The spec registry of the SpecSource the container resolved (see `SpecSource.registerSpec`):
+ * what `mvp run --spec`, the dashboard and embedders register specs through.
+ */
+export interface SpecFiles {
+  /** Validates and registers a spec; returns it. */
+  register(spec: unknown, origin?: string): Promise<ProductSpec>;
+  /** Reads, validates and registers a spec file. A missing file or broken JSON is a ValidationError naming the file. */
+  registerFile(path: string): Promise<ProductSpec>;
+  getSpec: SpecSource['getSpec'];
+  /** The users that have specs there. */
+  users(): Promise<string[]>;
+}
+
 export interface Pipeline {
   container: Container;
   deps: PipelineDeps;
   config: RunnerConfig;
-  /** The JSON spec source when the config selects it (the CLI registers spec files with it). */
-  specFiles: JsonSpecSource | undefined;
-  /** The in-process trigger when the config selects it (a worker in this process listens to it). */
+  /** The resolved SpecSource's registry, when it has one (the JSON source does; PostgreSQL does not). */
+  specFiles: SpecFiles | undefined;
+  /** The resolved JobTrigger when it wakes a worker in this process (the in-process trigger). */
   localTrigger: InProcessTrigger | undefined;
+  /** The process's one redactor (the container's `TOKENS.Redactor`). */
+  redact: Redactor;
   /** Releases connections and clients. */
   close(): Promise<void>;
 }
 
+/** What the use cases are given (`PipelinePorts`), each port by its token. */
+export const PORT_TOKENS = {
+  store: TOKENS.JobStore,
+  specs: TOKENS.SpecSource,
+  templates: TOKENS.TemplateSource,
+  workspaces: TOKENS.WorkspaceProvider,
+  repos: TOKENS.RepoHost,
+  generator: TOKENS.CodeGenerator,
+  builder: TOKENS.Builder,
+  deployer: TOKENS.Deployer,
+  siteChecker: TOKENS.SiteChecker,
+  notifier: TOKENS.Notifier,
+  trigger: TOKENS.JobTrigger,
+  clock: TOKENS.Clock,
+  ids: TOKENS.IdGenerator,
+  logger: TOKENS.Logger,
+} as const satisfies Record<keyof PipelinePorts, symbol>;
+
+/** The collaborators most bindings take, in this order. */
+const COMMON: [typeof TOKENS.Config, typeof TOKENS.Redactor, typeof TOKENS.Logger, typeof TOKENS.Clock] = [
+  TOKENS.Config,
+  TOKENS.Redactor,
+  TOKENS.Logger,
+  TOKENS.Clock,
+];
+type Common = [config: RunnerConfig, redact: Redactor, logger: Logger, clock: Clock];
+
 /**
- * The composition root: binds every port to the adapter the configuration selects, lets the
- * caller rebind any of them, and resolves the use cases' dependencies. No logic lives here.
+ * The composition root: binds every port to the adapter the configuration selects, each built
+ * from the container's one Config, Redactor, Logger and Clock (`toResolvedValue` with tokens), lets
+ * the caller rebind any of them, and resolves the use cases' dependencies. No logic lives here.
  */
 export async function createPipeline(options: CreatePipelineOptions): Promise<Pipeline> {
-  const { config } = options;
-  const redact = createRedactor(secretsOf(config));
   const container = new Container({ defaultScope: 'Singleton' });
   const closers: Array<() => Promise<void>> = [];
-  const vendors = vendorAdapters(config, redact, closers);
-  const specFiles =
-    config.specSource === 'json' ? createJsonSpecSource({ dir: join(config.dataDir, 'specs') }) : undefined;
-  const localTrigger = config.jobTrigger === 'in-process' ? createInProcessTrigger() : undefined;
+  const vendor = (...[config, redact, logger, clock]: Common): VendorDeps => ({
+    config,
+    redact,
+    logger,
+    clock,
+    closers,
+  });
 
+  container.bind(TOKENS.Config).toConstantValue(options.config);
   container
-    .bind<Logger>(TOKENS.Logger)
-    .toConstantValue(
-      options.logger ?? createLogger({ format: config.logFormat, level: options.logLevel ?? 'info', redact }),
+    .bind(TOKENS.Redactor)
+    .toResolvedValue((config) => createRedactor(secretsOf(config)), [TOKENS.Config]);
+  container
+    .bind(TOKENS.Logger)
+    .toResolvedValue(
+      (config, redact) =>
+        options.logger ??
+        createLogger({ format: config.logFormat, level: options.logLevel ?? 'info', redact }),
+      [TOKENS.Config, TOKENS.Redactor],
     );
-  container.bind<Clock>(TOKENS.Clock).toConstantValue(createSystemClock());
-  container.bind<IdGenerator>(TOKENS.IdGenerator).toConstantValue(createIdGenerator());
-  container.bind<JobStore>(TOKENS.JobStore).toDynamicValue((context) => {
+  container.bind(TOKENS.Clock).toResolvedValue(() => createSystemClock());
+  container.bind(TOKENS.IdGenerator).toResolvedValue(() => createIdGenerator());
+  container.bind(TOKENS.JobStore).toResolvedValue((...deps: Common) => {
+    const [config, , logger, clock] = deps;
     switch (config.jobStore) {
       case 'file':
-        return createFileJobStore({ dataDir: config.dataDir, logger: context.get<Logger>(TOKENS.Logger) });
+        return createFileJobStore({ dataDir: config.dataDir, logger });
       case 'memory':
-        return createMemoryJobStore();
+        return createMemoryJobStore({ clock: () => clock.now() });
       case 'dynamodb':
-        return vendors.dynamoJobStore();
+        return vendorAdapters.dynamoJobStore(vendor(...deps));
     }
-  });
+  }, COMMON);
   container
-    .bind<SpecSource>(TOKENS.SpecSource)
-    .toDynamicValue(() => specFiles ?? vendors.postgresSpecSource());
-  container
-    .bind<TemplateSource>(TOKENS.TemplateSource)
-    .toDynamicValue(() =>
-      config.github.templateRepo
-        ? vendors.gitTemplateSource()
-        : createLocalTemplateSource({ root: config.templatesDir }),
+    .bind(TOKENS.SpecSource)
+    .toResolvedValue(
+      (...deps: Common) =>
+        deps[0].specSource === 'json'
+          ? createJsonSpecSource({ dir: join(deps[0].dataDir, 'specs') })
+          : vendorAdapters.postgresSpecSource(vendor(...deps)),
+      COMMON,
     );
   container
-    .bind<WorkspaceProvider>(TOKENS.WorkspaceProvider)
-    .toDynamicValue(() => createDiskWorkspaceProvider({ root: join(config.dataDir, 'workspaces') }));
-  container
-    .bind<RepoHost>(TOKENS.RepoHost)
-    .toDynamicValue(() =>
-      config.repoHost === 'github'
-        ? vendors.githubRepoHost()
-        : createGitRepoHost({ root: join(config.dataDir, 'repos') }),
+    .bind(TOKENS.TemplateSource)
+    .toResolvedValue(
+      (...deps: Common) =>
+        deps[0].github.templateRepo
+          ? vendorAdapters.gitTemplateSource(vendor(...deps))
+          : createLocalTemplateSource({ root: deps[0].templatesDir, redact: deps[1] }),
+      COMMON,
     );
-  container.bind<CodeGenerator>(TOKENS.CodeGenerator).toDynamicValue(async () => {
+  container
+    .bind(TOKENS.WorkspaceProvider)
+    .toResolvedValue(
+      (config, redact) => createDiskWorkspaceProvider({ root: join(config.dataDir, 'workspaces'), redact }),
+      [TOKENS.Config, TOKENS.Redactor],
+    );
+  container
+    .bind(TOKENS.RepoHost)
+    .toResolvedValue(
+      (...deps: Common) =>
+        deps[0].repoHost === 'github'
+          ? vendorAdapters.githubRepoHost(vendor(...deps))
+          : createGitRepoHost({ root: join(deps[0].dataDir, 'repos'), redact: deps[1] }),
+      COMMON,
+    );
+  container.bind(TOKENS.CodeGenerator).toResolvedValue(async (...deps: Common) => {
+    const [config] = deps;
     const template = createTemplateCodeGenerator();
     if (config.codeGenerator === 'template') return template;
-    const claude = await vendors.claudeCodeGenerator();
+    const claude = await vendorAdapters.claudeCodeGenerator(vendor(...deps));
     return config.aiFallback === 'template' ? withFallbackGenerator(claude, template) : claude;
-  });
-  container.bind<Builder>(TOKENS.Builder).toDynamicValue(() => createProcessBuilder({}));
-  container.bind<Deployer>(TOKENS.Deployer).toDynamicValue(() =>
-    config.deployer === 'vercel'
-      ? vendors.vercelDeployer()
-      : createStaticDeployer({
-          root: config.dataDir,
-          ...(config.siteBaseUrl ? { baseUrl: config.siteBaseUrl } : {}),
-        }),
+  }, COMMON);
+  container.bind(TOKENS.Builder).toResolvedValue(() => createProcessBuilder({}));
+  container.bind(TOKENS.Deployer).toResolvedValue(
+    (...deps: Common) =>
+      deps[0].deployer === 'vercel'
+        ? vendorAdapters.vercelDeployer(vendor(...deps))
+        : createStaticDeployer({
+            root: deps[0].dataDir,
+            ...(deps[0].siteBaseUrl ? { baseUrl: deps[0].siteBaseUrl } : {}),
+          }),
+    COMMON,
   );
   container
-    .bind<SiteChecker>(TOKENS.SiteChecker)
-    .toDynamicValue(() =>
-      config.browserCheck === 'off'
-        ? createHttpSiteChecker({})
-        : createBrowserSiteChecker(config.chromiumPath ? { executablePath: config.chromiumPath } : {}),
+    .bind(TOKENS.SiteChecker)
+    .toResolvedValue(
+      (config) =>
+        config.browserCheck === 'off'
+          ? createHttpSiteChecker({})
+          : createBrowserSiteChecker(config.chromiumPath ? { executablePath: config.chromiumPath } : {}),
+      [TOKENS.Config],
     );
-  const notifierFor = (name: RunnerConfig['notifiers'][number]): Notifier | Promise<Notifier> => {
-    switch (name) {
-      case 'console':
-        return createConsoleNotifier({});
-      case 'jsonl':
-        return createJsonlNotifier({ path: join(config.dataDir, 'notifications.jsonl') });
-      case 'webhook':
-        return createWebhookNotifier({ url: config.webhookUrl! });
-      case 'sns':
-        return vendors.snsNotifier();
-      default:
-        return assertNever(name, 'notifier');
-    }
-  };
+  container.bind(TOKENS.Notifier).toResolvedValue(async (...deps: Common) => {
+    const [config, redact] = deps;
+    const notifierFor = (name: RunnerConfig['notifiers'][number]): Notifier | Promise<Notifier> => {
+      switch (name) {
+        case 'console':
+          return createConsoleNotifier({ redact });
+        case 'jsonl':
+          return createJsonlNotifier({ path: join(config.dataDir, 'notifications.jsonl') });
+        case 'webhook':
+          return createWebhookNotifier({ url: config.webhookUrl!, redact });
+        case 'sns':
+          return vendorAdapters.snsNotifier(vendor(...deps));
+        default:
+          return assertNever(name, 'notifier');
+      }
+    };
+    return fanOutNotifier(await Promise.all(config.notifiers.map(notifierFor)));
+  }, COMMON);
   container
-    .bind<Notifier>(TOKENS.Notifier)
-    .toDynamicValue(async () => fanOutNotifier(await Promise.all(config.notifiers.map(notifierFor))));
-  container
-    .bind<JobTrigger>(TOKENS.JobTrigger)
-    .toDynamicValue(() => localTrigger ?? vendors.eventBridgeTrigger());
-  container.bind<PipelineSettings>(TOKENS.PipelineSettings).toConstantValue(
-    pipelineSettings({
-      defaultTemplate: config.template,
-      leaseTtlMs: config.leaseTtlMs,
-      maxRepairRounds: config.maxRepairRounds,
-      maxAttempts: config.maxAttempts,
-      redact,
-      ...options.settings,
-    }),
+    .bind(TOKENS.JobTrigger)
+    .toResolvedValue(
+      (...deps: Common): JobTrigger | Promise<JobTrigger> =>
+        deps[0].jobTrigger === 'in-process'
+          ? createInProcessTrigger()
+          : vendorAdapters.eventBridgeTrigger(vendor(...deps)),
+      COMMON,
+    );
+  container.bind(TOKENS.PipelineSettings).toResolvedValue(
+    (config, redact) =>
+      pipelineSettings({
+        defaultTemplate: config.template,
+        leaseTtlMs: config.leaseTtlMs,
+        maxRepairRounds: config.maxRepairRounds,
+        maxAttempts: config.maxAttempts,
+        redact,
+        ...options.settings,
+      }),
+    [TOKENS.Config, TOKENS.Redactor],
   );
 
   options.configure?.(container);
 
-  const ports: PipelinePorts = {
-    store: await container.getAsync(TOKENS.JobStore),
-    specs: await container.getAsync(TOKENS.SpecSource),
-    templates: await container.getAsync(TOKENS.TemplateSource),
-    workspaces: await container.getAsync(TOKENS.WorkspaceProvider),
-    repos: await container.getAsync(TOKENS.RepoHost),
-    generator: await container.getAsync(TOKENS.CodeGenerator),
-    builder: await container.getAsync(TOKENS.Builder),
-    deployer: await container.getAsync(TOKENS.Deployer),
-    siteChecker: await container.getAsync(TOKENS.SiteChecker),
-    notifier: await container.getAsync(TOKENS.Notifier),
-    trigger: await container.getAsync(TOKENS.JobTrigger),
-    clock: await container.getAsync(TOKENS.Clock),
-    ids: await container.getAsync(TOKENS.IdGenerator),
-    logger: await container.getAsync(TOKENS.Logger),
-  };
+  const ports = {} as Record<keyof PipelinePorts, unknown>;
+  // One at a time, in this order: an adapter's factory may wait on another's.
+  for (const [name, id] of Object.entries<symbol>(PORT_TOKENS))
+    ports[name as keyof PipelinePorts] = await container.getAsync(id);
   return {
     container,
-    deps: { ports, settings: await container.getAsync(TOKENS.PipelineSettings) },
-    config,
-    specFiles,
-    localTrigger,
+    deps: { ports: ports as PipelinePorts, settings: await container.getAsync(TOKENS.PipelineSettings) },
+    config: await container.getAsync(TOKENS.Config),
+    specFiles: specFilesOf(ports.specs as SpecSource),
+    localTrigger: isInProcessTrigger(ports.trigger as JobTrigger)
+      ? (ports.trigger as InProcessTrigger)
+      : undefined,
+    redact: await container.getAsync(TOKENS.Redactor),
     close: async () => {
       await Promise.allSettled(closers.map((close) => close()));
     },
   };
+}
+
+/** The registry view of a SpecSource that implements the optional `registerSpec`. */
+function specFilesOf(source: SpecSource): SpecFiles | undefined {
+  const { registerSpec, listUsers } = source;
+  if (!registerSpec) return undefined;
+  const register = async (spec: unknown, origin?: string) =>
+    (await registerSpec.call(source, { spec, ...(origin === undefined ? {} : { origin }) })).spec;
+  return {
+    register,
+    registerFile: async (path) => register(await readSpecFile(path), `spec file ${path}`),
+    getSpec: (options) => source.getSpec(options),
+    users: async () => (listUsers ? (await listUsers.call(source)).userIds : []),
+  };
+}
+
+function isInProcessTrigger(trigger: JobTrigger): trigger is InProcessTrigger {
+  return typeof (trigger as Partial<InProcessTrigger>).subscribe === 'function';
 }

@@ -1,5 +1,15 @@
-import type { Redactor } from '@mvp-pipeline/core';
+import type { Clock, Logger, Redactor } from '@mvp-pipeline/core';
 import { type RunnerConfig, secretsOf } from './config.js';
+
+/** What every vendor adapter is built with: the process's one config, redactor, logger and clock. */
+export interface VendorDeps {
+  config: RunnerConfig;
+  redact: Redactor;
+  logger: Logger;
+  clock: Clock;
+  /** Where an adapter that holds connections registers its close. */
+  closers: Array<() => Promise<void>>;
+}
 
 /**
  * The vendor adapters, each loaded and built only when the configuration selects it: a local
@@ -7,41 +17,43 @@ import { type RunnerConfig, secretsOf } from './config.js';
  * tokens. Vendor clients read their endpoints from the vendors' own variables
  * (AWS_ENDPOINT_URL…), so tests point them at stand-ins.
  */
-export function vendorAdapters(config: RunnerConfig, redact: Redactor, closers: Array<() => Promise<void>>) {
-  const region = config.aws.region ? { region: config.aws.region } : {};
-  const aws = () => import('@mvp-pipeline/adapters-aws');
-  const github = () => import('@mvp-pipeline/adapters-github');
-  return {
-    dynamoJobStore: async () => {
-      const { createDynamoJobStore, createDynamoDocumentClient } = await aws();
-      return createDynamoJobStore(
-        { tableName: config.aws.tableName },
-        { client: createDynamoDocumentClient(region), redact },
-      );
-    },
-    snsNotifier: async () => (await aws()).createSnsNotifier({ topicArn: config.aws.topicArn! }, {}),
-    eventBridgeTrigger: async () =>
-      (await aws()).createEventBridgeTrigger({ busName: config.aws.busName }, {}),
-    postgresSpecSource: async () => {
-      const { createPgSpecSource } = await import('@mvp-pipeline/adapters-postgres');
-      const source = createPgSpecSource({ connectionString: config.databaseUrl! });
-      closers.push(() => source.close());
-      return source;
-    },
-    githubRepoHost: async () =>
-      (await github()).createGitHubRepoHost({
-        token: config.github.token!,
-        owner: config.github.owner,
-        apiUrl: config.github.apiUrl,
-      }),
-    gitTemplateSource: async () =>
-      (await github()).createGitTemplateSource({
-        templateRepo: config.github.templateRepo!,
-        token: config.github.token,
-        apiUrl: config.github.apiUrl,
-      }),
-    claudeCodeGenerator: async () =>
-      (await import('@mvp-pipeline/adapters-claude')).createClaudeCodeGenerator({
+export const vendorAdapters = {
+  dynamoJobStore: async ({ config, redact, logger, clock }: VendorDeps) => {
+    const { createDynamoJobStore, createDynamoDocumentClient } = await import('@mvp-pipeline/adapters-aws');
+    return createDynamoJobStore(
+      { tableName: config.aws.tableName },
+      { client: createDynamoDocumentClient(regionOf(config)), redact, logger, clock: () => clock.now() },
+    );
+  },
+  snsNotifier: async ({ config, redact }: VendorDeps) =>
+    (await import('@mvp-pipeline/adapters-aws')).createSnsNotifier(
+      { topicArn: config.aws.topicArn! },
+      { redact },
+    ),
+  eventBridgeTrigger: async ({ config, redact }: VendorDeps) =>
+    (await import('@mvp-pipeline/adapters-aws')).createEventBridgeTrigger(
+      { busName: config.aws.busName },
+      { redact },
+    ),
+  postgresSpecSource: async ({ config, redact, logger, closers }: VendorDeps) => {
+    const { createPgSpecSource } = await import('@mvp-pipeline/adapters-postgres');
+    const source = createPgSpecSource({ connectionString: config.databaseUrl! }, { redact, logger });
+    closers.push(() => source.close());
+    return source;
+  },
+  githubRepoHost: async ({ config, redact }: VendorDeps) =>
+    (await import('@mvp-pipeline/adapters-github')).createGitHubRepoHost(
+      { token: config.github.token!, owner: config.github.owner, apiUrl: config.github.apiUrl },
+      { redact },
+    ),
+  gitTemplateSource: async ({ config, redact }: VendorDeps) =>
+    (await import('@mvp-pipeline/adapters-github')).createGitTemplateSource(
+      { templateRepo: config.github.templateRepo!, token: config.github.token, apiUrl: config.github.apiUrl },
+      { redact },
+    ),
+  claudeCodeGenerator: async ({ config, redact, clock }: VendorDeps) =>
+    (await import('@mvp-pipeline/adapters-claude')).createClaudeCodeGenerator(
+      {
         apiKey: config.anthropic.apiKey,
         model: config.anthropic.model,
         baseUrl: config.anthropic.baseUrl,
@@ -49,12 +61,14 @@ export function vendorAdapters(config: RunnerConfig, redact: Redactor, closers: 
         maxOutputTokens: config.anthropic.maxOutputTokens,
         maxCostUsd: config.anthropic.maxCostUsd,
         secrets: secretsOf(config),
-      }),
-    vercelDeployer: async () =>
-      (await import('@mvp-pipeline/adapters-vercel')).createVercelDeployer({
-        token: config.vercel.token!,
-        teamId: config.vercel.teamId,
-        apiUrl: config.vercel.apiUrl,
-      }),
-  };
-}
+      },
+      { redact, now: () => clock.now().getTime() },
+    ),
+  vercelDeployer: async ({ config, redact, clock }: VendorDeps) =>
+    (await import('@mvp-pipeline/adapters-vercel')).createVercelDeployer(
+      { token: config.vercel.token!, teamId: config.vercel.teamId, apiUrl: config.vercel.apiUrl },
+      { redact, now: () => clock.now().getTime() },
+    ),
+};
+
+const regionOf = (config: RunnerConfig) => (config.aws.region ? { region: config.aws.region } : {});

@@ -2,7 +2,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/li
 import { type JobStore, PipelineError } from '@mvp-pipeline/core';
 import { jobStoreContract, rejectionCode, sampleJob } from '@mvp-pipeline/core/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DUMMY_CREDENTIALS, type LocalDynamo, startDynalite } from '../test-support/dynalite.js';
+import { DUMMY_CREDENTIALS, type LocalDynamo, startDynalite } from '../testing/dynalite.js';
 import { itemSize } from './item.js';
 import { createDynamoDocumentClient, createDynamoJobStore } from './job-store.js';
 

@@ -1,8 +1,8 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { runJob, submitJob } from '@mvp-pipeline/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalDynamo, startDynalite } from '../test-support/dynalite.js';
-import { pipelineWith } from '../test-support/pipeline-doubles.js';
+import { type LocalDynamo, startDynalite } from '../testing/dynalite.js';
+import { pipelineWith } from '../testing/pipeline-doubles.js';
 import { createDynamoJobStore } from './job-store.js';
 
 let dynamo: LocalDynamo;

@@ -2,11 +2,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { JobRequest } from '@mvp-pipeline/core';
 import { jobTriggerContract, rejectionCode } from '@mvp-pipeline/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  type EventBridgeStandIn,
-  LOCAL_AWS,
-  startEventBridgeStandIn,
-} from '../test-support/aws-stand-ins.js';
+import { type EventBridgeStandIn, LOCAL_AWS, startEventBridgeStandIn } from '../testing/aws-stand-ins.js';
 import { createEventBridgeTrigger } from './eventbridge-trigger.js';
 
 const BUS = 'mvp-pipeline';

@@ -5,7 +5,7 @@ import {
   LOCAL_AWS,
   type SecretsManagerStandIn,
   startSecretsManagerStandIn,
-} from '../test-support/aws-stand-ins.js';
+} from '../testing/aws-stand-ins.js';
 import { loadSecrets } from './secrets.js';
 
 const ARN = (name: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-AbCdEf`;

@@ -2,7 +2,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import type { JobNotification } from '@mvp-pipeline/core';
 import { notifierContract, rejectionCode, sampleNotification } from '@mvp-pipeline/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LOCAL_AWS, type SnsStandIn, startSnsStandIn } from '../test-support/aws-stand-ins.js';
+import { LOCAL_AWS, type SnsStandIn, startSnsStandIn } from '../testing/aws-stand-ins.js';
 import { createSnsNotifier, type SnsJobMessage } from './sns-notifier.js';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:mvp-completions';

@@ -1,9 +1,22 @@
-import { createRedactor, PermanentError, PipelineError, ValidationError } from '@mvp-pipeline/core';
+import {
+  createRedactor,
+  PermanentError,
+  PipelineError,
+  type Redactor,
+  ValidationError,
+} from '@mvp-pipeline/core';
 
-const redact = createRedactor();
+const patternsOnly = createRedactor();
 
-/** Our typed errors pass through; anything else (fs, isomorphic-git) becomes a PermanentError saying what failed. */
-export function asPipelineError(action: string, error: unknown): PipelineError {
+/**
+ * Our typed errors pass through; anything else (fs, isomorphic-git) becomes a PermanentError saying
+ * what failed, redacted by `redact` (the process's redactor; default: the token shapes only).
+ */
+export function asPipelineError(
+  action: string,
+  error: unknown,
+  redact: Redactor = patternsOnly,
+): PipelineError {
   if (PipelineError.isInstance(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new PermanentError(redact(`${action}: ${message}`), { cause: error });

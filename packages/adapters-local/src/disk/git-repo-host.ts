@@ -3,7 +3,13 @@ import fs from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { NotFoundError, type RepoHost, type RepoRef, ValidationError } from '@mvp-pipeline/core';
+import {
+  NotFoundError,
+  type Redactor,
+  type RepoHost,
+  type RepoRef,
+  ValidationError,
+} from '@mvp-pipeline/core';
 import { assertBranchName, commitAll } from '@mvp-pipeline/workspace';
 import git from 'isomorphic-git';
 import { asPipelineError, assertJobId } from './errors.js';
@@ -17,6 +23,8 @@ export interface GitRepoHostSettings {
    * `url` becomes `<baseUrl>/<name>.git`. Without it, `url` is the repository's `file://` URL.
    */
   baseUrl?: string;
+  /** The process's redactor, for error messages. Default: one that knows only the token shapes. */
+  redact?: Redactor;
 }
 
 /** A repository name: a slug (see the core's `slugify`), optionally with a numeric suffix. */
@@ -145,7 +153,7 @@ export function createGitRepoHost(settings: GitRepoHostSettings): RepoHost {
           { path: JSON.stringify(name), message: `is taken with every suffix up to -${MAX_SUFFIX}` },
         ]);
       } catch (error) {
-        throw asPipelineError(`Cannot create the repository ${name}`, error);
+        throw asPipelineError(`Cannot create the repository ${name}`, error, settings.redact);
       }
     },
 
@@ -162,7 +170,7 @@ export function createGitRepoHost(settings: GitRepoHostSettings): RepoHost {
         await git.writeRef({ fs, gitdir, ref, value: commit, force: true });
         return { commit, pushed: true };
       } catch (error) {
-        throw asPipelineError(`Cannot push to ${repo.name}`, error);
+        throw asPipelineError(`Cannot push to ${repo.name}`, error, settings.redact);
       }
     },
 
@@ -194,7 +202,7 @@ export function createGitRepoHost(settings: GitRepoHostSettings): RepoHost {
         await git.checkout({ fs, dir, gitdir: workGitdir, ref: repo.branch, force: true });
         return { commit: target };
       } catch (error) {
-        throw asPipelineError(`Cannot check out ${repo.name}`, error);
+        throw asPipelineError(`Cannot check out ${repo.name}`, error, settings.redact);
       }
     },
   };

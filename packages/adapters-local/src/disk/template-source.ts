@@ -14,6 +14,7 @@ import path from 'node:path';
 import {
   NotFoundError,
   parseTemplateManifest,
+  type Redactor,
   TEMPLATE_MANIFEST_FILE,
   type TemplateManifest,
   type TemplateSource,
@@ -25,6 +26,8 @@ import { asPipelineError } from './errors.js';
 export interface LocalTemplateSourceSettings {
   /** The directory holding one folder per template, e.g. the repository's `templates/`. */
   root: string;
+  /** The process's redactor, for error messages. Default: one that knows only the token shapes. */
+  redact?: Redactor;
 }
 
 /** A template name: one plain path segment. */
@@ -145,7 +148,7 @@ export function createLocalTemplateSource(settings: LocalTemplateSourceSettings)
         }
         return { manifest, ref: `sha256:${digest.digest('hex').slice(0, 16)}` };
       } catch (error) {
-        throw asPipelineError(`Cannot copy the template "${template}"`, error);
+        throw asPipelineError(`Cannot copy the template "${template}"`, error, settings.redact);
       }
     },
     async readManifest({ workspace, signal }) {
@@ -154,7 +157,11 @@ export function createLocalTemplateSource(settings: LocalTemplateSourceSettings)
       try {
         return { manifest: await parseManifestFile(file, `the workspace of job ${workspace.jobId}`) };
       } catch (error) {
-        throw asPipelineError(`Cannot read ${TEMPLATE_MANIFEST_FILE} of the workspace`, error);
+        throw asPipelineError(
+          `Cannot read ${TEMPLATE_MANIFEST_FILE} of the workspace`,
+          error,
+          settings.redact,
+        );
       }
     },
   };

@@ -1,11 +1,13 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { ValidationError, type Workspace, type WorkspaceProvider } from '@mvp-pipeline/core';
+import { type Redactor, ValidationError, type Workspace, type WorkspaceProvider } from '@mvp-pipeline/core';
 import { asPipelineError, assertJobId } from './errors.js';
 
 export interface DiskWorkspaceProviderSettings {
   /** The directory that holds the workspaces (created when missing), e.g. `<data dir>/workspaces`. */
   root: string;
+  /** The process's redactor, for error messages. Default: one that knows only the token shapes. */
+  redact?: Redactor;
 }
 
 /**
@@ -25,7 +27,7 @@ export function createDiskWorkspaceProvider(settings: DiskWorkspaceProviderSetti
         const dir = await mkdtemp(path.join(root, `${jobId.replace(/:/g, '-')}-`));
         return { workspace: { jobId, dir } };
       } catch (error) {
-        throw asPipelineError(`Cannot create a workspace under ${root}`, error);
+        throw asPipelineError(`Cannot create a workspace under ${root}`, error, settings.redact);
       }
     },
     async dispose({ workspace }: { workspace: Workspace }) {
@@ -38,7 +40,7 @@ export function createDiskWorkspaceProvider(settings: DiskWorkspaceProviderSetti
       try {
         await rm(dir, { recursive: true, force: true, maxRetries: 3 });
       } catch (error) {
-        throw asPipelineError(`Cannot remove the workspace ${dir}`, error);
+        throw asPipelineError(`Cannot remove the workspace ${dir}`, error, settings.redact);
       }
     },
   };

@@ -18,8 +18,10 @@ import {
   createMemoryTrigger,
   createMemoryWorkspaceProvider,
 } from './fakes.js';
+import { createManualClock } from './manual-clock.js';
 import { MemoryFiles } from './memory-files.js';
-import { createManualClock, createMemoryLogger, createSequentialIds } from './runtime.js';
+import { createMemoryLogger } from './memory-logger.js';
+import { createSequentialIds } from './sequential-ids.js';
 
 /**
  * Every port as an in-memory fake, wired together over one virtual file tree and a manual

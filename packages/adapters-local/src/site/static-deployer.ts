@@ -24,7 +24,7 @@ import {
   slugify,
   ValidationError,
 } from '@mvp-pipeline/core';
-import { errnoCode, fsError, writeFileAtomic } from './files.js';
+import { errnoCode, fsError, writeFileAtomic } from '../disk/files.js';
 
 export interface StaticDeployerSettings {
   /**

@@ -1,15 +1,10 @@
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  NotFoundError,
-  type ProductSpec,
-  parseProductSpec,
-  type SpecSource,
-  ValidationError,
-} from '@mvp-pipeline/core';
+import { NotFoundError, type ProductSpec, parseProductSpec, type SpecSource } from '@mvp-pipeline/core';
+import { readSpecFile } from './spec-file.js';
 
 /** A SpecSource over specs registered from JSON files (the ../shared/specs shape). */
-export interface JsonSpecSource extends SpecSource {
+export interface JsonSpecSource extends Required<SpecSource> {
   /** Validates and registers a spec; returns it. */
   register(spec: unknown, origin?: string): Promise<ProductSpec>;
   /** Reads, validates and registers a spec file. A missing file or broken JSON is a ValidationError naming the file. */
@@ -62,23 +57,13 @@ export function createJsonSpecSource(settings: JsonSpecSourceSettings = {}): Jso
       return spec;
     },
     async registerFile(path) {
-      let text: string;
-      try {
-        text = await readFile(path, 'utf8');
-      } catch (error) {
-        const reason =
-          (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-        throw new ValidationError(`spec file ${path}`, [{ path: '', message: reason }]);
-      }
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch (error) {
-        throw new ValidationError(`spec file ${path}`, [
-          { path: '', message: `is not valid JSON (${(error as Error).message})` },
-        ]);
-      }
-      return source.register(json, `spec file ${path}`);
+      return source.register(await readSpecFile(path), `spec file ${path}`);
+    },
+    async registerSpec({ spec, origin }) {
+      return { spec: await source.register(spec, origin) };
+    },
+    async listUsers() {
+      return { userIds: await source.users() };
     },
     async users() {
       const known = new Set([...specs.values()].map((s) => s.user.id));

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { createMemoryTrigger } from '@mvp-pipeline/adapters-local';
 import { type Job, type JobTrigger, runJob, TOKENS, TransientError } from '@mvp-pipeline/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { testPipeline } from '../serve/test-support.js';
+import { testPipeline } from '../testing/serve-pipeline.js';
 import { toLambdaHandler } from './lambda.js';
 import { toNodeListener } from './node.js';
 import { createStatusApi, type StatusApi } from './status-api.js';

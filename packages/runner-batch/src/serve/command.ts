@@ -5,6 +5,7 @@ import { EXIT } from '../exit-codes.js';
 import { withSecrets } from '../secrets.js';
 import { onSignals } from '../signals.js';
 import { UsageError } from '../usage-error.js';
+import { wholeNumberOption } from '../whole-number.js';
 import { startServer } from './server.js';
 
 const HELP = `mvp serve — the dashboard, the status API and the published sites, with a worker
@@ -47,14 +48,9 @@ export async function serveCommand(args: string[], env: Env = process.env): Prom
   const port = values.port === undefined ? 4173 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port must be a port number (0-65535), got ${JSON.stringify(values.port)}`);
-  const concurrency = values.concurrency === undefined ? 2 : Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
-    throw new UsageError(
-      `--concurrency must be a whole number from 1 to 64, got ${JSON.stringify(values.concurrency)}`,
-    );
-  }
+  const concurrency = wholeNumberOption('--concurrency', values.concurrency, 2, 1, 64);
   const config = loadConfig(await withSecrets(env));
-  const token = env['MVP_SERVE_TOKEN']?.trim() || undefined;
+  const token = config.serveToken;
   const stop = onSignals();
   const server = await startServer({
     config,

@@ -9,6 +9,7 @@ import {
   type PipelineDeps,
   type PipelineSettings,
   runWorker,
+  TOKENS,
   type WorkerSummary,
 } from '@mvp-pipeline/core';
 import type { RunnerConfig } from '../config.js';
@@ -74,11 +75,24 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const { port } = server.address() as AddressInfo;
   const url = `http://${urlHost(host)}:${port}`;
 
+  const listeners = new Set<(jobId: string) => void>();
+  const changes: JobChanges = (listener) => {
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  };
   let pipeline: Pipeline;
   try {
     pipeline = await createPipeline({
       config: { ...options.config, siteBaseUrl: options.config.siteBaseUrl ?? url },
-      ...(options.configure ? { configure: options.configure } : {}),
+      configure: (container) => {
+        options.configure?.(container);
+        // Whatever store is bound, the one resolved tells open event streams about its writes.
+        container.onActivation(TOKENS.JobStore, (_context, store) =>
+          reportingStore(store, (jobId) => {
+            for (const listener of listeners) listener(jobId);
+          }),
+        );
+      },
       ...(options.settings ? { settings: options.settings } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
       ...(options.logLevel ? { logLevel: options.logLevel } : {}),
@@ -87,20 +101,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await stop(server);
     throw error;
   }
-  const listeners = new Set<(jobId: string) => void>();
-  const changes: JobChanges = (listener) => {
-    listeners.add(listener);
-    return () => listeners.delete(listener);
-  };
-  const deps: PipelineDeps = {
-    ...pipeline.deps,
-    ports: {
-      ...pipeline.deps.ports,
-      store: reportingStore(pipeline.deps.ports.store, (jobId) => {
-        for (const listener of listeners) listener(jobId);
-      }),
-    },
-  };
+  const deps: PipelineDeps = pipeline.deps;
   const specs = pipeline.specFiles;
   const api = createStatusApi({
     deps,

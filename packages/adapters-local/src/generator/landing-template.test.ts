@@ -9,8 +9,8 @@ import { type ProductSpec, parseProductSpec } from '@mvp-pipeline/core';
 import { recordingReporter } from '@mvp-pipeline/core/testing';
 import { chromium } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { landingWorkspace } from '../testing/landing-workspace.js';
 import { createTemplateCodeGenerator } from './template-generator.js';
-import { landingWorkspace } from './test-support.js';
 
 const run = promisify(execFile);
 const EXAMPLES = fileURLToPath(new URL('../../../../examples', import.meta.url));

@@ -6,7 +6,7 @@
 import { createCrashSwitch, withFaults } from '@mvp-pipeline/adapters-local/testing';
 import { runJob } from '@mvp-pipeline/core';
 import { createPipeline, loadConfig } from '../../dist/index.js';
-import { PORT_TOKENS } from '../../dist/proof/harness.js';
+import { PORT_TOKENS } from '../../dist/testing/harness.js';
 
 const [jobId, port, method, onCall, leaseTtlMs] = process.argv.slice(2);
 const config = loadConfig(process.env);

@@ -11,7 +11,7 @@ import {
   SPEC_MARKDOWN_FILE,
 } from '@mvp-pipeline/core';
 import { resolveInside } from '@mvp-pipeline/workspace';
-import { errnoCode, fsError, writeFileAtomic } from './files.js';
+import { errnoCode, fsError, writeFileAtomic } from '../disk/files.js';
 
 /** The content file the template generator fills, inside the manifest's `sourceDir`. */
 export const SITE_CONTENT_FILE = 'site.json';

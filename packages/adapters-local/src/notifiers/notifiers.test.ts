@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { JobNotification } from '@mvp-pipeline/core';
 import { notifierContract, sampleNotification } from '@mvp-pipeline/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createConsoleNotifier, createJsonlNotifier, readJsonl } from './notifiers.js';
+import { createConsoleNotifier, createJsonlNotifier, readJsonl } from './console-jsonl-notifiers.js';
 import { createWebhookNotifier, parseRetryAfter } from './webhook-notifier.js';
 
 interface Received {

@@ -5,6 +5,7 @@ import {
   type Notifier,
   PermanentError,
   RateLimitedError,
+  type Redactor,
   TransientError,
   ValidationError,
 } from '@mvp-pipeline/core';
@@ -25,6 +26,8 @@ export interface WebhookNotifierSettings {
   retryBaseDelayMs?: number;
   /** Jitter source, in [0, 1). Default Math.random. */
   random?: () => number;
+  /** The process's redactor (it knows every configured secret); the URL's own credentials are added to it. */
+  redact?: Redactor;
 }
 
 const MAX_DELAY_MS = 30_000;
@@ -47,7 +50,9 @@ export function createWebhookNotifier(settings: WebhookNotifierSettings): Notifi
     maxDelayMs: MAX_DELAY_MS,
   };
   const random = settings.random ?? Math.random;
-  const redact = createRedactor(secrets);
+  const own = createRedactor(secrets);
+  const outer = settings.redact;
+  const redact: Redactor = outer ? (text) => own(outer(text)) : own;
   const where = `the webhook at ${target.host}`;
 
   return {

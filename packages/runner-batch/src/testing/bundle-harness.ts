@@ -14,7 +14,7 @@ import type { JobStore } from '@mvp-pipeline/core';
 import dynaliteServer from 'dynalite';
 
 /** The repository root, from this file. */
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 export const PACKAGE_DIR = join(REPO_ROOT, 'packages/runner-batch');
 
 /** What the Dockerfile says the container is: where it runs, what it copies, its environment and command. */

@@ -5,8 +5,8 @@ import { parseProductSpec } from '@mvp-pipeline/core';
 import { codeGeneratorContract, recordingReporter, sampleSpec } from '@mvp-pipeline/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { diskFiles } from '../testing/disk-files.js';
+import { landingWorkspace } from '../testing/landing-workspace.js';
 import { createTemplateCodeGenerator } from './template-generator.js';
-import { landingWorkspace } from './test-support.js';
 
 codeGeneratorContract({ describe, it, expect, beforeEach, afterEach }, 'template generator', async () => {
   const root = await mkdtemp(path.join(tmpdir(), 'mvp-tgen-'));

@@ -6,7 +6,14 @@ import {
   type Fault,
   withFaults,
 } from '@mvp-pipeline/adapters-local/testing';
-import { type Job, type PipelineSettings, runJob, runWorker, type WorkStep } from '@mvp-pipeline/core';
+import {
+  type Job,
+  type JobStore,
+  type PipelineSettings,
+  runJob,
+  runWorker,
+  type WorkStep,
+} from '@mvp-pipeline/core';
 import {
   type Evidence,
   evidence,
@@ -107,7 +114,7 @@ export interface CellResult {
 /** The deadline of the step a hang cell hangs in: long enough for real work on a loaded machine. */
 export const HANG_DEADLINE_MS = 2_000;
 const KILL_LEASE_TTL_MS = 1_000;
-const KILL_RUNNER = fileURLToPath(new URL('../../src/proof/kill-runner.mjs', import.meta.url));
+const KILL_RUNNER = fileURLToPath(new URL('../../src/testing/kill-runner.mjs', import.meta.url));
 
 const FAULTS: Record<Exclude<FaultKind, 'kill'>, Fault> = {
   transient: { kind: 'transient', times: 2 },
@@ -162,9 +169,10 @@ export async function runCell(cell: Cell, env: Record<string, string> = {}): Pro
         env,
         settings,
         configure: (c) => {
-          c.rebind(PORT_TOKENS[cell.port]).toConstantValue(wrapped);
+          // The wrapped port is the cell's own port type; the token union cannot say which.
+          c.rebind(PORT_TOKENS[cell.port] as symbol).toConstantValue(wrapped);
           c.rebind(PORT_TOKENS.store).toConstantValue(
-            freeze.guard(cell.port === 'store' ? wrapped : healthy.deps.ports.store),
+            freeze.guard((cell.port === 'store' ? wrapped : healthy.deps.ports.store) as JobStore),
           );
         },
       });

@@ -9,15 +9,13 @@ import {
   type Job,
   type JobStore,
   type PipelineDeps,
-  type PipelinePorts,
   type PipelineSettings,
   type ProductSpec,
   submitJob,
-  TOKENS,
 } from '@mvp-pipeline/core';
 import type { Container } from 'inversify';
 import { loadConfig, secretsOf } from '../config.js';
-import { createPipeline, type Pipeline } from '../container.js';
+import { createPipeline, PORT_TOKENS as PIPELINE_PORT_TOKENS, type Pipeline } from '../container.js';
 import { createLogger } from '../logger.js';
 
 /** The repository root, found from this file in src or dist. */
@@ -82,18 +80,8 @@ export async function removeDir(dir: string): Promise<void> {
 }
 
 /** The port names of `PipelinePorts` that do work, with their container tokens. */
-export const PORT_TOKENS = {
-  store: TOKENS.JobStore,
-  specs: TOKENS.SpecSource,
-  templates: TOKENS.TemplateSource,
-  workspaces: TOKENS.WorkspaceProvider,
-  repos: TOKENS.RepoHost,
-  generator: TOKENS.CodeGenerator,
-  builder: TOKENS.Builder,
-  deployer: TOKENS.Deployer,
-  siteChecker: TOKENS.SiteChecker,
-  notifier: TOKENS.Notifier,
-} as const satisfies Partial<Record<keyof PipelinePorts, symbol>>;
+const { trigger: _trigger, clock: _clock, ids: _ids, logger: _logger, ...workPorts } = PIPELINE_PORT_TOKENS;
+export const PORT_TOKENS = workPorts;
 
 export type WorkPort = keyof typeof PORT_TOKENS;
 

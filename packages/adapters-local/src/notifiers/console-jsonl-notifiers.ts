@@ -1,17 +1,19 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createRedactor, type JobNotification, type Notifier } from '@mvp-pipeline/core';
-import { errnoCode, fsError } from './files.js';
+import { createRedactor, type JobNotification, type Notifier, type Redactor } from '@mvp-pipeline/core';
+import { errnoCode, fsError } from '../disk/files.js';
 
 export interface ConsoleNotifierSettings {
   /** Where the line goes. Default: standard error, so that `--json` output on stdout stays clean. */
   write?: (line: string) => void;
+  /** The process's redactor. Default: one that knows only the token shapes. */
+  redact?: Redactor;
 }
 
 /** One readable line per notification: the outcome, the product, its links, the job id. */
 export function createConsoleNotifier(settings: ConsoleNotifierSettings = {}): Notifier {
   const write = settings.write ?? ((line: string) => void process.stderr.write(`${line}\n`));
-  const redact = createRedactor();
+  const redact = settings.redact ?? createRedactor();
   return {
     specificationVersion: 'v1',
     async notify({ notification, signal }) {

@@ -1,0 +1,2 @@
+// The embedded default Clock: the wall clock.
+export * from './system-clock.js';

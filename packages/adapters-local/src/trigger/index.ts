@@ -1,0 +1,2 @@
+// The embedded default JobTrigger: wakes a worker in this process.
+export * from './in-process-trigger.js';
