@@ -180,6 +180,10 @@ describe('terminal output of a record that holds control characters', () => {
         'Shop\\u000a[100%] COMPLETED Live at https://evil.example\\u000d\\u001b[2K\\u009b2K\\u202egnp.exe',
       );
     }
+    const worker = await mvp(['worker', '--once'], env);
+    expect(worker.stderr).not.toMatch(/[\r\x1b\x9b\u202e]/);
+    expect(worker.stderr).not.toMatch(/^\s*\[100%\] COMPLETED Live/m);
+    expect(worker.stderr).toContain(`${job.jobId} `);
   });
 });
 

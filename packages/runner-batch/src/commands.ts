@@ -20,7 +20,16 @@ import { createPipeline, type Pipeline } from './container.js';
 import { checkDataDir } from './data-dir.js';
 import { EXIT } from './exit-codes.js';
 import { watchJob } from './progress.js';
-import { errorLines, jobRow, logLines, quarantinedRow, stepLines, styleFor, summaryLines } from './render.js';
+import {
+  errorLines,
+  jobRow,
+  logLines,
+  quarantinedRow,
+  stepLines,
+  styleFor,
+  summaryLines,
+  terminalText,
+} from './render.js';
 import { withSecrets } from './secrets.js';
 import { onSignals } from './signals.js';
 import { missing, UsageError } from './usage-error.js';
@@ -132,7 +141,9 @@ async function submitCommand(command: 'run' | 'submit', args: string[]): Promise
     if (command === 'submit') {
       if (values.json) process.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
       else
-        process.stdout.write(`Queued ${job.jobId} (${job.businessName}). Run \`mvp worker\` to build it.\n`);
+        process.stdout.write(
+          `Queued ${job.jobId} (${terminalText(job.businessName)}). Run \`mvp worker\` to build it.\n`,
+        );
       return EXIT.OK;
     }
     return await runHere(pipeline, job, values.json === true);
@@ -189,7 +200,7 @@ async function workerCommand(args: string[]): Promise<number> {
       ...(pipeline.localTrigger
         ? { subscribe: (wake: () => void) => pipeline.localTrigger!.subscribe(wake) }
         : {}),
-      onResult: (r) => out.write(`${r.job.jobId} ${r.outcome} (${r.job.businessName})\n`),
+      onResult: (r) => out.write(`${r.job.jobId} ${r.outcome} (${terminalText(r.job.businessName)})\n`),
       onError: (jobId, error) => out.write(`${jobId} could not run: ${messageOf(error)}\n`),
     });
     out.write(`Worker done: ${summary.runs} runs ${JSON.stringify(summary.outcomes)}\n`);

@@ -290,7 +290,13 @@ async function endsMidLine(path: string): Promise<boolean> {
   }
 }
 
-/** A failure of the disk under the store: transient (the disk may come back), naming the data dir. */
+/**
+ * A failure of the disk under the store, naming what failed. Always transient, unlike
+ * `fsError`'s split: a store that cannot be read or written is an outage of the store (the
+ * directory replaced, a mount gone, permissions changed), and the job must stay resumable for
+ * when it is back (`mvp run` exits 75, a worker polls again), not be failed by a runner that
+ * cannot record the failure anyway.
+ */
 function diskFailure(error: unknown, what: string): PipelineError {
   if (PipelineError.isInstance(error)) return error;
   const code = (error as NodeJS.ErrnoException).code;
