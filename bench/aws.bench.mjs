@@ -16,7 +16,7 @@ const aws = await import(new URL('../packages/adapters-aws/dist/index.js', impor
 const requireFromAws = createRequire(new URL('../packages/adapters-aws/package.json', import.meta.url));
 const dynalite = requireFromAws('dynalite');
 const { DynamoDBClient } = requireFromAws('@aws-sdk/client-dynamodb');
-const { DynamoDBDocumentClient, QueryCommand } = requireFromAws('@aws-sdk/lib-dynamodb');
+const { DynamoDBDocumentClient, GetCommand, QueryCommand } = requireFromAws('@aws-sdk/lib-dynamodb');
 
 const WRITES = new Set(['PutCommand', 'UpdateCommand', 'DeleteCommand', 'BatchWriteCommand']);
 const READS = new Set(['GetCommand', 'QueryCommand', 'ScanCommand', 'BatchGetCommand']);
@@ -31,8 +31,9 @@ function meter(client) {
     if (READS.has(name)) reads++;
     if (!WRITES.has(name)) return send(command, options);
     command.input.ReturnConsumedCapacity = 'TOTAL';
-    const sk = command.input.Key?.sk ?? command.input.Item?.sk ?? '';
-    const kind = sk.startsWith('LOG#') ? 'history' : sk.startsWith('JOB#STATE#') ? 'state' : 'record';
+    // The record is the jobs table's item; state and history items are in the runner table.
+    const sk = command.input.Key?.sk ?? command.input.Item?.sk;
+    const kind = sk === undefined ? 'record' : sk.startsWith('LOG#') ? 'history' : 'state';
     const lease = /#lease/.test(command.input.ConditionExpression ?? '');
     try {
       const out = await send(command, options);
@@ -205,11 +206,15 @@ async function measure(client, tableName, { pipeline }) {
   if (result.outcome !== 'COMPLETED')
     throw new Error(`the bench job ended ${result.outcome}: ${result.error?.message}`);
   const reads = metered.reads() - readsBefore;
-  const { Items = [] } = await client.send(
+  const { Item: record } = await client.send(
+    new GetCommand({ TableName: tableName, Key: { jobId: job.jobId }, ConsistentRead: true }),
+  );
+  const { Items: states = [] } = await client.send(
     new QueryCommand({
-      TableName: tableName,
-      KeyConditionExpression: 'jobId = :job AND begins_with(sk, :record)',
-      ExpressionAttributeValues: { ':job': job.jobId, ':record': 'JOB' },
+      TableName: aws.runnerTableNameFor(tableName),
+      KeyConditionExpression: 'jobId = :job AND begins_with(sk, :state)',
+      ExpressionAttributeValues: { ':job': job.jobId, ':state': 'JOB#STATE#' },
+      ConsistentRead: true,
     }),
   );
   // What one lease renewal costs once the record has grown (a long AI step renews every half TTL).
@@ -231,8 +236,8 @@ async function measure(client, tableName, { pipeline }) {
     maxUnits: Math.max(...writes.map((w) => w.units)),
     overOne: writes.filter((w) => w.units > 1).length,
     renewalUnits,
-    finalBytes: aws.itemSize(Items.find((i) => i.sk === 'JOB')),
-    stateBytes: Math.max(...Items.filter((i) => i.sk !== 'JOB').map(aws.itemSize)),
+    finalBytes: aws.itemSize(record),
+    stateBytes: Math.max(...states.map(aws.itemSize)),
   };
 }
 
@@ -275,7 +280,7 @@ export async function run() {
         name: 'dynamodb reads while the job ran',
         value: prod.reads,
         unit: 'requests',
-        goal: '1 (the runner reads the record once; no read before a write)',
+        goal: '1 (the runner reads the record and its state once, one BatchGetItem; no read before a write)',
         pass: prod.reads <= 1,
       },
       {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 const claude = await import(new URL('../packages/adapters-claude/dist/index.js', import.meta.url));
 const testing = await import(new URL('../packages/adapters-claude/dist/testing/index.js', import.meta.url));
 const core = await import(new URL('../packages/core/dist/testing/index.js', import.meta.url));
+const pipeline = await import(new URL('../packages/core/dist/index.js', import.meta.url));
 
 const KEY = `sk-ant-bench-${'b'.repeat(40)}`;
 const call = (name, input) => ({ name, input });
@@ -47,7 +48,56 @@ const SESSION = [
   testing.endTurn('EventHub has its event page with RSVP and a waitlist; the build passes.'),
 ];
 
+/**
+ * API calls one Claude turn makes when every call answers 529 overloaded: the generator as the
+ * AI_DEVELOPMENT step runs it, inside the pipeline's retry policy. Bound: the generator's
+ * `maxRetries + 1` (default 5); the step's retry counts those tries and does not start the
+ * session again for the same failure.
+ */
+async function callsUnder529s() {
+  const standIn = await testing.startMessagesStandIn({
+    apiKey: KEY,
+    script: testing.scripted([], () => testing.overloaded(0)),
+  });
+  const dir = await mkdtemp(join(tmpdir(), 'claude-bench-529-'));
+  try {
+    const manifest = await testing.writeTinyTemplate(dir);
+    const generator = claude.createClaudeCodeGenerator(
+      { apiKey: KEY, baseUrl: standIn.url, verifyBuild: false },
+      { sleep: async () => undefined },
+    );
+    const report = core.recordingReporter();
+    const error = await pipeline
+      .retry(
+        () =>
+          generator.generate({
+            jobId: 'bench',
+            spec: core.sampleSpec(),
+            workspace: { jobId: 'bench', dir },
+            manifest,
+            report,
+          }),
+        {
+          policy: pipeline.DEFAULT_RETRY_POLICY,
+          random: () => 0,
+          sleep: async () => undefined,
+          step: 'AI_DEVELOPMENT',
+        },
+      )
+      .then(
+        () => undefined,
+        (e) => e,
+      );
+    if (!error) throw new Error('expected the turn to fail under 529s');
+    return { calls: standIn.requests.length, bound: 5, code: error.code };
+  } finally {
+    await standIn.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 export async function run() {
+  const overload = await callsUnder529s();
   const standIn = await testing.startMessagesStandIn({ apiKey: KEY, script: testing.scripted(SESSION) });
   const dir = await mkdtemp(join(tmpdir(), 'claude-bench-'));
   try {
@@ -77,6 +127,13 @@ export async function run() {
     );
     return [
       { name: 'turns', value: usages.length, unit: 'turns', goal: '10', pass: usages.length === 10 },
+      {
+        name: 'API calls by one Claude turn under 529s',
+        value: overload.calls,
+        unit: `calls (then ${overload.code})`,
+        goal: `<= ${overload.bound}`,
+        pass: overload.calls <= overload.bound,
+      },
       { name: 'files changed', value: result.filesChanged.length, unit: 'files', goal: '', pass: undefined },
       { name: 'input tokens billed (all turns)', value: total, unit: 'tokens', goal: '', pass: undefined },
       {

@@ -1,11 +1,15 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createApp } from './create-app.js';
 
 describe('createApp', () => {
   const dirs: string[] = [];
+  // A stand-in for the runner's built bundle (the Batch FAILED-event Lambda's code asset).
+  const bundleDir = mkdtempSync(join(tmpdir(), 'mvp-infra-bundle-'));
+  writeFileSync(join(bundleDir, 'mvp.cjs'), 'exports.batchFailureHandler = async () => ({});\n');
+  afterAll(() => rmSync(bundleDir, { recursive: true, force: true }));
   afterEach(() => {
     for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   });
@@ -13,7 +17,7 @@ describe('createApp', () => {
   it('synthesises the cloud assembly offline, environment-agnostic by default', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'mvp-infra-'));
     dirs.push(outdir);
-    const { app, stack } = createApp({ outdir, env: {} });
+    const { app, stack } = createApp({ outdir, env: {}, context: { runnerBundleDir: bundleDir } });
     const assembly = app.synth();
     expect(assembly.directory).toBe(outdir);
     expect(stack.stackName).toBe('MvpPipelineStack');
@@ -42,7 +46,7 @@ describe('createApp', () => {
     dirs.push(outdir);
     const { app, stack } = createApp({
       outdir,
-      context: { stackName: 'MvpStaging', tableName: 'staging-jobs' },
+      context: { stackName: 'MvpStaging', tableName: 'staging-jobs', runnerBundleDir: bundleDir },
       env: { CDK_DEFAULT_ACCOUNT: '123456789012', CDK_DEFAULT_REGION: 'eu-west-1' },
     });
     const assembly = app.synth();

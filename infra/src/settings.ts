@@ -1,3 +1,5 @@
+import { fileURLToPath } from 'node:url';
+
 /**
  * The stack's settings: defaults (the seed's names), overridden by CDK context, overridden by props.
  *
@@ -27,6 +29,43 @@ export const SECRET_CONTEXT_KEYS = {
   FOUNDERDASH_DB_URL: 'founderdashDbUrlSecret',
 } as const satisfies Record<SecretEnvName, string>;
 
+/**
+ * The runner's step deadlines (one try each, minutes) and its repair rounds, as the core's
+ * defaults have them (packages/core DEFAULT_SETTINGS: stepTimeoutMs, maxRepairRounds; a test pins
+ * them). The stack cannot import the core.
+ */
+export const STEP_BUDGET_MINUTES = {
+  FETCHING_DATA: 1,
+  CREATING_REPO: 5,
+  AI_DEVELOPMENT: 45,
+  BUILDING: 15,
+  DEPLOYING: 30,
+} as const;
+export const MAX_REPAIR_ROUNDS = 2;
+/** What an attempt does besides its steps: start, the notification (1 min), the lease release, SIGTERM's 30 s. */
+export const ATTEMPT_OVERHEAD_MINUTES = 5;
+
+/**
+ * The attempt timeout that lets the steps' own deadlines fire first: every step once, the AI and
+ * build steps once more per repair round, plus the overhead. With the defaults:
+ * 1 + 5 + (45 + 15) × (1 + 2) + 30 + 5 = 221 minutes.
+ */
+export function attemptTimeoutMinutes(
+  budgets: Readonly<Record<keyof typeof STEP_BUDGET_MINUTES, number>> = STEP_BUDGET_MINUTES,
+  repairRounds: number = MAX_REPAIR_ROUNDS,
+): number {
+  return (
+    budgets.FETCHING_DATA +
+    budgets.CREATING_REPO +
+    (budgets.AI_DEVELOPMENT + budgets.BUILDING) * (1 + repairRounds) +
+    budgets.DEPLOYING +
+    ATTEMPT_OVERHEAD_MINUTES
+  );
+}
+
+/** The runner image's tag by default: the version of the runner it is built from (never `latest`). */
+export const DEFAULT_IMAGE_TAG = 'v0.1.0';
+
 /** Everything the stack can be told. Each field is also a CDK context key of the same name. */
 export interface InfraSettings {
   /** Prefix of every derived name (compute environments, job definition, rule, DLQ, log group, roles…). */
@@ -45,7 +84,7 @@ export interface InfraSettings {
   readonly eventDetailType: string;
   /** ECR repository holding the runner image. */
   readonly imageRepositoryName: string;
-  /** Tag of the runner image in that repository. */
+  /** Tag of the runner image in that repository: immutable (the repository refuses re-pushed tags); `latest` is refused. */
   readonly imageTag: string;
   /** Create the ECR repository in this stack (true) or use an existing one by name (false). */
   readonly createImageRepository: boolean;
@@ -55,7 +94,10 @@ export interface InfraSettings {
   readonly environment: Readonly<Record<string, string>>;
   /** Batch job attempts (1–10); the evaluateOnExit rules decide which failures use them. */
   readonly jobAttempts: number;
-  /** Per-attempt timeout in minutes. A timed-out attempt is not retried by Batch. */
+  /**
+   * Per-attempt timeout in minutes. A timed-out attempt is not retried by Batch. Default
+   * {@link attemptTimeoutMinutes}: long enough for the steps' own deadlines to fire first.
+   */
   readonly jobTimeoutMinutes: number;
   /** Upper bound of vCPUs per compute environment (2 per running job). */
   readonly maxvCpus: number;
@@ -63,6 +105,16 @@ export interface InfraSettings {
   readonly logRetentionDays: number;
   /** NAT gateways: 0 runs jobs in public subnets with a public IP; more runs them in private subnets. */
   readonly natGateways: number;
+  /**
+   * NAT gateways with Elastic IPs the stack allocates (at least one gateway): the jobs' fixed
+   * outbound addresses, to allow-list at a database (DigitalOcean "trusted sources"). Off by default.
+   */
+  readonly natElasticIps: boolean;
+  /**
+   * The runner's single-file bundle folder (dist/bundle of packages/runner-batch): the Batch
+   * FAILED-event Lambda runs `mvp.batchFailureHandler` from it.
+   */
+  readonly runnerBundleDir: string;
   /** How often EventBridge retries submitting a job before the event goes to the DLQ (0–185). */
   readonly targetRetryAttempts: number;
   /** How long EventBridge keeps retrying an event, in minutes (1–1440). */
@@ -70,6 +122,11 @@ export interface InfraSettings {
   /** SNS topic ARN that receives the alarms; none when unset. */
   readonly alarmTopicArn?: string;
 }
+
+/** Where the runner's bundle is built in this repository (packages/runner-batch/dist/bundle). */
+export const DEFAULT_RUNNER_BUNDLE_DIR = fileURLToPath(
+  new URL('../../packages/runner-batch/dist/bundle', import.meta.url),
+);
 
 /** The seed's names and our defaults. */
 export const DEFAULT_NAME_PREFIX = 'mvp-development';
@@ -79,14 +136,15 @@ const FIXED_DEFAULTS = {
   eventSource: 'founderdash.web',
   eventDetailType: 'MVP Development Request',
   imageRepositoryName: 'mvp-pipeline-runner',
-  imageTag: 'latest',
+  imageTag: DEFAULT_IMAGE_TAG,
   createImageRepository: true,
   environment: {},
   jobAttempts: 3,
-  jobTimeoutMinutes: 120,
+  jobTimeoutMinutes: attemptTimeoutMinutes(),
   maxvCpus: 16,
   logRetentionDays: 30,
   natGateways: 0,
+  natElasticIps: false,
   targetRetryAttempts: 20,
   targetMaxEventAgeMinutes: 120,
 } as const;
@@ -99,6 +157,7 @@ export function defaultSettings(namePrefix: string = DEFAULT_NAME_PREFIX): Infra
     busName: namePrefix,
     topicName: `${namePrefix}-completion`,
     jobQueueName: `${namePrefix}-queue`,
+    runnerBundleDir: DEFAULT_RUNNER_BUNDLE_DIR,
     secrets: {
       GITHUB_TOKEN: `${namePrefix}/github-token`,
       ANTHROPIC_API_KEY: `${namePrefix}/anthropic-api-key`,
@@ -114,7 +173,6 @@ export const MANAGED_ENV_NAMES = [
   'DYNAMODB_TABLE',
   'COMPLETION_TOPIC',
   'AWS_REGION',
-  'EVENTBRIDGE_BUS_NAME',
   'MVP_JOB_STORE',
   'MVP_NOTIFIER',
 ] as const;
@@ -231,6 +289,16 @@ export function resolveSettings(read: ContextReader, overrides: InfraSettingsOve
     return fallback;
   };
 
+  const pathSetting = (key: 'runnerBundleDir', fallback: string): string => {
+    const got = pick(key);
+    if (got === undefined) return fallback;
+    if (typeof got.value !== 'string' || got.value.trim() === '') {
+      problems.push(`${got.from}: expected a folder path`);
+      return fallback;
+    }
+    return got.value;
+  };
+
   const namePrefix = str('namePrefix', DEFAULT_NAME_PREFIX);
   const defaults = defaultSettings(namePrefix);
 
@@ -282,6 +350,7 @@ export function resolveSettings(read: ContextReader, overrides: InfraSettingsOve
     eventDetailType: text('eventDetailType', defaults.eventDetailType),
     imageRepositoryName: str('imageRepositoryName', defaults.imageRepositoryName),
     imageTag: str('imageTag', defaults.imageTag),
+    runnerBundleDir: pathSetting('runnerBundleDir', defaults.runnerBundleDir),
     createImageRepository: bool('createImageRepository', defaults.createImageRepository),
     secrets,
     environment,
@@ -291,11 +360,17 @@ export function resolveSettings(read: ContextReader, overrides: InfraSettingsOve
     maxvCpus: int('maxvCpus', defaults.maxvCpus, 2, 4096),
     logRetentionDays,
     natGateways: int('natGateways', defaults.natGateways, 0, 3),
+    natElasticIps: bool('natElasticIps', defaults.natElasticIps),
     targetRetryAttempts: int('targetRetryAttempts', defaults.targetRetryAttempts, 0, 185),
     targetMaxEventAgeMinutes: int('targetMaxEventAgeMinutes', defaults.targetMaxEventAgeMinutes, 1, 1440),
     ...(alarmTopicArn === undefined ? {} : { alarmTopicArn }),
   };
 
+  if (settings.imageTag === 'latest') {
+    problems.push(
+      '"imageTag": "latest" moves under a running job definition; use an immutable tag (the version or commit the image was built from)',
+    );
+  }
   if (problems.length > 0) throw new InfraSettingsError(problems);
   return settings;
 }

@@ -1,18 +1,31 @@
-import { App, aws_iam as iam } from 'aws-cdk-lib';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, type CfnElement, aws_iam as iam } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RUNNER_EXIT_CODES } from './exit-codes.js';
-import { InfraSettingsError } from './settings.js';
+import { attemptTimeoutMinutes, InfraSettingsError, STEP_BUDGET_MINUTES } from './settings.js';
 import { MvpPipelineStack } from './stack.js';
 
 type Resource = { Type: string; Properties: Record<string, unknown> };
 
+/** A stand-in for the runner's built bundle folder (the FAILED-event Lambda's code asset). */
+const bundleDir = mkdtempSync(join(tmpdir(), 'mvp-infra-bundle-'));
+writeFileSync(join(bundleDir, 'mvp.cjs'), 'exports.batchFailureHandler = async () => ({});\n');
+afterAll(() => rmSync(bundleDir, { recursive: true, force: true }));
+
 /** Synthesises one stack with the given context (what `-c key=value` or cdk.json would give). */
 function synth(context: Record<string, unknown> = {}): { stack: MvpPipelineStack; template: Template } {
-  const app = new App({ context });
+  const app = new App({ context: { runnerBundleDir: bundleDir, ...context } });
   const stack = new MvpPipelineStack(app, 'TestStack');
   return { stack, template: Template.fromStack(stack) };
 }
+
+/** The job-request rule (on the custom bus; the Batch FAILED rule is on the default bus). */
+const JOB_REQUEST_RULE = { EventBusName: Match.anyValue() };
+/** The jobs table (the runner table is `<name>-runner`). */
+const JOBS_TABLE = { TableName: 'mvp-development-jobs' };
 
 function only(template: Template, type: string, props: Record<string, unknown> = {}): [string, Resource] {
   const found = Object.entries(template.findResources(type, { Properties: props }));
@@ -73,7 +86,7 @@ describe('MvpPipelineStack with default settings', () => {
 
     it('matches Source founderdash.web / DetailType MVP Development Request with a jobId, on that bus', () => {
       const busId = logicalId(template, 'AWS::Events::EventBus', { Name: 'mvp-development' });
-      const [, rule] = only(template, 'AWS::Events::Rule');
+      const [, rule] = only(template, 'AWS::Events::Rule', JOB_REQUEST_RULE);
       expect(rule.Properties['EventBusName']).toEqual({ Ref: busId });
       expect(rule.Properties['EventPattern']).toEqual({
         source: ['founderdash.web'],
@@ -86,7 +99,7 @@ describe('MvpPipelineStack with default settings', () => {
     it('targets the Batch job queue and passes only the job id as the jobId job parameter', () => {
       const queueId = logicalId(template, 'AWS::Batch::JobQueue', {});
       const jobDefId = logicalId(template, 'AWS::Batch::JobDefinition', {});
-      const [, rule] = only(template, 'AWS::Events::Rule');
+      const [, rule] = only(template, 'AWS::Events::Rule', JOB_REQUEST_RULE);
       const targets = rule.Properties['Targets'] as Record<string, unknown>[];
       expect(targets).toHaveLength(1);
       const target = targets[0]!;
@@ -107,7 +120,7 @@ describe('MvpPipelineStack with default settings', () => {
       template.hasResourceProperties('AWS::Events::Rule', {
         Targets: [Match.objectLike({ BatchParameters: Match.objectLike({ RetryStrategy: Match.absent() }) })],
       });
-      const [, rule] = only(template, 'AWS::Events::Rule');
+      const [, rule] = only(template, 'AWS::Events::Rule', JOB_REQUEST_RULE);
       const target = (rule.Properties['Targets'] as Record<string, unknown>[])[0]!;
       expect(Object.keys(target['BatchParameters'] as object)).not.toContain('RetryStrategy');
       expect(Object.keys(target['BatchParameters'] as object)).not.toContain('ArrayProperties');
@@ -126,7 +139,7 @@ describe('MvpPipelineStack with default settings', () => {
     });
 
     it('gives the target a role that may only submit this job definition to this queue', () => {
-      const [, rule] = only(template, 'AWS::Events::Rule');
+      const [, rule] = only(template, 'AWS::Events::Rule', JOB_REQUEST_RULE);
       const roleArn = (rule.Properties['Targets'] as Record<string, unknown>[])[0]!['RoleArn'] as {
         'Fn::GetAtt': [string, string];
       };
@@ -161,7 +174,7 @@ describe('MvpPipelineStack with default settings', () => {
 
     it('lets only EventBridge, for this rule, send to it, and refuses non-TLS access', () => {
       const dlqId = logicalId(template, 'AWS::SQS::Queue', {});
-      const ruleId = logicalId(template, 'AWS::Events::Rule', {});
+      const ruleId = logicalId(template, 'AWS::Events::Rule', JOB_REQUEST_RULE);
       const [, policy] = only(template, 'AWS::SQS::QueuePolicy');
       expect(policy.Properties['Queues']).toEqual([{ Ref: dlqId }]);
       const statements = (policy.Properties['PolicyDocument'] as { Statement: Record<string, unknown>[] })
@@ -179,7 +192,17 @@ describe('MvpPipelineStack with default settings', () => {
         expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
       );
       const allows = statements.filter((s) => s['Effect'] === 'Allow');
-      expect(allows).toHaveLength(1);
+      // This rule's, and the Batch FAILED rule's (its Lambda target shares the DLQ).
+      expect(allows).toHaveLength(2);
+      const failureRuleId = logicalId(template, 'AWS::Events::Rule', {
+        Name: 'mvp-development-batch-job-failed',
+      });
+      expect(allows.map((a) => (a['Condition'] as { ArnEquals: Record<string, unknown> }).ArnEquals)).toEqual(
+        [
+          { 'aws:SourceArn': { 'Fn::GetAtt': [ruleId, 'Arn'] } },
+          { 'aws:SourceArn': { 'Fn::GetAtt': [failureRuleId, 'Arn'] } },
+        ],
+      );
     });
   });
 
@@ -264,12 +287,13 @@ describe('MvpPipelineStack with default settings', () => {
       );
       expect(image).toContain('.dkr.ecr.');
       expect(image).toContain(`{"Ref":"${repoId}"}`);
-      expect(image).toContain('":latest"');
+      expect(image).toContain('":v0.1.0"');
     });
 
     it('times an attempt out and retries by the evaluateOnExit rules: platform failures and exit 75 only', () => {
       const [, jobDef] = only(template, 'AWS::Batch::JobDefinition');
-      expect(jobDef.Properties['Timeout']).toEqual({ AttemptDurationSeconds: 120 * 60 });
+      // Derived from the step budgets: 1 + 5 + (45 + 15) × 3 + 30 + 5 minutes.
+      expect(jobDef.Properties['Timeout']).toEqual({ AttemptDurationSeconds: 221 * 60 });
       expect(jobDef.Properties['RetryStrategy']).toEqual({
         Attempts: 3,
         EvaluateOnExit: [
@@ -339,9 +363,8 @@ describe('MvpPipelineStack with default settings', () => {
     });
 
     it('passes the plain environment the runner reads', () => {
-      const tableId = logicalId(template, 'AWS::DynamoDB::Table', {});
-      const topicId = logicalId(template, 'AWS::SNS::Topic', {});
-      const busId = logicalId(template, 'AWS::Events::EventBus', {});
+      const tableId = logicalId(template, 'AWS::DynamoDB::Table', JOBS_TABLE);
+      const topicId = logicalId(template, 'AWS::SNS::Topic', { TopicName: 'mvp-development-completion' });
       const [, jobDef] = only(template, 'AWS::Batch::JobDefinition');
       const env = (
         jobDef.Properties['ContainerProperties'] as { Environment: { Name: string; Value: unknown }[] }
@@ -355,7 +378,7 @@ describe('MvpPipelineStack with default settings', () => {
         DYNAMODB_TABLE: { Ref: tableId },
         COMPLETION_TOPIC: { Ref: topicId },
         AWS_REGION: { Ref: 'AWS::Region' },
-        EVENTBRIDGE_BUS_NAME: { Ref: busId },
+        // No EVENTBRIDGE_BUS_NAME: the runner never puts events (it was set and never read).
         MVP_JOB_STORE: 'dynamodb',
         MVP_NOTIFIER: 'sns',
       });
@@ -384,10 +407,18 @@ describe('MvpPipelineStack with default settings', () => {
 
   describe('DynamoDB', () => {
     // The key schema of the DynamoDB job store (packages/adapters-aws JOBS_TABLE_SCHEMA).
-    it('is on-demand, with point-in-time recovery and KMS encryption, keyed jobId/sk', () => {
-      const [, table] = only(template, 'AWS::DynamoDB::Table');
+    it('is on-demand, with point-in-time recovery and KMS encryption, keyed jobId (records) and jobId/sk (runner)', () => {
+      const [, table] = only(template, 'AWS::DynamoDB::Table', JOBS_TABLE);
       expect(table.Properties).toMatchObject({
         TableName: 'mvp-development-jobs',
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+        KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }],
+      });
+      expect(table.Properties['ProvisionedThroughput']).toBeUndefined();
+      const [, runner] = only(template, 'AWS::DynamoDB::Table', { TableName: 'mvp-development-jobs-runner' });
+      expect(runner.Properties).toMatchObject({
         BillingMode: 'PAY_PER_REQUEST',
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         SSESpecification: { SSEEnabled: true },
@@ -396,7 +427,7 @@ describe('MvpPipelineStack with default settings', () => {
           { AttributeName: 'sk', KeyType: 'RANGE' },
         ],
       });
-      expect(table.Properties['ProvisionedThroughput']).toBeUndefined();
+      expect(runner.Properties['GlobalSecondaryIndexes']).toBeUndefined();
       template.hasResource('AWS::DynamoDB::Table', {
         DeletionPolicy: 'Retain',
         UpdateReplacePolicy: 'Retain',
@@ -404,7 +435,7 @@ describe('MvpPipelineStack with default settings', () => {
     });
 
     it('has the user-jobs-index GSI on userId (S) / createdAt (S), projecting keys only', () => {
-      const [, table] = only(template, 'AWS::DynamoDB::Table');
+      const [, table] = only(template, 'AWS::DynamoDB::Table', JOBS_TABLE);
       expect(table.Properties['GlobalSecondaryIndexes']).toEqual([
         {
           IndexName: 'user-jobs-index',
@@ -418,7 +449,6 @@ describe('MvpPipelineStack with default settings', () => {
       expect(table.Properties['AttributeDefinitions']).toEqual(
         expect.arrayContaining([
           { AttributeName: 'jobId', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
           { AttributeName: 'userId', AttributeType: 'S' },
           { AttributeName: 'createdAt', AttributeType: 'S' },
         ]),
@@ -442,8 +472,8 @@ describe('MvpPipelineStack with default settings', () => {
 
   describe('IAM', () => {
     it('gives the job role table read/write and topic publish, and nothing with a wildcard', () => {
-      const tableId = logicalId(template, 'AWS::DynamoDB::Table', {});
-      const topicId = logicalId(template, 'AWS::SNS::Topic', {});
+      const tableId = logicalId(template, 'AWS::DynamoDB::Table', JOBS_TABLE);
+      const topicId = logicalId(template, 'AWS::SNS::Topic', { TopicName: 'mvp-development-completion' });
       const roleId = stack.getLogicalId(stack.jobRole.node.defaultChild as iam.CfnRole);
       const [, role] = only(template, 'AWS::IAM::Role', {
         AssumeRolePolicyDocument: Match.objectLike({
@@ -481,9 +511,13 @@ describe('MvpPipelineStack with default settings', () => {
       }
       expect(actions).not.toContain('events:PutEvents');
       const dynamo = statements.find((s) => asArray(s['Action']).includes('dynamodb:PutItem'))!;
+      const runnerId = logicalId(template, 'AWS::DynamoDB::Table', {
+        TableName: 'mvp-development-jobs-runner',
+      });
       expect(dynamo['Resource']).toEqual([
         { 'Fn::GetAtt': [tableId, 'Arn'] },
         { 'Fn::Join': ['', [{ 'Fn::GetAtt': [tableId, 'Arn'] }, '/index/*']] },
+        { 'Fn::GetAtt': [runnerId, 'Arn'] },
       ]);
       const publish = statements.find((s) => s['Action'] === 'sns:Publish')!;
       expect(publish['Resource']).toEqual({ Ref: topicId });
@@ -491,7 +525,7 @@ describe('MvpPipelineStack with default settings', () => {
 
     it('exports a managed policy for the web app: PutEvents on the bus, job records read/write', () => {
       const busId = logicalId(template, 'AWS::Events::EventBus', {});
-      const tableId = logicalId(template, 'AWS::DynamoDB::Table', {});
+      const tableId = logicalId(template, 'AWS::DynamoDB::Table', JOBS_TABLE);
       const [, policy] = only(template, 'AWS::IAM::ManagedPolicy');
       expect(policy.Properties['ManagedPolicyName']).toBe('mvp-development-submitter');
       expect((policy.Properties['PolicyDocument'] as { Statement: unknown[] }).Statement).toEqual([
@@ -508,6 +542,12 @@ describe('MvpPipelineStack with default settings', () => {
           Resource: [
             { 'Fn::GetAtt': [tableId, 'Arn'] },
             { 'Fn::Join': ['', [{ 'Fn::GetAtt': [tableId, 'Arn'] }, '/index/user-jobs-index']] },
+            {
+              'Fn::GetAtt': [
+                logicalId(template, 'AWS::DynamoDB::Table', { TableName: 'mvp-development-jobs-runner' }),
+                'Arn',
+              ],
+            },
           ],
         },
       ]);
@@ -515,7 +555,7 @@ describe('MvpPipelineStack with default settings', () => {
     });
 
     it('grantSubmit gives another principal the same rights', () => {
-      const app = new App();
+      const app = new App({ context: { runnerBundleDir: bundleDir } });
       const s = new MvpPipelineStack(app, 'GrantStack');
       const webRole = new iam.Role(s, 'WebAppRole', {
         assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -541,7 +581,7 @@ describe('MvpPipelineStack with default settings', () => {
   describe('alarms', () => {
     it('alarms on failed invocations of the rule, on the custom bus', () => {
       const busId = logicalId(template, 'AWS::Events::EventBus', {});
-      const ruleId = logicalId(template, 'AWS::Events::Rule', {});
+      const ruleId = logicalId(template, 'AWS::Events::Rule', JOB_REQUEST_RULE);
       const [, alarm] = only(template, 'AWS::CloudWatch::Alarm', { MetricName: 'FailedInvocations' });
       expect(alarm.Properties).toMatchObject({
         AlarmName: 'mvp-development-trigger-failed-invocations',
@@ -557,7 +597,9 @@ describe('MvpPipelineStack with default settings', () => {
         { Name: 'EventBusName', Value: { Ref: busId } },
         { Name: 'RuleName', Value: { Ref: ruleId } },
       ]);
-      expect(alarm.Properties['AlarmActions']).toBeUndefined();
+      // Every alarm has an action: without alarmTopicArn, the stack's own alarm topic.
+      const alarmTopicId = logicalId(template, 'AWS::SNS::Topic', { TopicName: 'mvp-development-alarms' });
+      expect(alarm.Properties['AlarmActions']).toEqual([{ Ref: alarmTopicId }]);
     });
 
     it('alarms as soon as a message is visible in the DLQ', () => {
@@ -729,12 +771,13 @@ describe('MvpPipelineStack with context overrides', () => {
     );
     expect(env.filter((e) => e.Name === 'MVP_CODE_GENERATOR')).toHaveLength(1);
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resource[];
-    expect(alarms).toHaveLength(2);
+    expect(alarms).toHaveLength(3); // the trigger's two and the Batch FAILED events
     for (const alarm of alarms) expect(alarm.Properties['AlarmActions']).toEqual([alarmTopicArn]);
+    template.resourceCountIs('AWS::SNS::Topic', 1); // the completion topic only
   });
 
   it('lets props win over context', () => {
-    const app = new App({ context: { tableName: 'from-context' } });
+    const app = new App({ context: { tableName: 'from-context', runnerBundleDir: bundleDir } });
     const stack = new MvpPipelineStack(app, 'PropsStack', { settings: { tableName: 'from-props' } });
     Template.fromStack(stack).hasResourceProperties('AWS::DynamoDB::Table', { TableName: 'from-props' });
     expect(stack.settings.tableName).toBe('from-props');
@@ -758,5 +801,123 @@ describe('MvpPipelineStack with context overrides', () => {
       ]),
     );
     expect(message.split('\n')).toHaveLength(4);
+  });
+});
+
+describe('Batch failures the runner did not record', () => {
+  it('sends aws.batch FAILED events of this queue to a Lambda from the runner bundle', () => {
+    const { stack, template } = synth();
+    const queueId = stack.getLogicalId(stack.jobQueue.node.defaultChild as CfnElement);
+    const [, rule] = only(template, 'AWS::Events::Rule', { Name: 'mvp-development-batch-job-failed' });
+    expect(rule.Properties['EventBusName']).toBeUndefined(); // aws.batch events arrive on the default bus
+    expect(rule.Properties['EventPattern']).toEqual({
+      source: ['aws.batch'],
+      'detail-type': ['Batch Job State Change'],
+      detail: { status: ['FAILED'], jobQueue: [{ 'Fn::GetAtt': [queueId, 'JobQueueArn'] }] },
+    });
+    const [fnId, fn] = only(template, 'AWS::Lambda::Function', {
+      FunctionName: 'mvp-development-batch-failure',
+    });
+    expect(fn.Properties).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Handler: 'mvp.batchFailureHandler',
+      Environment: {
+        Variables: { DYNAMODB_TABLE: { Ref: logicalId(template, 'AWS::DynamoDB::Table', JOBS_TABLE) } },
+      },
+    });
+    expect(rule.Properties['Targets']).toEqual([
+      expect.objectContaining({
+        Arn: { 'Fn::GetAtt': [fnId, 'Arn'] },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(template, 'AWS::SQS::Queue', {}), 'Arn'] } },
+      }),
+    ]);
+    const roleId = (fn.Properties['Role'] as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+    const actions = statementsOfRole(template, roleId).flatMap((st) => asArray(st['Action']).map(String));
+    expect(actions).toContain('dynamodb:UpdateItem');
+    expect(actions).not.toContain('dynamodb:Scan');
+  });
+
+  it('alarms on those events, to the stack’s own alarm topic by default', () => {
+    const { template } = synth();
+    const ruleId = logicalId(template, 'AWS::Events::Rule', { Name: 'mvp-development-batch-job-failed' });
+    const [, alarm] = only(template, 'AWS::CloudWatch::Alarm', {
+      AlarmName: 'mvp-development-batch-job-failed',
+    });
+    expect(alarm.Properties).toMatchObject({
+      Namespace: 'AWS/Events',
+      MetricName: 'TriggeredRules',
+      Dimensions: [{ Name: 'RuleName', Value: { Ref: ruleId } }],
+      Threshold: 1,
+      TreatMissingData: 'notBreaching',
+    });
+    const topicId = logicalId(template, 'AWS::SNS::Topic', { TopicName: 'mvp-development-alarms' });
+    expect(alarm.Properties['AlarmActions']).toEqual([{ Ref: topicId }]);
+    template.hasOutput('AlarmTopicArn', { Value: { Ref: topicId } });
+  });
+
+  it('refuses to synthesise without the runner bundle, naming how to build it', () => {
+    expect(() => synth({ runnerBundleDir: join(bundleDir, 'missing') })).toThrow(/build:bundle/);
+  });
+});
+
+describe('the attempt timeout', () => {
+  it('is the sum of the step budgets, the AI and build steps once per repair round, plus the overhead', () => {
+    const b = STEP_BUDGET_MINUTES;
+    const expected =
+      b.FETCHING_DATA + b.CREATING_REPO + (b.AI_DEVELOPMENT + b.BUILDING) * 3 + b.DEPLOYING + 5;
+    expect(attemptTimeoutMinutes()).toBe(expected);
+    const { template } = synth();
+    const [, jobDef] = only(template, 'AWS::Batch::JobDefinition');
+    const seconds = (jobDef.Properties['Timeout'] as { AttemptDurationSeconds: number })
+      .AttemptDurationSeconds;
+    expect(seconds).toBe(expected * 60);
+    // The steps' own deadlines of the worst run (every repair round used) fire before Batch's.
+    const worstRunMinutes =
+      b.FETCHING_DATA + b.CREATING_REPO + (b.AI_DEVELOPMENT + b.BUILDING) * 3 + b.DEPLOYING;
+    expect(seconds).toBeGreaterThan(worstRunMinutes * 60);
+    expect(attemptTimeoutMinutes({ ...b, AI_DEVELOPMENT: 90 }, 0)).toBe(1 + 5 + 90 + 15 + 30 + 5);
+  });
+
+  it('pins the step budgets to the core’s defaults', async () => {
+    const core = await import('../../packages/core/src/use-cases/deps.js');
+    const minutes = Object.fromEntries(
+      Object.entries(core.DEFAULT_SETTINGS.stepTimeoutMs).map(([step, ms]) => [
+        step,
+        (ms as number) / 60_000,
+      ]),
+    );
+    expect(minutes).toEqual(STEP_BUDGET_MINUTES);
+    expect(core.DEFAULT_SETTINGS.maxRepairRounds).toBe(2);
+  });
+});
+
+describe('image and network options', () => {
+  it('refuses the mutable tag latest, and the repository refuses re-pushed tags', () => {
+    expect(() => synth({ imageTag: 'latest' })).toThrow(/immutable tag/);
+    synth().template.hasResourceProperties('AWS::ECR::Repository', { ImageTagMutability: 'IMMUTABLE' });
+  });
+
+  it('has no NAT and no Elastic IP by default', () => {
+    const { template } = synth();
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    template.resourceCountIs('AWS::EC2::EIP', 0);
+    expect(Object.keys(template.findOutputs('NatPublicIps'))).toEqual([]);
+  });
+
+  it('runs jobs behind a NAT gateway with an Elastic IP of its own when natElasticIps is set', () => {
+    const { template } = synth({ natElasticIps: 'true' });
+    template.resourceCountIs('AWS::EC2::NatGateway', 1);
+    const eips = Object.entries(template.findResources('AWS::EC2::EIP'));
+    expect(eips).toHaveLength(1);
+    const [eipId] = eips[0]!;
+    template.hasResourceProperties('AWS::EC2::NatGateway', {
+      AllocationId: { 'Fn::GetAtt': [eipId, 'AllocationId'] },
+    });
+    template.hasOutput('NatPublicIps', {
+      Value: { 'Fn::GetAtt': [eipId, 'PublicIp'] }, // one address; several are joined with commas
+    });
+    template.hasResourceProperties('AWS::Batch::JobDefinition', {
+      ContainerProperties: Match.objectLike({ NetworkConfiguration: { AssignPublicIp: 'DISABLED' } }),
+    });
   });
 });

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   Aws,
   aws_batch as batch,
@@ -12,6 +14,7 @@ import {
   aws_events as events,
   Fn,
   aws_iam as iam,
+  aws_lambda as lambda,
   aws_logs as logs,
   RemovalPolicy,
   Size,
@@ -40,12 +43,20 @@ export const JOB_MEMORY_MIB = 4096;
 /** The GSI the job store queries a user's jobs with (`userId` S, `createdAt` S, keys only). */
 export const USER_JOBS_INDEX = 'user-jobs-index';
 /**
- * The job table's key schema, as the DynamoDB job store (packages/adapters-aws, JOBS_TABLE_SCHEMA)
- * writes it: partition `jobId`, sort `sk` (`JOB` for the record, `JOB#STATE#0|1` for its runner
- * state, `LOG#…` for its history items).
+ * The job store's tables, as the DynamoDB job store (packages/adapters-aws, JOBS_TABLE_SCHEMA)
+ * writes them: the jobs table keyed by `jobId` alone (the record, the design document's schema,
+ * so FounderDash's own put and get work on it), and the runner table (`<jobs table>-runner`),
+ * partition `jobId`, sort `sk` (`JOB#STATE#0|1` for the runner state, `LOG#…` for the history).
  * The stack cannot import the adapter, so a test pins these values.
  */
-export const TABLE_KEYS = { partitionKey: 'jobId', sortKey: 'sk' } as const;
+export const TABLE_KEYS = {
+  partitionKey: 'jobId',
+  runnerSortKey: 'sk',
+  runnerTableSuffix: '-runner',
+} as const;
+
+/** The Lambda handler of the Batch FAILED-event rule, in the runner's bundle (mvp.cjs). */
+export const FAILURE_HANDLER = 'mvp.batchFailureHandler';
 
 /**
  * The evaluateOnExit rules of the runner's job definition, in match order (Batch allows 5).
@@ -108,6 +119,16 @@ export class MvpPipelineStack extends Stack {
   readonly settings: InfraSettings;
   /** The job records. */
   readonly table: dynamodb.Table;
+  /** The runner state and history of the jobs. */
+  readonly runnerTable: dynamodb.Table;
+  /** Marks a job FAILED when its Batch job ended FAILED without the runner ending it. */
+  readonly batchFailureRule: events.Rule;
+  /** The function behind {@link batchFailureRule}. */
+  readonly batchFailureHandler: lambda.Function;
+  /** Alarm: Batch jobs ended FAILED. */
+  readonly batchFailuresAlarm: cloudwatch.Alarm;
+  /** Where the alarms go: the `alarmTopicArn` topic, or one this stack creates. */
+  readonly alarmTopic: sns.ITopic;
   /** The bus job requests arrive on. */
   readonly bus: events.EventBus;
   /** The rule that turns a job request into a Batch job. */
@@ -151,7 +172,16 @@ export class MvpPipelineStack extends Stack {
     this.table = new dynamodb.Table(this, 'JobTable', {
       tableName: s.tableName,
       partitionKey: { name: TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
-      sortKey: { name: TABLE_KEYS.sortKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // What only runners read, kept off the record so every record write stays at 1 WCU.
+    this.runnerTable = new dynamodb.Table(this, 'RunnerTable', {
+      tableName: `${s.tableName}${TABLE_KEYS.runnerTableSuffix}`,
+      partitionKey: { name: TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE_KEYS.runnerSortKey, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
@@ -174,12 +204,27 @@ export class MvpPipelineStack extends Stack {
 
     // Network: no lookups, so the stack synthesises without an AWS account. Without NAT gateways the
     // tasks get a public IP in public subnets (outbound only: the security group admits nothing in).
-    const usePrivateSubnets = s.natGateways > 0;
+    const natGateways = s.natElasticIps ? Math.max(1, s.natGateways) : s.natGateways;
+    const usePrivateSubnets = natGateways > 0;
+    // Elastic IPs of our own: the NAT gateways' addresses stay put across deployments, to allow-list.
+    const elasticIps = s.natElasticIps
+      ? Array.from(
+          { length: natGateways },
+          (_, i) => new ec2.CfnEIP(this, `NatElasticIp${i + 1}`, { domain: 'vpc' }),
+        )
+      : [];
     // aws-cdk-lib's own types trip exactOptionalPropertyTypes (Vpc.vpnGatewayId), hence the cast.
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       vpcName: `${prefix}-vpc`,
       maxAzs: 2,
-      natGateways: s.natGateways,
+      natGateways,
+      ...(elasticIps.length > 0
+        ? {
+            natGatewayProvider: ec2.NatProvider.gateway({
+              eipAllocationIds: elasticIps.map((e) => e.attrAllocationId),
+            }),
+          }
+        : {}),
       restrictDefaultSecurityGroup: false,
       subnetConfiguration: usePrivateSubnets
         ? [
@@ -229,6 +274,8 @@ export class MvpPipelineStack extends Stack {
       ? new ecr.Repository(this, 'RunnerRepository', {
           repositoryName: s.imageRepositoryName,
           imageScanOnPush: true,
+          // A tag names one image for good: a job definition never runs another one than it was given.
+          imageTagMutability: ecr.TagMutability.IMMUTABLE,
           lifecycleRules: [{ description: 'Keep the last 20 images', maxImageCount: 20 }],
           removalPolicy: RemovalPolicy.RETAIN,
         })
@@ -239,7 +286,7 @@ export class MvpPipelineStack extends Stack {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
       description: 'MVP pipeline runner: job table read/write, completion topic publish',
     });
-    this.table.grant(this.jobRole, ...JOB_TABLE_ACTIONS);
+    this.grantJobTables(this.jobRole, '/index/*');
     this.topic.grantPublish(this.jobRole);
 
     const secrets = {} as Record<SecretEnvName, batch.Secret>;
@@ -258,7 +305,6 @@ export class MvpPipelineStack extends Stack {
         DYNAMODB_TABLE: this.table.tableName,
         COMPLETION_TOPIC: this.topic.topicArn,
         AWS_REGION: Aws.REGION,
-        EVENTBRIDGE_BUS_NAME: this.bus.eventBusName,
         MVP_JOB_STORE: 'dynamodb',
         MVP_NOTIFIER: 'sns',
       },
@@ -326,21 +372,14 @@ export class MvpPipelineStack extends Stack {
     );
 
     // Metrics of a rule on a custom bus carry both dimensions; EventBridge only sends non-zero values.
-    this.failedInvocationsAlarm = new cloudwatch.Alarm(this, 'TriggerFailedInvocationsAlarm', {
-      alarmName: `${prefix}-trigger-failed-invocations`,
-      alarmDescription: 'EventBridge could not submit MVP jobs to Batch (see the trigger DLQ).',
-      metric: new cloudwatch.Metric({
-        namespace: 'AWS/Events',
-        metricName: 'FailedInvocations',
-        dimensionsMap: { EventBusName: this.bus.eventBusName, RuleName: this.rule.ruleName },
-        statistic: cloudwatch.Stats.SUM,
-        period: Duration.minutes(5),
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    this.failedInvocationsAlarm = eventsAlarm(
+      this,
+      'TriggerFailedInvocationsAlarm',
+      `${prefix}-trigger-failed-invocations`,
+      'EventBridge could not submit MVP jobs to Batch (see the trigger DLQ).',
+      'FailedInvocations',
+      { EventBusName: this.bus.eventBusName, RuleName: this.rule.ruleName },
+    );
     this.deadLetterAlarm = new cloudwatch.Alarm(this, 'TriggerDeadLetterAlarm', {
       alarmName: `${prefix}-trigger-dlq-messages`,
       alarmDescription: 'MVP job requests are waiting in the trigger dead-letter queue.',
@@ -353,11 +392,65 @@ export class MvpPipelineStack extends Stack {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    if (s.alarmTopicArn !== undefined) {
-      const alarmTopic = sns.Topic.fromTopicArn(this, 'AlarmTopic', s.alarmTopicArn);
-      for (const alarm of [this.failedInvocationsAlarm, this.deadLetterAlarm]) {
-        alarm.addAlarmAction(new cloudwatchActions.SnsAction(alarmTopic));
-      }
+
+    // A Batch job that times out, exits 75 on its last attempt or never starts leaves its record
+    // as the runner last wrote it: this rule's function marks it FAILED with the Batch reason.
+    // A Lambda from the runner's own bundle: the same store code as the runner, in a function
+    // that starts in a second and costs nothing while idle (a Batch job would queue behind the
+    // very capacity that may have failed, and take a minute to start).
+    if (!existsSync(join(s.runnerBundleDir, 'mvp.cjs'))) {
+      throw new Error(
+        `The runner bundle is not built (${join(s.runnerBundleDir, 'mvp.cjs')} is missing): run \`pnpm --filter @mvp-pipeline/runner-batch build:bundle\` or set runnerBundleDir`,
+      );
+    }
+    this.batchFailureHandler = new lambda.Function(this, 'BatchFailureHandler', {
+      functionName: `${prefix}-batch-failure`,
+      description: 'Marks an MVP job FAILED when its Batch job ended FAILED without the runner ending it',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      handler: FAILURE_HANDLER,
+      code: lambda.Code.fromAsset(s.runnerBundleDir, { exclude: ['templates', 'migrations', '*.cache'] }),
+      memorySize: 256,
+      timeout: Duration.seconds(30),
+      environment: { DYNAMODB_TABLE: this.table.tableName, NODE_OPTIONS: '--enable-source-maps' },
+    });
+    this.grantJobTables(this.batchFailureHandler, '/index/*');
+    // aws.batch events arrive on the account's default bus.
+    this.batchFailureRule = new events.Rule(this, 'BatchFailureRule', {
+      ruleName: `${prefix}-batch-job-failed`,
+      description: 'Marks MVP jobs FAILED when their Batch job ended FAILED',
+      eventPattern: {
+        source: ['aws.batch'],
+        detailType: ['Batch Job State Change'],
+        detail: { status: ['FAILED'], jobQueue: [this.jobQueue.jobQueueArn] },
+      },
+    });
+    this.batchFailureRule.addTarget(
+      new targets.LambdaFunction(this.batchFailureHandler, {
+        deadLetterQueue: this.deadLetterQueue,
+        retryAttempts: s.targetRetryAttempts,
+        maxEventAge: Duration.minutes(s.targetMaxEventAgeMinutes),
+      }),
+    );
+    this.batchFailuresAlarm = eventsAlarm(
+      this,
+      'BatchFailuresAlarm',
+      `${prefix}-batch-job-failed`,
+      'Batch jobs of the MVP pipeline ended FAILED (timeout, last attempt, start failure).',
+      'TriggeredRules',
+      { RuleName: this.batchFailureRule.ruleName },
+    );
+
+    // Every alarm has an action: the given topic, or one of our own to subscribe to.
+    this.alarmTopic =
+      s.alarmTopicArn !== undefined
+        ? sns.Topic.fromTopicArn(this, 'AlarmTopic', s.alarmTopicArn)
+        : new sns.Topic(this, 'AlarmTopic', {
+            topicName: `${prefix}-alarms`,
+            displayName: 'MVP pipeline alarms',
+            enforceSSL: true,
+          });
+    for (const alarm of [this.failedInvocationsAlarm, this.deadLetterAlarm, this.batchFailuresAlarm]) {
+      alarm.addAlarmAction(new cloudwatchActions.SnsAction(this.alarmTopic));
     }
 
     this.submitterPolicy = new iam.ManagedPolicy(this, 'SubmitterPolicy', {
@@ -367,7 +460,11 @@ export class MvpPipelineStack extends Stack {
         new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [this.bus.eventBusArn] }),
         new iam.PolicyStatement({
           actions: [...JOB_TABLE_ACTIONS],
-          resources: [this.table.tableArn, `${this.table.tableArn}/index/${USER_JOBS_INDEX}`],
+          resources: [
+            this.table.tableArn,
+            `${this.table.tableArn}/index/${USER_JOBS_INDEX}`,
+            this.runnerTable.tableArn,
+          ],
         }),
       ],
     });
@@ -375,6 +472,22 @@ export class MvpPipelineStack extends Stack {
     const output = (id: string, value: string, description: string) =>
       new CfnOutput(this, id, { value, description });
     output('JobTableName', this.table.tableName, 'DYNAMODB_TABLE');
+    output(
+      'RunnerTableName',
+      this.runnerTable.tableName,
+      'The runner state and history (DYNAMODB_TABLE + -runner)',
+    );
+    output('AlarmTopicArn', this.alarmTopic.topicArn, 'Subscribe here to the alarms');
+    if (elasticIps.length > 0) {
+      output(
+        'NatPublicIps',
+        Fn.join(
+          ',',
+          elasticIps.map((e) => e.attrPublicIp),
+        ),
+        "The jobs' outbound addresses: allow-list them at the database",
+      );
+    }
     output('EventBusName', this.bus.eventBusName, 'EVENTBRIDGE_BUS_NAME');
     output('EventBusArn', this.bus.eventBusArn, 'The bus job requests go to');
     output('CompletionTopicArn', this.topic.topicArn, 'COMPLETION_TOPIC');
@@ -402,8 +515,45 @@ export class MvpPipelineStack extends Stack {
    * events:PutEvents on the bus, and the {@link JOB_TABLE_ACTIONS} on the table and its index.
    */
   grantSubmit(grantee: iam.IGrantable): iam.Grant {
-    return this.bus.grantPutEventsTo(grantee).combine(this.table.grant(grantee, ...JOB_TABLE_ACTIONS));
+    return this.bus
+      .grantPutEventsTo(grantee)
+      .combine(this.grantJobTables(grantee, `/index/${USER_JOBS_INDEX}`));
   }
+
+  /** The {@link JOB_TABLE_ACTIONS} on the jobs table, its index (`indexPath`) and the runner table, in one statement. */
+  private grantJobTables(grantee: iam.IGrantable, indexPath: string): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...JOB_TABLE_ACTIONS],
+      resourceArns: [this.table.tableArn, `${this.table.tableArn}${indexPath}`, this.runnerTable.tableArn],
+    });
+  }
+}
+
+/** An alarm on an `AWS/Events` sum (≥ 1 in 5 minutes; no data is not breaching: EventBridge sends only non-zero values). */
+function eventsAlarm(
+  scope: Construct,
+  id: string,
+  alarmName: string,
+  alarmDescription: string,
+  metricName: string,
+  dimensionsMap: Record<string, string>,
+): cloudwatch.Alarm {
+  return new cloudwatch.Alarm(scope, id, {
+    alarmName,
+    alarmDescription,
+    metric: new cloudwatch.Metric({
+      namespace: 'AWS/Events',
+      metricName,
+      dimensionsMap,
+      statistic: cloudwatch.Stats.SUM,
+      period: Duration.minutes(5),
+    }),
+    threshold: 1,
+    evaluationPeriods: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  });
 }
 
 /** A secret by name or complete ARN; for a name the grant covers Secrets Manager's random suffix. */

@@ -1,8 +1,15 @@
 // AWS adapters: the DynamoDB JobStore, the SNS Notifier, the EventBridge JobTrigger and the secrets loader.
 export { awsErrorName, toPipelineAwsError } from './aws-errors.js';
+export {
+  type BatchFailureOutcome,
+  type BatchJobStateChangeEvent,
+  batchFailureReason,
+  recordBatchFailure,
+} from './batch/batch-failure.js';
+export { batchFailureHandler, createBatchFailureHandler } from './batch/lambda.js';
+export { createDynamoDocumentClient } from './dynamo/context.js';
 export { itemSize } from './dynamo/item.js';
 export {
-  createDynamoDocumentClient,
   createDynamoJobStore,
   type DynamoJobStoreDeps,
   type DynamoJobStoreSettings,
@@ -12,6 +19,8 @@ export {
   createJobsTable,
   JOBS_TABLE_SCHEMA,
   jobsTableDefinition,
+  runnerTableDefinition,
+  runnerTableNameFor,
 } from './dynamo/table.js';
 export {
   createEventBridgeTrigger,

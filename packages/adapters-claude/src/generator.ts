@@ -22,8 +22,10 @@ import {
   PermanentError,
   PipelineError,
   type Redactor,
+  type RetryPolicy,
   renderDevelopmentInstructions,
   renderSpecMarkdown,
+  retry,
   SPEC_MARKDOWN_FILE,
   TransientError,
 } from '@mvp-pipeline/core';
@@ -69,7 +71,10 @@ export interface ClaudeCodeGeneratorSettings {
   callTimeoutMs?: number | undefined;
   /** Watchdog of one turn (the model call, its retries and the tools it asked for). Default 20 minutes. */
   turnTimeoutMs?: number | undefined;
-  /** Retries of one call on 429/529/5xx/timeouts before the error goes up. Default 4. */
+  /**
+   * Retries of one call on 429/529/5xx/timeouts before the error goes up (so at most
+   * `maxRetries + 1` API calls per turn; the step's own retry does not restart the session for it). Default 4.
+   */
   maxRetries?: number | undefined;
   /** A retry-after longer than this is not waited for here: the RateLimitedError goes up with it. Default 60 s. */
   maxRetryWaitMs?: number | undefined;
@@ -126,6 +131,8 @@ interface Resolved {
 // Below this many tokens of room a turn cannot do useful work: the budget counts as spent.
 const MIN_TURN_TOKENS = 1_024;
 const MAX_NOTES_CHARS = 20_000;
+/** Backoff of one API call's retries (the number of tries is `maxRetries + 1`). */
+const CALL_RETRY_POLICY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 30_000 };
 
 /**
  * A CodeGenerator that develops the MVP with Claude in a tool-use loop of its own: list, read,
@@ -487,28 +494,39 @@ class Session {
     );
   }
 
-  /** One API call with retries on transient failures, honouring retry-after. */
+  /**
+   * One API call under the core's retry policy: 429/529/5xx/timeouts are tried again (honouring
+   * retry-after) at most `maxRetries` times, so one turn makes at most `maxRetries + 1` calls.
+   * The SDK's own retries are off (`maxRetries: 0`): they would multiply these. The error that
+   * goes up says how many tries were made (`tries`), and the pipeline's step retry counts them
+   * against the same policy instead of restarting the session for the same failure.
+   */
   private async call(body: MessageCreateParamsNonStreaming, signal: AbortSignal): Promise<Message> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.client.messages.create(body, {
+    const { maxRetries, maxRetryWaitMs, callTimeoutMs } = this.config;
+    try {
+      return await retry(
+        () =>
+          this.client.messages
+            .create(body, { signal, timeout: callTimeoutMs, maxRetries: 0 })
+            .catch((thrown) => {
+              throw signal.aborted ? (signal.reason ?? thrown) : mapModelError(thrown, this.redact);
+            }),
+        {
+          policy: { ...CALL_RETRY_POLICY, maxAttempts: maxRetries + 1, maxRetryAfterMs: maxRetryWaitMs },
+          random: Math.random,
+          sleep: (ms, s) => this.sleep(ms, s),
           signal,
-          timeout: this.config.callTimeoutMs,
-          maxRetries: 0,
-        });
-      } catch (thrown) {
-        if (signal.aborted) throw signal.reason ?? thrown;
-        const error = mapModelError(thrown, this.redact);
-        if (!error.retryable || attempt > this.config.maxRetries) throw error;
-        const wait =
-          error.retryAfterMs ?? Math.min(30_000, 1_000 * 2 ** (attempt - 1)) * (0.75 + Math.random() / 4);
-        if (wait > this.config.maxRetryWaitMs) throw error;
-        this.progress.notice(
-          `${error.message} — retrying in ${(wait / 1000).toFixed(1)} s (try ${attempt + 1} of ${this.config.maxRetries + 1})`,
-          'warn',
-        );
-        await this.sleep(Math.round(wait), signal);
-      }
+          tooLong: (error) => error,
+          onRetry: (error, { attempt, waitMs }) =>
+            this.progress.notice(
+              `${error.message} — retrying in ${(waitMs / 1000).toFixed(1)} s (try ${attempt + 1} of ${maxRetries + 1})`,
+              'warn',
+            ),
+        },
+      );
+    } catch (error) {
+      if (signal.aborted) throw signal.reason ?? error;
+      throw error;
     }
   }
 

@@ -20,6 +20,9 @@ interface GitHubErrorBody {
   errors?: Array<{ resource?: string; field?: string; code?: string; message?: string } | string>;
 }
 
+/** How GitHub words a push a ruleset or a branch protection refused (GH013, GH006, a declined hook). */
+export const RULESET_REFUSAL = /GH013|GH006|rule|protected branch|hook declined/i;
+
 export function isRequestError(error: unknown): error is RequestErrorLike {
   return (
     typeof error === 'object' &&
@@ -165,8 +168,13 @@ export function fromGitError(error: unknown, what: string, redact: Redactor): Pi
       return new PermanentError(redact(`The server does not speak git smart HTTP while ${what}`));
     }
     if (code === 'PushRejectedError' || code === 'GitPushError') {
+      const reason = (error as Error).message;
       return new PermanentError(
-        redact(`The git server refused the push while ${what}: ${(error as Error).message}`),
+        redact(
+          RULESET_REFUSAL.test(reason)
+            ? `The git server refused the push while ${what}: a branch ruleset or protection rule forbids it (${reason}); exempt the job's branch or let this token bypass the rule`
+            : `The git server refused the push while ${what}: ${reason}`,
+        ),
       );
     }
     return fromNetworkError(error, what, redact);

@@ -15,13 +15,17 @@ export const defaultSleep: Sleep = async (ms, signal) => {
  * it cannot reach `.git/config`, a log line or an error. `x-access-token` as the user name
  * works for personal access tokens and app installation tokens alike.
  */
-export function gitAuth(token: string | undefined): {
+export function gitAuth(token: string | { token(): Promise<string> } | undefined): {
   onAuth?: AuthCallback;
   onAuthFailure?: AuthFailureCallback;
 } {
   if (!token) return {};
   return {
-    onAuth: () => ({ username: 'x-access-token', password: token }),
+    // A token source is asked on every request: an installation token is renewed before it expires.
+    onAuth: async () => ({
+      username: 'x-access-token',
+      password: typeof token === 'string' ? token : await token.token(),
+    }),
     // A second 401 means the token was refused: stop instead of asking again.
     onAuthFailure: () => ({ cancel: true }),
   };

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tempDiskFiles } from '@mvp-pipeline/adapters-local/testing';
 import { PipelineError, type RepoHost } from '@mvp-pipeline/core';
@@ -264,16 +264,70 @@ describe('GitHub RepoHost', () => {
     ).toBe(true);
     // A retry finds it.
     expect((await h.ensureRepo({ jobId: 'job_gen', name: 'gen-mvp', description: 'd' })).created).toBe(false);
-    // The job's first push replaces the generated branch with its own deterministic commit.
+    // The job's first push goes on top of the generated commit (no force: rulesets refuse
+    // forced pushes), with the job's own tree.
     const ws = await files.newWorkspace('job_gen');
     await files.write(ws, 'index.html', 'mine');
     const pushed = await h.push({ repo, workspace: ws, message: 'Start', date: DATE });
     const clone = await gitCliClone(repo.cloneUrl, TOKEN);
     try {
-      expect(clone.commits).toEqual([pushed.commit]);
+      expect(clone.commits[0]).toEqual(pushed.commit);
+      expect(clone.commits).toHaveLength(2);
+      expect(await readFile(path.join(clone.dir, 'index.html'), 'utf8')).toBe('mine');
     } finally {
       await clone.dispose();
     }
+  });
+
+  /** A pre-receive hook on the stand-in's bare repository, as a branch ruleset acts. */
+  const ruleset = async (fullName: string, script: string) => {
+    const hook = path.join(github.bareDir(fullName), 'hooks', 'pre-receive');
+    await writeFile(hook, `#!/bin/sh\n${script}\n`);
+    await chmod(hook, 0o755);
+  };
+
+  it('pushes without force when an earlier attempt moved the branch on (a ruleset blocks forced pushes)', async () => {
+    const h = host();
+    const { repo } = await h.ensureRepo({ jobId: 'job_ff', name: 'ff-mvp', description: 'd' });
+    const first = await files.newWorkspace('job_ff_1');
+    await files.write(first, 'index.html', 'template');
+    const checkpoint = await h.push({ repo, workspace: first, message: 'Template', date: DATE });
+    await files.write(first, 'index.html', 'attempt 1, never checkpointed');
+    const lost = await h.push({ repo, workspace: first, message: 'Generated (attempt 1)', date: DATE });
+    // "Block force pushes": refuse any update that is not a fast-forward.
+    await ruleset(
+      'octo-user/ff-mvp',
+      'while read old new ref; do git merge-base --is-ancestor "$old" "$new" || { echo "GH013: Cannot force-push to this branch" >&2; exit 1; }; done',
+    );
+    // Attempt 2 resumes from the checkpoint, not from attempt 1's push.
+    const second = await files.newWorkspace('job_ff_2');
+    await h.checkout({ repo, workspace: second, commit: checkpoint.commit });
+    await files.write(second, 'index.html', 'attempt 2');
+    const pushed = await h.push({ repo, workspace: second, message: 'Generated (attempt 2)', date: DATE });
+    expect(pushed.pushed).toBe(true);
+    const clone = await gitCliClone(repo.cloneUrl, TOKEN);
+    try {
+      expect(clone.commits).toEqual([pushed.commit, lost.commit, checkpoint.commit]);
+      expect(await readFile(path.join(clone.dir, 'index.html'), 'utf8')).toBe('attempt 2');
+    } finally {
+      await clone.dispose();
+    }
+  });
+
+  it('reports a push a ruleset refused as such', async () => {
+    const h = host();
+    const { repo } = await h.ensureRepo({ jobId: 'job_rule', name: 'rule-mvp', description: 'd' });
+    await ruleset(
+      'octo-user/rule-mvp',
+      'echo "GH013: Repository rule violations found for refs/heads/main." >&2; exit 1',
+    );
+    const ws = await files.newWorkspace('job_rule');
+    await files.write(ws, 'index.html', 'x');
+    const error = await h.push({ repo, workspace: ws, message: 'm', date: DATE }).catch((e: unknown) => e);
+    expect(PipelineError.isInstance(error) && error.code).toBe('PERMANENT');
+    expect((error as Error).message).toMatch(
+      /refused the push.*: a branch ruleset or protection rule forbids it/,
+    );
   });
 
   it('the generate endpoint’s own “name already exists” answer leads to a suffixed name', async () => {

@@ -1,3 +1,6 @@
+// Over 400 lines: one RepoHost whose operations (owner resolution, create or find, push, checkout)
+// share one Octokit, one token source and one redactor in a closure; the App tokens, git HTTP,
+// git retries, names and error mapping are already modules of their own.
 import fs from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import {
@@ -16,7 +19,13 @@ import {
 import { commitAll } from '@mvp-pipeline/workspace';
 import type { Octokit } from '@octokit/rest';
 import git, { type HttpClient } from 'isomorphic-git';
-import { fromRestError, isNameTaken, isRequestError } from './errors.js';
+import {
+  appTokenSource,
+  type GitHubAppSettings,
+  type GitHubTokenSource,
+  staticTokenSource,
+} from './app-auth.js';
+import { fromRestError, isNameTaken, isRequestError, RULESET_REFUSAL } from './errors.js';
 import { createFetchGitHttp, withSignal } from './git-http.js';
 import { defaultSleep, gitAuth, type Sleep, withGitRetries } from './git-ops.js';
 import {
@@ -32,8 +41,14 @@ import { createOctokit, type LogLine } from './octokit.js';
 
 /** Settings of the GitHub RepoHost (environment names in brackets). */
 export interface GitHubRepoHostSettings {
-  /** A token that may create repositories and push to them (GITHUB_TOKEN). */
-  token: string;
+  /** A token that may create repositories and push to them (GITHUB_TOKEN). This, or `app`. */
+  token?: string | undefined;
+  /**
+   * A GitHub App (GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY, GITHUB_APP_INSTALLATION_ID): its
+   * installation tokens are minted through the API and renewed before they expire, for every
+   * REST call and every push. Repositories go to the installation's organisation.
+   */
+  app?: GitHubAppSettings | undefined;
   /**
    * The organisation to create repositories in (GITHUB_OWNER). Unset, or naming the token's
    * own user: repositories are created for the authenticated user.
@@ -70,6 +85,8 @@ export interface GitHubRepoHostDeps {
   octokit?: Octokit;
   /** The fetch for REST and (without `gitHttp`) git traffic. */
   fetch?: typeof fetch;
+  /** Milliseconds since the epoch, for installation token expiry; `Date.now` by default. */
+  clock?: () => number;
   /** Where warnings go (rate-limit waits, taken names); lines are redacted. */
   log?: LogLine;
   sleep?: Sleep;
@@ -105,9 +122,16 @@ export function createGitHubRepoHost(
   settings: GitHubRepoHostSettings,
   deps: GitHubRepoHostDeps = {},
 ): RepoHost {
-  if (!settings.token) throw new ConfigError('GITHUB_TOKEN', 'is required to create repositories on GitHub');
-  const redact: Redactor = deps.redact ?? createRedactor([settings.token]);
+  if (!settings.token && !settings.app) {
+    throw new ConfigError('GITHUB_TOKEN', 'is required to create repositories on GitHub (or GITHUB_APP_ID)');
+  }
   const apiUrl = normaliseApiUrl(settings.apiUrl);
+  const tokens: GitHubTokenSource = settings.app
+    ? appTokenSource(settings.app, { apiUrl, owner: settings.owner, fetch: deps.fetch, clock: deps.clock })
+    : staticTokenSource(settings.token!);
+  // Installation tokens change: the redactor knows every one issued (and the ghs_ shape anyway).
+  // The application's redactor (when given) knows every other secret; the ghs_ shape is caught by both.
+  const redact: Redactor = (text) => createRedactor(tokens.issued)(deps.redact ? deps.redact(text) : text);
   const template: RepoSpec | undefined = settings.generateFrom
     ? parseRepoSpec(settings.generateFrom, 'TEMPLATE_REPO')
     : undefined;
@@ -129,10 +153,17 @@ export function createGitHubRepoHost(
       },
       { fetch: deps.fetch, log: deps.log, redact },
     );
+  if (settings.app) {
+    // A live installation token on every call, renewed before it expires.
+    octokit.hook.before('request', async (options) => {
+      const signal = (options.request as { signal?: AbortSignal } | undefined)?.signal;
+      options.headers.authorization = `token ${await tokens.token(signal)}`;
+    });
+  }
   const http = settings.gitHttp ?? createFetchGitHttp(deps.fetch);
   const sleep = deps.sleep ?? defaultSleep;
   const log = (line: string) => deps.log?.(redact(line));
-  const auth = gitAuth(settings.token);
+  const auth = gitAuth(tokens);
   const settleMs = settings.settleTimeoutMs ?? 30_000;
   const retries = settings.retries ?? 3;
   const maxNames = settings.maxNameAttempts ?? 20;
@@ -153,17 +184,26 @@ export function createGitHubRepoHost(
     const request = signal ? { signal } : {};
     const me = () =>
       rest('reading the authenticated user', () => octokit.rest.users.getAuthenticated({ request }));
-    if (!settings.owner) return { login: (await me()).data.login, kind: 'user' };
+    // An App's installation token has no user: the owner is named, or the installation's account.
+    const installed = await tokens.installationOwner(signal);
+    const name = settings.owner ?? installed;
+    if (!name) return { login: (await me()).data.login, kind: 'user' };
     let account: { login: string; type: string };
     try {
-      account = (await octokit.rest.users.getByUsername({ username: settings.owner, request })).data;
+      account = (await octokit.rest.users.getByUsername({ username: name, request })).data;
     } catch (error) {
       if (isRequestError(error) && error.status === 404) {
-        throw new ConfigError('GITHUB_OWNER', `GitHub has no user or organisation named "${settings.owner}"`);
+        throw new ConfigError('GITHUB_OWNER', `GitHub has no user or organisation named "${name}"`);
       }
-      throw fromRestError(error, `reading the account ${settings.owner}`, redact);
+      throw fromRestError(error, `reading the account ${name}`, redact);
     }
     if (account.type === 'Organization') return { login: account.login, kind: 'org' };
+    if (installed !== undefined) {
+      throw new ConfigError(
+        'GITHUB_OWNER',
+        `names the user ${account.login}: a GitHub App creates repositories in an organisation it is installed on`,
+      );
+    }
     const login = (await me()).data.login;
     if (login.toLowerCase() !== account.login.toLowerCase()) {
       throw new ConfigError(
@@ -293,6 +333,48 @@ export function createGitHubRepoHost(
     settleMs,
   });
 
+  /**
+   * `local`, when it descends from the branch's head `remote`; else a commit with `local`'s tree,
+   * message and dates whose parent is `remote` (fetched first), made the branch's head here.
+   */
+  async function onTopOf(
+    remote: string,
+    local: string,
+    repo: RepoRef,
+    dir: string,
+    signal: AbortSignal | undefined,
+  ): Promise<string> {
+    const known = await git.readCommit({ fs, dir, oid: remote }).then(
+      () => true,
+      () => false,
+    );
+    if (known && (await git.isDescendent({ fs, dir, oid: local, ancestor: remote, depth: -1 }))) return local;
+    if (!known) {
+      // isomorphic-git fetches through a configured remote (the URL alone: no credentials in it).
+      await git.addRemote({ fs, dir, remote: 'origin', url: repo.cloneUrl, force: true });
+      await withGitRetries(
+        () =>
+          git.fetch({
+            fs,
+            http: withSignal(http, signal),
+            dir,
+            remote: 'origin',
+            ref: repo.branch,
+            remoteRef: repo.branch,
+            singleBranch: true,
+            tags: false,
+            ...auth,
+          }),
+        gitOptions(`fetching ${repo.fullName}`, signal),
+      );
+    }
+    const { commit } = await git.readCommit({ fs, dir, oid: local });
+    const oid = await git.writeCommit({ fs, dir, commit: { ...commit, parent: [remote] } });
+    await git.writeRef({ fs, dir, ref: `refs/heads/${repo.branch}`, value: oid, force: true });
+    log(`${repo.fullName}: ${repo.branch} had moved on to ${remote.slice(0, 7)}; committed on top of it`);
+    return oid;
+  }
+
   async function remoteHead(repo: RepoRef, signal: AbortSignal | undefined): Promise<string | undefined> {
     const ref = `refs/heads/${repo.branch}`;
     const refs = await withGitRetries(
@@ -356,19 +438,23 @@ export function createGitHubRepoHost(
 
     async push({ repo, workspace, message, date, signal }) {
       signal?.throwIfAborted();
-      const { commit } = await commitAll({ dir: workspace.dir, message, date, branch: repo.branch });
-      if ((await remoteHead(repo, signal)) === commit) return { commit, pushed: false };
+      const dir = workspace.dir;
+      const { commit: local } = await commitAll({ dir, message, date, branch: repo.branch });
+      const remote = await remoteHead(repo, signal);
+      if (remote === local) return { commit: local, pushed: false };
+      // A push that needs no force (branch rulesets refuse forced pushes): when the branch moved
+      // on past the commit this workspace started from (an earlier attempt pushed and died before
+      // its checkpoint), this commit's tree goes on top of the branch's head instead.
+      const commit = remote ? await onTopOf(remote, local, repo, dir, signal) : local;
       const result = await withGitRetries(
         () =>
           git.push({
             fs,
             http: withSignal(http, signal),
-            dir: workspace.dir,
+            dir,
             url: repo.cloneUrl,
             ref: repo.branch,
             remoteRef: repo.branch,
-            // The job owns its branch: an unfinished earlier attempt's commits are replaced.
-            force: true,
             ...auth,
             ...(signal ? { signal } : {}),
           }),
@@ -376,9 +462,12 @@ export function createGitHubRepoHost(
       );
       const refResult = result.refs[`refs/heads/${repo.branch}`];
       if (!result.ok || (refResult && !refResult.ok)) {
+        const reason = refResult?.error ?? result.error ?? 'no reason given';
         throw new PermanentError(
           redact(
-            `${repo.fullName} refused the push to ${repo.branch}: ${refResult?.error ?? result.error ?? 'no reason given'}`,
+            RULESET_REFUSAL.test(reason)
+              ? `${repo.fullName} refused the push to ${repo.branch}: a branch ruleset or protection rule forbids it (${reason}); exempt the job's branch or let this token bypass the rule`
+              : `${repo.fullName} refused the push to ${repo.branch}: ${reason}`,
           ),
         );
       }

@@ -3,6 +3,7 @@ export * from './browser/index.js';
 export * from './clock/index.js';
 export * from './disk/index.js';
 export * from './generator/index.js';
+export * from './journeys/index.js';
 export * from './memory/index.js';
 export * from './notifiers/index.js';
 export * from './site/index.js';

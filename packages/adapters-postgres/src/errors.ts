@@ -56,6 +56,16 @@ const HINTS: Readonly<Record<string, string>> = {
   '42703': 'the schema is out of date: run `mvp db migrate`',
   '42501': 'the database user lacks SELECT permission on users, products and mvp_specifications',
   ENOTFOUND: 'check the host name in FOUNDERDASH_DB_URL',
+  // TLS: the server's chain ends at a CA Node does not trust (DigitalOcean's own, say).
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    "set FOUNDERDASH_DB_CA to the CA certificate the database's certificate chains to",
+  SELF_SIGNED_CERT_IN_CHAIN:
+    "set FOUNDERDASH_DB_CA to the CA certificate the database's certificate chains to",
+  DEPTH_ZERO_SELF_SIGNED_CERT:
+    "set FOUNDERDASH_DB_CA to the CA certificate the database's certificate chains to",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    "set FOUNDERDASH_DB_CA to the CA certificate the database's certificate chains to",
+  ERR_TLS_CERT_ALTNAME_INVALID: "the database's certificate does not name the host in FOUNDERDASH_DB_URL",
 };
 
 /** The parts of a connection string that are secret: the whole string and its password. */

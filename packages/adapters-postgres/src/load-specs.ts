@@ -2,6 +2,7 @@ import { PermanentError, type ProductSpec, parseProductSpec, type Redactor } fro
 import type pg from 'pg';
 import { connectionSecrets, databaseRedactor, toDatabaseError } from './errors.js';
 import { withClient } from './pool.js';
+import { APP_MODEL_KEY } from './spec-source.js';
 
 export interface LoadSpecsOptions {
   pool: pg.Pool;
@@ -102,7 +103,7 @@ async function upsert(client: pg.PoolClient, spec: ProductSpec): Promise<void> {
     json(s.keyFeatures),
     json(s.technicalRequirements),
     json(s.designPreferences),
-    json(s.customizations),
+    json(s.app === undefined ? s.customizations : { ...s.customizations, [APP_MODEL_KEY]: s.app }),
   ]);
 }
 

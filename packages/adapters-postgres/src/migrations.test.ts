@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { deriveAppModel } from '@mvp-pipeline/core';
 import { sampleSpec } from '@mvp-pipeline/core/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runDbCommand } from './commands.js';
@@ -123,6 +124,28 @@ describe('loadSpecs', () => {
   beforeEach(async () => {
     await applyMigrations({ pool: db.pool });
     await db.reset();
+  });
+
+  it("keeps specifications.app under customizations' app key and reads it back apart", async () => {
+    const spec = JSON.parse(await readFile(join(EXAMPLES, 'tool-library.json'), 'utf8'));
+    spec.specifications.customizations = { tone: 'friendly' };
+    await loadSpecs({ pool: db.pool, specs: [spec] });
+    const { rows } = await db.pool.query(
+      'SELECT customizations FROM mvp_specifications WHERE product_id = $1',
+      [spec.product.id],
+    );
+    expect(rows[0].customizations).toEqual({ tone: 'friendly', app: spec.specifications.app });
+    const source = createPgSpecSource({ connectionString: db.url });
+    cleanups.push(() => source.close());
+    const read = (await source.getSpec({ userId: spec.user.id, productId: spec.product.id })).spec;
+    expect(read.specifications?.customizations).toEqual({ tone: 'friendly' });
+    expect(read.specifications?.app).toEqual(spec.specifications.app);
+    expect(deriveAppModel(read).model.entities.map((e) => e.name)).toEqual(['tool', 'borrow_request']);
+    delete spec.specifications.customizations;
+    await loadSpecs({ pool: db.pool, specs: [spec] });
+    const again = (await source.getSpec({ userId: spec.user.id, productId: spec.product.id })).spec;
+    expect(again.specifications?.customizations).toBeUndefined();
+    expect(again.specifications?.app).toEqual(spec.specifications.app);
   });
 
   it('upserts: loading a changed spec again updates it, and dropping specifications removes them', async () => {

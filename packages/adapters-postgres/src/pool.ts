@@ -1,9 +1,17 @@
+import { ConfigError } from '@mvp-pipeline/core';
 import pg from 'pg';
 
 /** How to reach the database when this package creates the pool itself. */
 export interface PoolSettings {
   /** A PostgreSQL URL (FOUNDERDASH_DB_URL). A secret: it never appears in a message. */
   connectionString: string;
+  /**
+   * The PEM certificate(s) of the CA the server's certificate chains to (FOUNDERDASH_DB_CA, or
+   * its secret): DigitalOcean's managed PostgreSQL chains to DigitalOcean's own CA, which Node
+   * does not trust. Given, the pool verifies the server against it (chain and host name) and
+   * the URL's `sslmode` may only ask for TLS (require, verify-ca, verify-full), never turn it off.
+   */
+  ca?: string;
   /** Give up opening a connection after this long. Default 10 s. */
   connectTimeoutMs?: number;
   /** The server cancels a statement that runs longer. Default 15 s. */
@@ -15,13 +23,59 @@ export interface PoolSettings {
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 15_000;
 
-/** A pg pool with connect and statement timeouts (server-side, with a client-side backstop). */
+/** The URL parameters through which the connection string would set TLS itself. */
+const TLS_PARAMETERS = ['sslmode', 'ssl', 'sslrootcert', 'sslcert', 'sslkey', 'uselibpqcompat'];
+const TLS_MODES = ['require', 'verify-ca', 'verify-full'];
+
+/**
+ * The connection string and TLS options for a pool. Without a CA the URL decides, as pg reads
+ * it. With one, the URL's TLS parameters are taken out (pg lets them replace the `ssl` option
+ * silently) and the pool verifies the server against the CA; a URL that asks for no TLS, or for
+ * another CA file, is a ConfigError naming the variables, never the URL.
+ */
+export function tlsOptions(connectionString: string, ca: string | undefined) {
+  if (ca === undefined) return { connectionString };
+  if (!ca.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new ConfigError('FOUNDERDASH_DB_CA', 'is not a PEM certificate (-----BEGIN CERTIFICATE-----)');
+  }
+  let url: URL;
+  try {
+    url = new URL(connectionString);
+  } catch {
+    throw new ConfigError('FOUNDERDASH_DB_URL', 'is not a URL');
+  }
+  const mode = url.searchParams.get('sslmode');
+  if (
+    (mode !== null && !TLS_MODES.includes(mode)) ||
+    ['0', 'false'].includes(url.searchParams.get('ssl') ?? '')
+  ) {
+    throw new ConfigError(
+      'FOUNDERDASH_DB_URL',
+      `asks for sslmode=${mode ?? 'off'} while FOUNDERDASH_DB_CA is set: use sslmode=require or verify-full, or unset the CA`,
+    );
+  }
+  if (url.searchParams.has('sslrootcert')) {
+    throw new ConfigError(
+      'FOUNDERDASH_DB_URL',
+      'names an sslrootcert while FOUNDERDASH_DB_CA is set: keep one of them',
+    );
+  }
+  for (const name of TLS_PARAMETERS) url.searchParams.delete(name);
+  // Node checks the chain and the host name; the server's certificate must name the host.
+  return { connectionString: url.toString(), ssl: { ca, rejectUnauthorized: true } };
+}
+
+/**
+ * A pg pool with a connect timeout and a client-side statement backstop. No startup
+ * parameters beyond `application_name`: DigitalOcean's connection pools (PgBouncer) refuse
+ * others, `statement_timeout` among them; the statement timeout is `SET LOCAL` in each
+ * transaction instead (see spec-source.ts).
+ */
 export function createPool(settings: PoolSettings): pg.Pool {
   const statementTimeoutMs = settings.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
   return new pg.Pool({
-    connectionString: settings.connectionString,
+    ...tlsOptions(settings.connectionString, settings.ca),
     connectionTimeoutMillis: settings.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-    statement_timeout: statementTimeoutMs,
     // A server that stops answering without closing the socket never cancels anything itself.
     query_timeout: statementTimeoutMs + 5_000,
     max: settings.maxConnections ?? 4,

@@ -25,6 +25,8 @@ export type PgSpecSourceSettings = (
   statementTimeoutMs?: number;
   /** Connections the source may open (own pool only). Default 4. */
   maxConnections?: number;
+  /** The CA the server's certificate chains to, PEM (own pool only; FOUNDERDASH_DB_CA). */
+  ca?: string;
 };
 
 export interface PgSpecSourceDeps {
@@ -79,6 +81,12 @@ export interface SpecRow {
   customizations: unknown;
 }
 
+/**
+ * FounderDash keeps an explicit app model (`specifications.app`) under this key of the
+ * `mvp_specifications.customizations` JSON; the rest of that object is `specifications.customizations`.
+ */
+export const APP_MODEL_KEY = 'app';
+
 /** Where each field of the spec is stored, so a validation message can name the column to fix. */
 const COLUMNS: ReadonlyArray<readonly [string, string]> = [
   ['user.id', 'users.id'],
@@ -99,6 +107,7 @@ const COLUMNS: ReadonlyArray<readonly [string, string]> = [
   ['specifications.technicalRequirements', 'mvp_specifications.technical_requirements'],
   ['specifications.designPreferences', 'mvp_specifications.design_preferences'],
   ['specifications.customizations', 'mvp_specifications.customizations'],
+  ['specifications.app', `mvp_specifications.customizations->'${APP_MODEL_KEY}'`],
   ['specifications.mvpSpecs', 'mvp_specifications.specifications'],
 ];
 
@@ -125,6 +134,7 @@ export function createPgSpecSource(
         ? { statementTimeoutMs: settings.statementTimeoutMs }
         : {}),
       ...(settings.maxConnections !== undefined ? { maxConnections: settings.maxConnections } : {}),
+      ...(settings.ca !== undefined ? { ca: settings.ca } : {}),
     });
   const redact = databaseRedactor(
     [
@@ -210,7 +220,7 @@ export function rowToSpec(row: SpecRow): ProductSpec {
           keyFeatures: present(row.key_features),
           technicalRequirements: present(row.technical_requirements),
           designPreferences: present(row.design_preferences),
-          customizations: present(row.customizations),
+          ...splitCustomizations(present(row.customizations)),
           mvpSpecs: present(row.specifications),
         }
       : undefined,
@@ -230,6 +240,23 @@ function withColumn(issue: FieldIssue): FieldIssue {
       issue.path === field || issue.path.startsWith(`${field}.`) || issue.path.startsWith(`${field}[`),
   )?.[1];
   return column ? { path: issue.path, message: `${issue.message} (column ${column})` } : issue;
+}
+
+/** Separates the app model kept inside `customizations` from the customisations themselves. */
+function splitCustomizations(value: unknown): { customizations?: unknown; app?: unknown } {
+  if (
+    value === null ||
+    typeof value !== 'object' ||
+    Array.isArray(value) ||
+    !Object.hasOwn(value, APP_MODEL_KEY)
+  ) {
+    return { customizations: value };
+  }
+  const { [APP_MODEL_KEY]: app, ...customizations } = value as Record<string, unknown>;
+  return {
+    customizations: Object.keys(customizations).length > 0 ? customizations : undefined,
+    app: present(app),
+  };
 }
 
 /** SQL NULL (and JSON null) is an absent field. */

@@ -24,6 +24,12 @@ export interface PipelineErrorOptions {
   step?: Step | undefined;
   cause?: unknown;
   retryAfterMs?: number | undefined;
+  /**
+   * How many tries of the operation this error ends, when the thrower already retried it under
+   * the retry policy (see `retry` in retry.ts): a caller's own retries count them, so one failure is
+   * never retried twice over.
+   */
+  tries?: number | undefined;
 }
 
 /**
@@ -38,12 +44,22 @@ export abstract class PipelineError extends Error {
   readonly step: Step | undefined;
   /** A wait the remote side asked for (Retry-After, x-ratelimit-reset), in milliseconds. */
   readonly retryAfterMs: number | undefined;
+  /** Tries of the operation already made by whoever threw it (1 when it did not retry). */
+  readonly tries: number;
 
   constructor(message: string, options: PipelineErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.step = options.step;
     this.retryAfterMs = options.retryAfterMs;
+    this.tries = Math.max(1, Math.floor(options.tries ?? 1));
+  }
+
+  /** The same error, saying that `tries` tries of the operation were made before it. */
+  withTries(tries: number): this {
+    const copy = this.copy();
+    Object.assign(copy, { tries: Math.max(1, Math.floor(tries)) });
+    return copy;
   }
 
   static isInstance(value: unknown): value is PipelineError {
@@ -53,8 +69,14 @@ export abstract class PipelineError extends Error {
   /** The same error, attributed to a step (errors from ports are raised without one). */
   withStep(step: Step): this {
     if (this.step === step) return this;
+    const copy = this.copy();
+    Object.assign(copy, { step });
+    return copy;
+  }
+
+  private copy(): this {
     const copy = Object.create(Object.getPrototypeOf(this)) as this;
-    Object.assign(copy, this, { step });
+    Object.assign(copy, this);
     Object.defineProperty(copy, 'message', { value: this.message, enumerable: false, writable: true });
     Object.defineProperty(copy, 'stack', { value: this.stack, enumerable: false, writable: true });
     if ('cause' in this) Object.defineProperty(copy, 'cause', { value: this.cause, enumerable: false });

@@ -4,6 +4,8 @@ import { earlyLogFormat, environmentSecrets, loadConfig } from './config.js';
 import { createPipeline } from './container.js';
 import { createLogger } from './logger.js';
 
+/** The Lambda handler of the infra stack's Batch FAILED-event rule (handler `mvp.batchFailureHandler`). */
+export { batchFailureHandler } from '@mvp-pipeline/adapters-aws';
 /**
  * The entry of the single-file runner (scripts/build-bundle.mjs → dist/bundle/mvp.cjs). The
  * launcher (launcher.ts, the image's runner.js) loads it and calls these.

@@ -218,7 +218,7 @@ async function statusCommand(args: string[]): Promise<number> {
   if (!jobId) throw new UsageError('mvp status needs a JOB_ID');
   const pipeline = await open();
   try {
-    const job = await getJob(pipeline.deps.ports, jobId).catch(missing(`no job ${jobId}`));
+    const job = await getJob(pipeline.deps, { jobId }).catch(missing(`no job ${jobId}`));
     if (values.json) {
       process.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
       return EXIT.OK;
@@ -255,7 +255,7 @@ async function jobsCommand(args: string[]): Promise<number> {
     const limit = values.limit === undefined ? 20 : Number(values.limit);
     // listJobs validates the limit as given, so its message quotes what was typed.
     const pages = await Promise.all(
-      users.map((userId) => listJobs(pipeline.deps.ports, { userId, limit: values.limit ?? limit })),
+      users.map((userId) => listJobs(pipeline.deps, { userId, limit: values.limit ?? limit })),
     );
     const quarantined =
       pipeline.config.jobStore === 'file' ? await listQuarantinedRecords(pipeline.config.dataDir) : [];
@@ -285,7 +285,7 @@ async function cancelCommand(args: string[]): Promise<number> {
   if (!jobId) throw new UsageError('mvp cancel needs a JOB_ID');
   const pipeline = await open();
   try {
-    const { outcome } = await cancelJob(pipeline.deps, jobId).catch(missing(`no job ${jobId}`));
+    const { outcome } = await cancelJob(pipeline.deps, { jobId }).catch(missing(`no job ${jobId}`));
     const said = {
       CANCELLED: 'cancelled',
       REQUESTED: 'asked to stop; its runner will end it',

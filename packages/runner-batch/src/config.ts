@@ -37,6 +37,8 @@ export interface RunnerConfig {
     owner: string | undefined;
     apiUrl: string | undefined;
     templateRepo: string | undefined;
+    /** A GitHub App instead of GITHUB_TOKEN: GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY, GITHUB_APP_INSTALLATION_ID. */
+    app: { appId: string; privateKey: string; installationId: number | undefined } | undefined;
   };
   anthropic: {
     apiKey: string | undefined;
@@ -48,6 +50,8 @@ export interface RunnerConfig {
   };
   vercel: { token: string | undefined; teamId: string | undefined; apiUrl: string | undefined };
   databaseUrl: string | undefined;
+  /** FOUNDERDASH_DB_CA: the PEM CA the database's certificate chains to (or FOUNDERDASH_DB_CA_SECRET_ARN). */
+  databaseCa: string | undefined;
 }
 
 /** Variables whose values are secrets: never echoed, always registered with the redactor. */
@@ -57,6 +61,7 @@ export const SECRET_VARIABLES = [
   'VERCEL_TOKEN',
   'FOUNDERDASH_DB_URL',
   'MVP_WEBHOOK_URL',
+  'GITHUB_APP_PRIVATE_KEY',
 ];
 
 /** Every problem with the environment, one line per variable. */
@@ -178,6 +183,16 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
       owner: read('GITHUB_OWNER'),
       apiUrl: url('GITHUB_API_URL'),
       templateRepo: read('TEMPLATE_REPO'),
+      app: read('GITHUB_APP_ID')
+        ? {
+            appId: read('GITHUB_APP_ID')!,
+            privateKey: read('GITHUB_APP_PRIVATE_KEY') ?? '',
+            installationId:
+              read('GITHUB_APP_INSTALLATION_ID') === undefined
+                ? undefined
+                : integer('GITHUB_APP_INSTALLATION_ID', 0, 1, Number.MAX_SAFE_INTEGER),
+          }
+        : undefined,
     },
     anthropic: {
       apiKey: read('ANTHROPIC_API_KEY'),
@@ -192,6 +207,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
     },
     vercel: { token: read('VERCEL_TOKEN'), teamId: read('VERCEL_TEAM_ID'), apiUrl: url('VERCEL_API_URL') },
     databaseUrl: read('FOUNDERDASH_DB_URL'),
+    databaseCa: read('FOUNDERDASH_DB_CA'),
   };
 
   if (config.jobStore === 'dynamodb')
@@ -204,8 +220,14 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
     required('AWS_REGION', config.aws.region, 'when MVP_JOB_TRIGGER=eventbridge');
   if (config.specSource === 'postgres')
     required('FOUNDERDASH_DB_URL', config.databaseUrl, 'when MVP_SPEC_SOURCE=postgres');
-  if (config.repoHost === 'github')
-    required('GITHUB_TOKEN', config.github.token, 'when MVP_REPO_HOST=github');
+  if (config.repoHost === 'github' && config.github.app)
+    required(
+      'GITHUB_APP_PRIVATE_KEY',
+      config.github.app.privateKey || undefined,
+      'when GITHUB_APP_ID is set',
+    );
+  else if (config.repoHost === 'github')
+    required('GITHUB_TOKEN', config.github.token, 'when MVP_REPO_HOST=github (or GITHUB_APP_ID)');
   if (config.codeGenerator === 'claude')
     required('ANTHROPIC_API_KEY', config.anthropic.apiKey, 'when MVP_CODE_GENERATOR=claude');
   if (config.deployer === 'vercel') required('VERCEL_TOKEN', config.vercel.token, 'when MVP_DEPLOYER=vercel');

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import {
   createBrowserSiteChecker,
   createConsoleNotifier,
+  createDiskBuildOutputs,
   createDiskWorkspaceProvider,
   createFileJobStore,
   createGitRepoHost,
@@ -106,7 +107,7 @@ export const PORT_TOKENS = {
   clock: TOKENS.Clock,
   ids: TOKENS.IdGenerator,
   logger: TOKENS.Logger,
-} as const satisfies Record<keyof PipelinePorts, symbol>;
+} as const satisfies Record<Exclude<keyof PipelinePorts, 'buildOutputs'>, symbol>;
 
 /** The collaborators most bindings take, in this order. */
 const COMMON: [typeof TOKENS.Config, typeof TOKENS.Redactor, typeof TOKENS.Logger, typeof TOKENS.Clock] = [
@@ -264,6 +265,9 @@ export async function createPipeline(options: CreatePipelineOptions): Promise<Pi
   // One at a time, in this order: an adapter's factory may wait on another's.
   for (const [name, id] of Object.entries<symbol>(PORT_TOKENS))
     ports[name as keyof PipelinePorts] = await container.getAsync(id);
+  // Build outputs kept beside the data dir: a job resumed on this machine deploys without building again.
+  const { dataDir } = await container.getAsync(TOKENS.Config);
+  ports.buildOutputs = createDiskBuildOutputs({ root: join(dataDir, 'builds') });
   return {
     container,
     deps: { ports: ports as PipelinePorts, settings: await container.getAsync(TOKENS.PipelineSettings) },

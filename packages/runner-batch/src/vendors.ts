@@ -37,13 +37,20 @@ export const vendorAdapters = {
     ),
   postgresSpecSource: async ({ config, redact, logger, closers }: VendorDeps) => {
     const { createPgSpecSource } = await import('@mvp-pipeline/adapters-postgres');
-    const source = createPgSpecSource({ connectionString: config.databaseUrl! }, { redact, logger });
+    const source = createPgSpecSource(
+      { connectionString: config.databaseUrl!, ...(config.databaseCa ? { ca: config.databaseCa } : {}) },
+      { redact, logger },
+    );
     closers.push(() => source.close());
     return source;
   },
   githubRepoHost: async ({ config, redact }: VendorDeps) =>
     (await import('@mvp-pipeline/adapters-github')).createGitHubRepoHost(
-      { token: config.github.token!, owner: config.github.owner, apiUrl: config.github.apiUrl },
+      {
+        ...(config.github.app ? { app: config.github.app } : { token: config.github.token! }),
+        owner: config.github.owner,
+        apiUrl: config.github.apiUrl,
+      },
       { redact },
     ),
   gitTemplateSource: async ({ config, redact }: VendorDeps) =>

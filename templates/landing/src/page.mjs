@@ -78,9 +78,24 @@ function callToAction(custom) {
   return { label: label ? oneLine(label).slice(0, 40) : url ? 'Get early access' : 'Get started', url };
 }
 
-/** The whole page for `spec`. Pure and deterministic. */
-export function renderPage(spec) {
+/** Same-site links only (`/path`), so an app can point the calls to action at its own pages. */
+function actionsOf(options) {
+  const list = Array.isArray(options?.actions) ? options.actions : [];
+  return list
+    .filter((a) => typeof a?.href === 'string' && /^\/(?![/\\])/.test(a.href) && text(a.label))
+    .slice(0, 4)
+    .map((a) => ({ href: a.href, label: oneLine(text(a.label)).slice(0, 40) }));
+}
+
+/**
+ * The whole page for `spec`. Pure and deterministic. `options.actions` (`[{ label, href: '/…' }]`)
+ * turns the calls to action into links to an app's own pages (the `app` template's features);
+ * `options.stylesheet` is the stylesheet's URL (default `style.css`).
+ */
+export function renderPage(spec, options = {}) {
   const c = contentOf(spec);
+  const actions = actionsOf(options);
+  const stylesheet = typeof options.stylesheet === 'string' ? options.stylesheet : 'style.css';
   const theme = themeOf(spec);
   const summary = oneLine(c.tagline ?? c.description ?? `${c.name} is on its way.`);
   const title = c.tagline ? `${c.name} — ${oneLine(c.tagline)}` : c.name;
@@ -101,7 +116,7 @@ ${render(html`<html lang="en" data-theme="${theme.mode}">
 <meta name="color-scheme" content="${theme.mode === 'auto' ? 'light dark' : theme.mode}">
 <meta name="theme-color" content="${theme.brandHex}">
 <link rel="icon" href="${favicon(theme.brandHex)}">
-<link rel="stylesheet" href="style.css">
+<link rel="stylesheet" href="${stylesheet}">
 <style>${raw(cssVariables(theme.vars))}</style>
 </head>
 <body>
@@ -110,7 +125,7 @@ ${render(html`<html lang="en" data-theme="${theme.mode}">
   <div class="container header-inner">
     <a class="brand" href="#top"><span class="brand-mark" aria-hidden="true">${initial(c.name)}</span><span class="brand-name" dir="auto">${c.name}</span></a>
     <nav aria-label="Sections"><ul>${nav}</ul></nav>
-    <a class="button button-small" href="#get-started">${c.cta.label}</a>
+    ${actions.length > 0 ? html`<a class="button button-small" href="${actions[0].href}">${actions[0].label}</a>` : html`<a class="button button-small" href="#get-started">${c.cta.label}</a>`}
   </div>
 </header>
 <main id="main">
@@ -120,7 +135,7 @@ ${render(html`<html lang="en" data-theme="${theme.mode}">
       <h1 id="hero-title" class="${nameSize}" dir="auto">${c.name}</h1>
       <p class="tagline" dir="auto">${c.tagline ?? `${c.name} is on its way.`}</p>
       <div class="actions">
-        <a class="button" href="#get-started">${c.cta.label}</a>
+        ${actions.length > 0 ? html`<a class="button" href="${actions[0].href}">${actions[0].label}</a>` : html`<a class="button" href="#get-started">${c.cta.label}</a>`}
         ${c.features.length > 0 && html`<a class="button button-ghost" href="#features">See features</a>`}
       </div>
     </div>
@@ -130,7 +145,7 @@ ${c.description && aboutSection(c)}${c.features.length > 0 && featuresSection(c)
       <div class="cta-panel">
         <h2 id="cta-title" dir="auto">${c.name.length > 40 ? 'Get started' : `Get started with ${c.name}`}</h2>
         <p dir="auto">${c.name} is in early access. Be among the first to try it.</p>
-        ${c.cta.url ? html`<a class="button button-inverse" href="${c.cta.url}" dir="auto">${c.cta.label}</a>` : html`<a class="button button-inverse" href="#top">Back to top</a>`}
+        ${actions.length > 0 ? html`<div class="actions">${actions.map((a) => html`<a class="button button-inverse" href="${a.href}">${a.label}</a>`)}</div>` : c.cta.url ? html`<a class="button button-inverse" href="${c.cta.url}" dir="auto">${c.cta.label}</a>` : html`<a class="button button-inverse" href="#top">Back to top</a>`}
       </div>
     </div>
   </section>

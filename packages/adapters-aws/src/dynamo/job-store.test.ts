@@ -3,8 +3,10 @@ import { type JobStore, PipelineError } from '@mvp-pipeline/core';
 import { jobStoreContract, rejectionCode, sampleJob } from '@mvp-pipeline/core/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DUMMY_CREDENTIALS, type LocalDynamo, startDynalite } from '../testing/dynalite.js';
+import { createDynamoDocumentClient } from './context.js';
 import { itemSize } from './item.js';
-import { createDynamoDocumentClient, createDynamoJobStore } from './job-store.js';
+import { createDynamoJobStore } from './job-store.js';
+import { runnerTableNameFor } from './table.js';
 
 let dynamo: LocalDynamo;
 beforeAll(async () => {
@@ -35,7 +37,9 @@ describe('DynamoDB job store', () => {
     store = createDynamoJobStore({ tableName }, { client: dynamo.client() });
   });
   const rawRecord = async (jobId: string) =>
-    (await dynamo.client().send(new GetCommand({ TableName: tableName, Key: { jobId, sk: 'JOB' } }))).Item;
+    (await dynamo.client().send(new GetCommand({ TableName: tableName, Key: { jobId } }))).Item;
+  // Runner state and history live in the runner table (JOBS_TABLE_SCHEMA), keyed by jobId and sk.
+  const runnerTable = () => runnerTableNameFor(tableName);
 
   it('stores the seed’s fields as plain attributes, with top-level userId and createdAt for the index', async () => {
     const { job } = await store.create({ job: sampleJob({ userId: 'u-shape' }) });
@@ -50,7 +54,6 @@ describe('DynamoDB job store', () => {
     const item = await rawRecord(job.jobId);
     expect(item).toMatchObject({
       jobId: job.jobId,
-      sk: 'JOB',
       userId: 'u-shape',
       createdAt: job.createdAt,
       productId: job.productId,
@@ -91,12 +94,13 @@ describe('DynamoDB job store', () => {
     }
     const { Items = [] } = await dynamo.client().send(
       new QueryCommand({
-        TableName: tableName,
+        TableName: runnerTable(),
         KeyConditionExpression: 'jobId = :j',
         ExpressionAttributeValues: { ':j': job.jobId },
       }),
     );
-    expect(Items.map((i) => i.sk)).toEqual(['JOB', 'LOG#0000000002#000', 'LOG#0000000003#000']);
+    expect(await rawRecord(job.jobId)).toMatchObject({ jobId: job.jobId, version: 3 });
+    expect(Items.map((i) => i.sk)).toEqual(['LOG#0000000002#000', 'LOG#0000000003#000']);
   });
 
   it('shortens long messages on the record and keeps them whole in the history', async () => {
@@ -174,7 +178,7 @@ describe('DynamoDB job store', () => {
     (
       await dynamo.client().send(
         new QueryCommand({
-          TableName: tableName,
+          TableName: runnerTable(),
           KeyConditionExpression: 'jobId = :j',
           ExpressionAttributeValues: { ':j': jobId },
           ConsistentRead: true,
@@ -185,7 +189,8 @@ describe('DynamoDB job store', () => {
 
   it('keeps checkpoints and usage beside the record, alternating two slots the record points at', async () => {
     let { job } = await store.create({ job: sampleJob() });
-    expect((await items(job.jobId)).map((i) => i.sk)).toEqual(['JOB']); // a new job has no state
+    expect((await items(job.jobId)).map((i) => i.sk)).toEqual([]); // a new job has no state
+    expect(await rawRecord(job.jobId)).toBeDefined();
     const slots: unknown[] = [];
     for (const hash of ['a', 'b', 'c']) {
       ({ job } = await store.update({
@@ -207,8 +212,8 @@ describe('DynamoDB job store', () => {
       expectedVersion: job.version,
       patch: { set: { attempt: 2 } },
     }));
-    const all = await items(job.jobId);
-    expect(all.map((i) => [i.sk, i.version])).toEqual([
+    const all = [await rawRecord(job.jobId), ...(await items(job.jobId))];
+    expect(all.map((i) => [i?.sk ?? 'JOB', i?.version])).toEqual([
       ['JOB', 5],
       ['JOB#STATE#0', 4],
       ['JOB#STATE#1', 3],
@@ -281,7 +286,7 @@ describe('DynamoDB job store', () => {
     const retried = { ...sampleJob(), checkpoints: checkpoint('retried') };
     await dynamo.client().send(
       new PutCommand({
-        TableName: tableName,
+        TableName: runnerTable(),
         Item: { jobId: retried.jobId, sk: 'JOB#STATE#0', version: 1 },
       }),
     );
@@ -330,7 +335,7 @@ describe('DynamoDB job store', () => {
     });
     await dynamo
       .client()
-      .send(new DeleteCommand({ TableName: tableName, Key: { jobId: job.jobId, sk: 'JOB#STATE#0' } }));
+      .send(new DeleteCommand({ TableName: runnerTable(), Key: { jobId: job.jobId, sk: 'JOB#STATE#0' } }));
     const fresh = createDynamoJobStore({ tableName }, { client: dynamo.client() });
     const error = await fresh.get({ jobId: job.jobId }).catch((e: unknown) => e);
     expect(PipelineError.isInstance(error) && error.code).toBe('PERMANENT');
@@ -455,7 +460,6 @@ describe('DynamoDB job store, against SDK errors DynamoDB sends and dynalite doe
     const job = sampleJob();
     const storedV5 = {
       jobId: { S: job.jobId },
-      sk: { S: 'JOB' },
       version: { N: '5' },
       status: { S: 'PENDING' },
       currentStep: { S: 'QUEUED' },
@@ -474,6 +478,31 @@ describe('DynamoDB job store, against SDK errors DynamoDB sends and dynalite doe
     expect((error as { code?: string }).code).toBe('VERSION_CONFLICT');
     expect((error as { actualVersion?: number }).actualVersion).toBe(5);
     expect(calls).toEqual(['PutCommand', 'UpdateCommand']);
+  });
+
+  it('reads jobs and pages of a user’s jobs strongly consistent (a job written just before is on the page)', async () => {
+    const job = sampleJob({ userId: 'u' });
+    const batchInputs: Record<string, unknown>[] = [];
+    const { client } = scripted((input, name) => {
+      if (name === 'QueryCommand')
+        return { Items: [{ jobId: job.jobId, userId: 'u', createdAt: job.createdAt }] };
+      if (name === 'BatchGetCommand') {
+        batchInputs.push(input);
+        return { Responses: { t: [{ ...job }], 't-runner': [] } };
+      }
+      return {};
+    });
+    const store = createDynamoJobStore({ tableName: 't' }, { client });
+    expect((await store.listByUser({ userId: 'u' })).jobs.map((j) => j.jobId)).toEqual([job.jobId]);
+    await store.get({ jobId: job.jobId });
+    expect(batchInputs.length).toBeGreaterThanOrEqual(2);
+    for (const input of batchInputs) {
+      for (const request of Object.values(
+        input.RequestItems as Record<string, { ConsistentRead?: boolean }>,
+      )) {
+        expect(request.ConsistentRead).toBe(true);
+      }
+    }
   });
 
   it.each([

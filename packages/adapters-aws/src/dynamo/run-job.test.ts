@@ -32,7 +32,7 @@ describe('a whole job through runJob on the DynamoDB store', () => {
     // Read back the item the web app's status endpoint reads, straight from the table.
     const { Item: item } = await dynamo
       .client()
-      .send(new GetCommand({ TableName: tableName, Key: { jobId: submitted.jobId, sk: 'JOB' } }));
+      .send(new GetCommand({ TableName: tableName, Key: { jobId: submitted.jobId } }));
     expect(item).toMatchObject({
       jobId: submitted.jobId,
       userId: 'user_42',

@@ -9,43 +9,46 @@ import { TransientError } from '@mvp-pipeline/core';
 import { awsErrorName, toPipelineAwsError } from '../aws-errors.js';
 
 /**
- * The jobs table's key schema, shared by the store, `createJobsTable` and the infra stack.
+ * The job store's two tables, shared by the store, `createJobsTable` and the infra stack.
  *
- * - Partition key `jobId` (S), sort key `sk` (S). The job record is the item with `sk = "JOB"`
- *   (the fields the status endpoint reads); the runner state (checkpoints and usage, compressed)
- *   is in the items `sk = "JOB#STATE#0"` and `"JOB#STATE#1"`, of which the record names the
- *   current one; the full log and error history are the items `sk = "LOG#<version>#<chunk>"`.
- *   One Query on `begins_with(sk, "JOB")` reads a job; deleting the partition removes everything.
- * - Global secondary index `user-jobs-index`: partition `userId` (S), sort `createdAt` (S,
- *   ISO-8601 UTC), projection KEYS_ONLY. Only records carry `userId`, so history items stay out
- *   of it, and since neither key ever changes after `create`, updating a job never writes the
- *   index (a projection of ALL would bill every job write twice).
+ * - The jobs table holds the job record, the item keyed by `jobId` alone: the design document's
+ *   schema, so FounderDash's own `put({ Item: jobRecord })` and `get({ Key: { jobId } })` work on
+ *   it unchanged. Global secondary index `user-jobs-index`: partition `userId` (S), sort
+ *   `createdAt` (S, ISO-8601 UTC), projection KEYS_ONLY; neither key changes after `create`, so
+ *   updating a job never writes the index (a projection of ALL would bill every write twice).
+ * - The runner table (by default the jobs table's name + `-runner`) holds what only runners read:
+ *   partition `jobId`, sort `sk`; the runner state (checkpoints and usage, compressed) in the items
+ *   `sk = "JOB#STATE#0"` and `"JOB#STATE#1"`, of which the record names the current one, and the
+ *   full log and error history in the items `sk = "LOG#<version>#<chunk>"`.
  */
 export const JOBS_TABLE_SCHEMA = {
   partitionKey: 'jobId',
-  sortKey: 'sk',
-  recordSortKey: 'JOB',
-  stateSortKeyPrefix: 'JOB#STATE#',
-  historySortKeyPrefix: 'LOG#',
   userIndex: { name: 'user-jobs-index', partitionKey: 'userId', sortKey: 'createdAt' },
+  runner: {
+    suffix: '-runner',
+    partitionKey: 'jobId',
+    sortKey: 'sk',
+    stateSortKeyPrefix: 'JOB#STATE#',
+    historySortKeyPrefix: 'LOG#',
+  },
 } as const;
+
+/** The runner table that goes with the jobs table `tableName` when none is named. */
+export const runnerTableNameFor = (tableName: string): string =>
+  `${tableName}${JOBS_TABLE_SCHEMA.runner.suffix}`;
 
 /** The CreateTable request for a jobs table named `tableName` (on-demand billing). */
 export function jobsTableDefinition(tableName: string): CreateTableCommandInput {
-  const { partitionKey, sortKey, userIndex } = JOBS_TABLE_SCHEMA;
+  const { partitionKey, userIndex } = JOBS_TABLE_SCHEMA;
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
     AttributeDefinitions: [
       { AttributeName: partitionKey, AttributeType: 'S' },
-      { AttributeName: sortKey, AttributeType: 'S' },
       { AttributeName: userIndex.partitionKey, AttributeType: 'S' },
       { AttributeName: userIndex.sortKey, AttributeType: 'S' },
     ],
-    KeySchema: [
-      { AttributeName: partitionKey, KeyType: 'HASH' },
-      { AttributeName: sortKey, KeyType: 'RANGE' },
-    ],
+    KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
     GlobalSecondaryIndexes: [
       {
         IndexName: userIndex.name,
@@ -59,24 +62,53 @@ export function jobsTableDefinition(tableName: string): CreateTableCommandInput 
   };
 }
 
+/** The CreateTable request for a runner table named `tableName` (on-demand billing). */
+export function runnerTableDefinition(tableName: string): CreateTableCommandInput {
+  const { partitionKey, sortKey } = JOBS_TABLE_SCHEMA.runner;
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: partitionKey, AttributeType: 'S' },
+      { AttributeName: sortKey, AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: partitionKey, KeyType: 'HASH' },
+      { AttributeName: sortKey, KeyType: 'RANGE' },
+    ],
+  };
+}
+
 export interface CreateJobsTableOptions {
   client: DynamoDBClient | DynamoDBDocumentClient;
   tableName: string;
-  /** How long to wait for the table to become ACTIVE (default 60 s). */
+  /** The runner table (default: `tableName` + `-runner`). */
+  runnerTableName?: string;
+  /** How long to wait for the tables to become ACTIVE (default 60 s). */
   timeoutMs?: number;
 }
 
 /**
- * Creates the jobs table and its index (see JOBS_TABLE_SCHEMA) and waits until it is ACTIVE.
- * For local development and tests: production tables come from the infra stack. A table that
- * exists already is left as it is (`created: false`).
+ * Creates the jobs table with its index and the runner table (see JOBS_TABLE_SCHEMA) and waits
+ * until both are ACTIVE. For local development and tests: production tables come from the infra
+ * stack. A table that exists already is left as it is (`created: false` when neither was new).
  */
 export async function createJobsTable(options: CreateJobsTableOptions): Promise<{ created: boolean }> {
+  const runner = options.runnerTableName ?? runnerTableNameFor(options.tableName);
+  const made = await Promise.all([
+    createTable(options, jobsTableDefinition(options.tableName)),
+    createTable(options, runnerTableDefinition(runner)),
+  ]);
+  return { created: made.some(Boolean) };
+}
+
+async function createTable(options: CreateJobsTableOptions, definition: CreateTableCommandInput) {
   const client = options.client as DynamoDBClient;
-  const operation = `DynamoDB CreateTable ${options.tableName}`;
+  const name = String(definition.TableName);
+  const operation = `DynamoDB CreateTable ${name}`;
   let created = true;
   try {
-    await client.send(new CreateTableCommand(jobsTableDefinition(options.tableName)));
+    await client.send(new CreateTableCommand(definition));
   } catch (error) {
     if (awsErrorName(error) !== 'ResourceInUseException') throw toPipelineAwsError(error, { operation });
     created = false;
@@ -84,12 +116,12 @@ export async function createJobsTable(options: CreateJobsTableOptions): Promise<
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   for (;;) {
     const { Table } = await client
-      .send(new DescribeTableCommand({ TableName: options.tableName }))
+      .send(new DescribeTableCommand({ TableName: name }))
       .catch((error: unknown) => {
         throw toPipelineAwsError(error, { operation });
       });
     const indexesReady = (Table?.GlobalSecondaryIndexes ?? []).every((i) => i.IndexStatus === 'ACTIVE');
-    if (Table?.TableStatus === 'ACTIVE' && indexesReady) return { created };
+    if (Table?.TableStatus === 'ACTIVE' && indexesReady) return created;
     if (Date.now() > deadline) throw new TransientError(`${operation}: the table is not ACTIVE yet`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

@@ -1,11 +1,12 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
 import {
-  backoffDelay,
   createRedactor,
   type JobRequest,
   type JobTrigger,
   PermanentError,
+  PipelineError,
   type Redactor,
+  retry,
   TransientError,
   ValidationError,
 } from '@mvp-pipeline/core';
@@ -48,8 +49,10 @@ const RETRYABLE_ENTRY_ERRORS = new Set(['ThrottlingException', 'InternalFailure'
  *
  * PutEvents answers 200 even when it rejected the entry: a result entry with an ErrorCode is a
  * failure. Retryable ones (ThrottlingException, InternalFailure) are sent again with backoff up
- * to `maxAttempts` calls, then TransientError; any other code is PermanentError at once. Errors
- * of the call itself are mapped as usual (the SDK has retried throttling and 5xx already).
+ * to `maxAttempts` calls (under the core's retry runner, `retry`), then TransientError; any
+ * other code is PermanentError at once. Errors of the call itself are mapped as usual and not
+ * retried here: the SDK's own retries (its `maxAttempts`, standard mode) stay, because only the
+ * SDK sees the throttling and 5xx answers of the call; `submitJob` does not retry a trigger.
  * Delivery to the rule's target is at least once: runners tolerate duplicates through the lease.
  */
 export function createEventBridgeTrigger(
@@ -79,8 +82,10 @@ export function createEventBridgeTrigger(
     async trigger({ request, signal }) {
       const detail = jobEventDetail(request);
       let failure: PutEventsResultEntry | undefined;
-      for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-        if (attempt > 1) await sleep(backoffDelay(policy, attempt - 1, random), signal);
+      // Only an entry EventBridge rejected with a retryable code is sent again here; errors of the
+      // call itself come back after the SDK's own retries (throttling, 5xx) and go up as they are.
+      let rejected: TransientError | undefined;
+      const putOnce = async () => {
         let entry: PutEventsResultEntry | undefined;
         try {
           const result = await client.send(
@@ -105,7 +110,22 @@ export function createEventBridgeTrigger(
           ErrorCode: 'InternalFailure',
           ErrorMessage: 'the response held no result entry',
         };
-        if (!RETRYABLE_ENTRY_ERRORS.has(failure.ErrorCode ?? '')) break;
+        rejected = new TransientError(`${operation} rejected the entry (${failure.ErrorCode})`);
+        if (!RETRYABLE_ENTRY_ERRORS.has(failure.ErrorCode ?? '')) return undefined;
+        throw rejected;
+      };
+      try {
+        const put = await retry(putOnce, {
+          policy,
+          random,
+          sleep,
+          signal,
+          retryable: (error) => error === rejected,
+        });
+        if (put) return put;
+      } catch (error) {
+        // A rejected entry after the last try is reported below with its code; anything else goes up.
+        if (!(rejected && PipelineError.isInstance(error) && error.message === rejected.message)) throw error;
       }
       const reason = redact(`${failure?.ErrorCode}: ${failure?.ErrorMessage ?? 'no message'}`);
       const retryable = RETRYABLE_ENTRY_ERRORS.has(failure?.ErrorCode ?? '');

@@ -11,6 +11,7 @@ import { loadSecrets } from './secrets.js';
 const ARN = (name: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-AbCdEf`;
 const GITHUB = 'ghp_' + 'fromSecretsManager0123456789abcdef';
 const DB_URL = 'postgres://app:s3cr3t-passw0rd@db.internal:5432/founderdash';
+const DB_CA = '-----BEGIN CERTIFICATE-----\nMIIBdatabaseCA\n-----END CERTIFICATE-----\n';
 
 describe('loadSecrets', () => {
   let sm: SecretsManagerStandIn;
@@ -20,6 +21,7 @@ describe('loadSecrets', () => {
       [ARN('github')]: GITHUB,
       [ARN('bundle')]: JSON.stringify({
         FOUNDERDASH_DB_URL: DB_URL,
+        FOUNDERDASH_DB_CA: DB_CA,
         VERCEL_TOKEN: 'vercel-token-from-bundle',
       }),
     });
@@ -36,6 +38,15 @@ describe('loadSecrets', () => {
     expect(secrets.get('GITHUB_TOKEN')).toBeUndefined();
     expect(secrets.sources).toMatchObject({ ANTHROPIC_API_KEY: 'env', GITHUB_TOKEN: 'unset' });
     expect(sm.requests).toHaveLength(0);
+  });
+
+  it('reads the database CA from FOUNDERDASH_DB_CA_SECRET_ARN, a JSON bundle key like the URL', async () => {
+    const secrets = await loadSecrets({ env: { FOUNDERDASH_DB_CA_SECRET_ARN: ARN('bundle') }, client });
+    expect(secrets.get('FOUNDERDASH_DB_CA')).toBe(DB_CA);
+    expect(secrets.sources).toMatchObject({
+      FOUNDERDASH_DB_CA: 'secrets-manager',
+      FOUNDERDASH_DB_URL: 'unset',
+    });
   });
 
   it('reads <NAME>_SECRET_ARN from Secrets Manager (over <NAME>), JSON bundles by key, each ARN once', async () => {

@@ -9,6 +9,9 @@ export const SECRET_NAMES = [
   'ANTHROPIC_API_KEY',
   'VERCEL_TOKEN',
   'FOUNDERDASH_DB_URL',
+  // Not secret, but kept where the database URL is: the CA its server's certificate chains to.
+  'FOUNDERDASH_DB_CA',
+  'GITHUB_APP_PRIVATE_KEY',
 ] as const;
 export type SecretName = (typeof SECRET_NAMES)[number];
 

@@ -82,6 +82,15 @@ describe('SNS notifier', () => {
     expect(sns.published[0]!.message).not.toContain('ghp_' + 'abcdefghijklmnopqrstuvwxyz0123');
   });
 
+  it('keeps the subject under 100 characters, as SNS requires', async () => {
+    const notifier = createSnsNotifier({ topicArn: TOPIC }, { client: clientFor(sns) });
+    await notifier.notify({
+      notification: sampleNotification({ businessName: 'N'.repeat(120) }),
+      idempotencyKey: 'job_n1:COMPLETED',
+    });
+    expect(sns.published[0]!.subject).toHaveLength(99);
+  });
+
   it('announces COMPLETED and FAILED only, unless told otherwise', async () => {
     const notifier = createSnsNotifier({ topicArn: TOPIC }, { client: clientFor(sns) });
     await notifier.notify({

@@ -103,15 +103,18 @@ export function createSnsNotifier(settings: SnsNotifierSettings, deps: SnsNotifi
   };
 }
 
-/** An email subject: ASCII, no line breaks, at most 100 characters (SNS refuses anything else). */
+/** An email subject: ASCII, no line breaks, fewer than 100 characters (SNS refuses anything else). */
 function subject(notification: JobNotification): string {
   const name =
     notification.businessName
       .normalize('NFKD')
       .replace(/[^\x20-\x7e]/g, '')
       .trim() || notification.jobId;
-  return `MVP ${notification.status.toLowerCase()}: ${name}`.slice(0, 100);
+  return `MVP ${notification.status.toLowerCase()}: ${name}`.slice(0, SNS_MAX_SUBJECT_LENGTH);
 }
+
+/** SNS subjects must be under 100 characters. */
+const SNS_MAX_SUBJECT_LENGTH = 99;
 
 /** A FIFO deduplication id: at most 128 of the characters SNS allows. */
 function dedupId(key: string): string {

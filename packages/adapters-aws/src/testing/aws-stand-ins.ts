@@ -163,7 +163,8 @@ export async function startSnsStandIn(topics: readonly string[]): Promise<SnsSta
         message: 'Number of message attributes exceeds the limit of 10',
       });
     const subject = form.get('Subject') ?? undefined;
-    if (subject !== undefined && (subject.length > 100 || /[^\x20-\x7e]/.test(subject)))
+    // SNS: "Subjects must be ASCII text … and must be less than 100 characters long."
+    if (subject !== undefined && (subject.length >= 100 || /[^\x20-\x7e]/.test(subject)))
       return error({ status: 400, code: 'InvalidParameter', message: 'Invalid parameter: Subject' });
     const groupId = form.get('MessageGroupId') ?? undefined;
     const deduplicationId = form.get('MessageDeduplicationId') ?? undefined;

@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import { createPublicKey, createVerify, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -129,6 +130,25 @@ export interface GitHubStandInOptions {
   orgs?: string[];
   /** Where bare repositories go. Default: a new temporary folder, removed by close(). */
   root?: string;
+  /**
+   * A GitHub App installed on one organisation: `POST /app/installations/{id}/access_tokens`
+   * (with the App's RS256 JWT: `iss` the App id, at most 10 minutes, not expired) issues
+   * `ghs_` tokens that live `tokenTtlMs` and are refused once expired (401, REST and git);
+   * `GET /orgs/{org}/installation` and `GET /app/installations/{id}` with the JWT; an
+   * installation token gets 403 on `GET /user` and `POST /user/repos`, as on GitHub.
+   */
+  app?: {
+    appId: string;
+    /** The App's public key, PEM. */
+    publicKey: string;
+    installationId: number;
+    /** The organisation it is installed on (one of `orgs`). */
+    account: string;
+    /** How long an installation token lives. Default 1 h. */
+    tokenTtlMs?: number;
+    /** Milliseconds since the epoch. Default `Date.now`. */
+    clock?: () => number;
+  };
 }
 
 /**
@@ -198,6 +218,42 @@ export async function startGitHubStandIn(options: GitHubStandInOptions): Promise
   const root = options.root ?? (await mkdtemp(path.join(tmpdir(), 'github-stand-in-')));
   const ownsRoot = options.root === undefined;
   const repos = new Map<string, StandInRepo>();
+  const app = options.app;
+  const appClock = app?.clock ?? Date.now;
+  /** Installation tokens issued, with their expiry. */
+  const installationTokens = new Map<string, number>();
+  const liveInstallationToken = (value: string) => (installationTokens.get(value) ?? 0) > appClock();
+
+  /** Whether `value` is a valid JWT of the App now (RS256, iss, at most 10 minutes, not expired). */
+  function validAppJwt(value: string): boolean {
+    if (!app) return false;
+    const [head, body, signature] = value.split('.');
+    if (!head || !body || !signature) return false;
+    try {
+      const header = JSON.parse(Buffer.from(head, 'base64url').toString('utf8')) as { alg?: string };
+      const claims = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as {
+        iss?: unknown;
+        iat?: number;
+        exp?: number;
+      };
+      const verified = createVerify('RSA-SHA256')
+        .update(`${head}.${body}`)
+        .verify(createPublicKey(app.publicKey), Buffer.from(signature, 'base64url'));
+      const now = appClock() / 1000;
+      return (
+        verified &&
+        header.alg === 'RS256' &&
+        String(claims.iss) === app.appId &&
+        typeof claims.iat === 'number' &&
+        typeof claims.exp === 'number' &&
+        claims.exp > now &&
+        claims.iat <= now + 60 &&
+        claims.exp - claims.iat <= 600
+      );
+    } catch {
+      return false;
+    }
+  }
   const faults: StandInFault[] = [];
   const lags = new Map<string, number>();
   const requests: RecordedRequest[] = [];
@@ -321,9 +377,9 @@ export async function startGitHubStandIn(options: GitHubStandInOptions): Promise
     const [scheme = '', value = ''] = header.split(/\s+/, 2);
     switch (scheme.toLowerCase()) {
       case 'token':
-        return { auth: 'token', authorised: value === options.token };
+        return { auth: 'token', authorised: value === options.token || liveInstallationToken(value) };
       case 'bearer':
-        return { auth: 'bearer', authorised: value === options.token };
+        return { auth: 'bearer', authorised: value === options.token || liveInstallationToken(value) };
       case 'basic': {
         const decoded = Buffer.from(value, 'base64').toString('utf8');
         const colon = decoded.indexOf(':');
@@ -331,7 +387,10 @@ export async function startGitHubStandIn(options: GitHubStandInOptions): Promise
         const password = colon < 0 ? '' : decoded.slice(colon + 1);
         return {
           auth: 'basic',
-          authorised: password === options.token || (user === options.token && !password),
+          authorised:
+            password === options.token ||
+            liveInstallationToken(password) ||
+            (user === options.token && !password),
         };
       }
       default:
@@ -344,9 +403,46 @@ export async function startGitHubStandIn(options: GitHubStandInOptions): Promise
     pathname: string,
     body: string,
     authorised: boolean,
+    credential = '',
   ): Promise<{ status: number; body: unknown }> {
     const json = () => (body ? (JSON.parse(body) as Record<string, unknown>) : {});
     const route = (verb: string, pattern: RegExp) => (method === verb ? pattern.exec(pathname) : null);
+    if (app && (pathname.startsWith('/app/') || /^\/(orgs|users)\/[^/]+\/installation$/.test(pathname))) {
+      if (!validAppJwt(credential)) {
+        return { status: 401, body: { message: 'A JSON web token could not be decoded', status: '401' } };
+      }
+      const installationJson = { id: app.installationId, account: ownerJson(app.account) };
+      let found = route('GET', /^\/(?:orgs|users)\/([^/]+)\/installation$/);
+      if (found) {
+        return decodeURIComponent(found[1]!).toLowerCase() === app.account.toLowerCase()
+          ? { status: 200, body: installationJson }
+          : { status: 404, body: GITHUB_ERRORS.notFound };
+      }
+      found = route('GET', /^\/app\/installations\/(\d+)$/);
+      if (found) {
+        return Number(found[1]) === app.installationId
+          ? { status: 200, body: installationJson }
+          : { status: 404, body: GITHUB_ERRORS.notFound };
+      }
+      found = route('POST', /^\/app\/installations\/(\d+)\/access_tokens$/);
+      if (found && Number(found[1]) === app.installationId) {
+        const token = `ghs_${randomBytes(18).toString('hex')}`;
+        const expiresAt = appClock() + (app.tokenTtlMs ?? 3_600_000);
+        installationTokens.set(token, expiresAt);
+        return { status: 201, body: { token, expires_at: new Date(expiresAt).toISOString() } };
+      }
+      return { status: 404, body: GITHUB_ERRORS.notFound };
+    }
+    const installation = liveInstallationToken(credential);
+    if (installation && ((method === 'GET' && pathname === '/user') || pathname === '/user/repos')) {
+      return { status: 403, body: { message: 'Resource not accessible by integration', status: '403' } };
+    }
+    if (installation && /^\/orgs\/([^/]+)\/repos$/.test(pathname)) {
+      const org = decodeURIComponent(pathname.split('/')[2]!);
+      if (org.toLowerCase() !== app!.account.toLowerCase()) {
+        return { status: 403, body: { message: 'Resource not accessible by integration', status: '403' } };
+      }
+    }
     let m = route('GET', /^\/users\/([^/]+)$/);
     if (m) {
       const name = decodeURIComponent(m[1]!);
@@ -543,7 +639,8 @@ export async function startGitHubStandIn(options: GitHubStandInOptions): Promise
       }
       let answer: { status: number; body: unknown };
       try {
-        answer = await handleRest(method, pathname, body, record.authorised);
+        const credential = (req.headers.authorization ?? '').split(/\s+/, 2)[1] ?? '';
+        answer = await handleRest(method, pathname, body, record.authorised, credential);
       } catch (error) {
         answer = { status: 500, body: { message: `Server Error: ${(error as Error).message}` } };
       }

@@ -1,4 +1,5 @@
 // The embedded defaults that work on the local disk: workspaces, templates, git repositories, the builder.
+export { createDiskBuildOutputs, type DiskBuildOutputsSettings } from './build-outputs.js';
 export { assertRepoName, createGitRepoHost, type GitRepoHostSettings } from './git-repo-host.js';
 export {
   BUILD_COMMANDS,

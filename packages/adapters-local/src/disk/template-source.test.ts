@@ -158,4 +158,30 @@ describe('local template source', () => {
     await files().write(workspace, 'mvp.template.json', JSON.stringify(MANIFEST));
     expect((await source.readManifest({ workspace })).manifest).toEqual(MANIFEST);
   });
+
+  it('copies the folders a manifest includes from another template, and NOT_FOUND for a missing one', async () => {
+    const app = path.join(templates, 'app');
+    await mkdir(app, { recursive: true });
+    const manifest = { ...MANIFEST, name: 'app', include: [{ template: 'mini', from: 'src', to: 'shared' }] };
+    await writeFile(path.join(app, 'mvp.template.json'), JSON.stringify(manifest));
+    await writeFile(path.join(app, 'page.mjs'), 'export {};\n');
+    const source = createLocalTemplateSource({ root: templates });
+    const workspace = await files().newWorkspace();
+    const first = await source.fetchTemplate({ template: 'app', workspace });
+    expect(await files().read(workspace, 'shared/content.json')).toBe('{"title":"Hi"}');
+    expect(await files().read(workspace, 'page.mjs')).toBe('export {};\n');
+    // The included files are part of the ref: changing them changes it.
+    await writeFile(path.join(templates, 'mini', 'src', 'content.json'), '{"title":"Changed"}');
+    const second = await source.fetchTemplate({ template: 'app', workspace: await files().newWorkspace() });
+    expect(second.ref).not.toBe(first.ref);
+    await writeFile(
+      path.join(app, 'mvp.template.json'),
+      JSON.stringify({ ...manifest, include: [{ template: 'mini', from: 'nope', to: 'shared' }] }),
+    );
+    await expect(
+      source.fetchTemplate({ template: 'app', workspace: await files().newWorkspace() }),
+    ).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+  });
 });

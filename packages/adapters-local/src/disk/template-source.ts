@@ -106,7 +106,8 @@ async function templateEntries(templateDir: string, outputDir: string): Promise<
 /**
  * Templates from a local folder: `<root>/<template>/` with its `mvp.template.json`. Copies every
  * file except `.git`, `node_modules` and the manifest's `outputDir`; file modes and in-template
- * symlinks are kept. `ref` is `sha256:<16 hex>`, a digest of the copied paths, modes and contents.
+ * symlinks are kept. A manifest's `include` entries copy folders of other templates in too
+ * (`<root>/<template>/<from>` → `<to>`), so templates share one source instead of two copies. `ref` is `sha256:<16 hex>`, a digest of the copied paths, modes and contents.
  * Errors: ValidationError for a bad template name or manifest, NotFoundError for an unknown template.
  */
 export function createLocalTemplateSource(settings: LocalTemplateSourceSettings): TemplateSource {
@@ -127,11 +128,32 @@ export function createLocalTemplateSource(settings: LocalTemplateSourceSettings)
           path.join(templateDir, TEMPLATE_MANIFEST_FILE),
           `template "${template}"`,
         );
-        const entries = await templateEntries(templateDir, manifest.outputDir);
+        // The template's own files, then each folder it includes from another template.
+        const sources: Array<{ dir: string; rel: string; to: string; kind: Entry['kind'] }> = [];
+        for (const entry of await templateEntries(templateDir, manifest.outputDir)) {
+          sources.push({ dir: templateDir, rel: entry.rel, to: entry.rel, kind: entry.kind });
+        }
+        for (const include of manifest.include ?? []) {
+          assertTemplateName(include.template);
+          const includedDir = await resolveInside(path.join(root, include.template), include.from);
+          const isIncludedDir = await stat(includedDir).then(
+            (s) => s.isDirectory(),
+            () => false,
+          );
+          if (!isIncludedDir) {
+            throw new NotFoundError(
+              `Template "${template}" includes ${include.template}/${include.from}, which is not a folder in ${root}`,
+            );
+          }
+          for (const entry of await templateEntries(includedDir, '')) {
+            const to = `${include.to.replace(/\/+$/, '')}/${entry.rel}`;
+            sources.push({ dir: includedDir, rel: entry.rel, to, kind: entry.kind });
+          }
+        }
         const digest = createHash('sha256');
-        for (const { rel, kind } of entries) {
+        for (const { dir, rel: fromRel, to: rel, kind } of sources) {
           signal?.throwIfAborted();
-          const from = path.join(templateDir, rel);
+          const from = path.join(dir, fromRel);
           const to = await resolveInside(workspace.dir, rel);
           await mkdir(path.dirname(to), { recursive: true });
           if (kind === 'link') {

@@ -1,5 +1,6 @@
 import {
   type Builder,
+  type BuildOutputStore,
   type BuildResult,
   type CodeGenerator,
   type Deployer,
@@ -215,6 +216,33 @@ export function createMemoryBuilder(
       const outputDir = `${workspace.dir}/${manifest.outputDir}`;
       files.write(`${outputDir}/index.html`, page);
       return { ok: true, outputDir, checks: ['build', 'index.html'] };
+    },
+  };
+}
+
+/** Keeps build outputs in the shared file tree under /memory/builds/<job>/<commit>: one machine's disk. */
+export function createMemoryBuildOutputs(files: MemoryFiles): BuildOutputStore & { calls: CallLog } {
+  const calls = new CallLog();
+  const where = (jobId: string, commit: string) => `/memory/builds/${jobId}/${commit}`;
+  return {
+    specificationVersion: 'v1',
+    calls,
+    async keep({ jobId, commit, outputDir, signal }) {
+      calls.record('keep');
+      throwIfAborted(signal);
+      const dir = where(jobId, commit);
+      files.removeDir(dir);
+      files.restore(dir, files.snapshot(outputDir));
+      return { outputDir: dir };
+    },
+    async find({ jobId, commit }) {
+      calls.record('find');
+      const dir = where(jobId, commit);
+      return Object.keys(files.snapshot(dir)).length > 0 ? { outputDir: dir } : {};
+    },
+    async discard({ jobId }) {
+      calls.record('discard');
+      files.removeDir(`/memory/builds/${jobId}`);
     },
   };
 }

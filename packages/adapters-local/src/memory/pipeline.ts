@@ -9,6 +9,7 @@ import { createJsonSpecSource } from '../store/json-spec-source.js';
 import { createMemoryJobStore } from '../store/memory-job-store.js';
 import {
   createMemoryBuilder,
+  createMemoryBuildOutputs,
   createMemoryCodeGenerator,
   createMemoryDeployer,
   createMemoryNotifier,
@@ -42,6 +43,7 @@ export function createFakePipeline(
     repos: createMemoryRepoHost(files),
     generator: createMemoryCodeGenerator(files),
     builder: createMemoryBuilder(files),
+    buildOutputs: createMemoryBuildOutputs(files),
     deployer: createMemoryDeployer(files),
     siteChecker: createMemorySiteChecker(files),
     notifier: createMemoryNotifier(),

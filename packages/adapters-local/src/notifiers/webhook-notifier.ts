@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  backoffDelay,
   createRedactor,
   type Notifier,
   PermanentError,
   RateLimitedError,
   type Redactor,
+  retry,
   TransientError,
   ValidationError,
 } from '@mvp-pipeline/core';
@@ -38,6 +38,11 @@ const MAX_DELAY_MS = 30_000;
  * backoff and jitter, honouring Retry-After; then TransientError. A Retry-After beyond 30 s is
  * not waited for: RateLimitedError carrying the wait. Any other non-2xx answer (4xx, redirects)
  * is a PermanentError. Messages name the endpoint's host only, never its URL or credentials.
+ *
+ * The retries run under the core's retry runner (`retry`), bounded by `retries`; the error that
+ * goes up carries the tries made (`tries`), which the pipeline's notification retry counts
+ * against its own policy, so a failing receiver sees at most `retries + 1` requests per
+ * notification from one runner, not their product.
  */
 export function createWebhookNotifier(settings: WebhookNotifierSettings): Notifier {
   const { target, authorization, secrets } = parseEndpoint(settings.url);
@@ -65,8 +70,7 @@ export function createWebhookNotifier(settings: WebhookNotifierSettings): Notifi
         'user-agent': 'mvp-pipeline-webhook/1',
         ...(authorization ? { authorization } : {}),
       };
-      for (let attempt = 1; ; attempt++) {
-        signal?.throwIfAborted();
+      const once = async ({ signal: trySignal }: { signal: AbortSignal }): Promise<void> => {
         const timeout = AbortSignal.timeout(timeoutMs);
         let problem: string;
         let retryAfterMs: number | undefined;
@@ -76,7 +80,7 @@ export function createWebhookNotifier(settings: WebhookNotifierSettings): Notifi
             headers,
             body,
             redirect: 'manual',
-            signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+            signal: AbortSignal.any([trySignal, timeout]),
           });
           const text = await response.text().catch(() => '');
           if (response.status >= 200 && response.status < 300) return;
@@ -94,20 +98,27 @@ export function createWebhookNotifier(settings: WebhookNotifierSettings): Notifi
             ? `${where} did not answer within ${timeoutMs} ms`
             : `${where} could not be reached (${redact(networkReason(error))})`;
         }
-        const tries = `${attempt} attempt${attempt === 1 ? '' : 's'}`;
-        if (attempt > retries)
-          throw new TransientError(`${problem} (gave up after ${tries})`, { retryAfterMs });
-        const wait = backoffDelay(policy, attempt, random, retryAfterMs);
-        if (wait > MAX_DELAY_MS) {
-          throw new RateLimitedError(`${problem}; it asked to wait ${Math.ceil(wait / 1000)} s`, {
-            retryAfterMs: wait,
-          });
-        }
-        try {
-          await sleep(wait, undefined, signal ? { signal } : {});
-        } catch {
-          throw signal?.reason ?? new TransientError(problem);
-        }
+        throw new TransientError(problem, { retryAfterMs });
+      };
+      try {
+        await retry(once, {
+          policy,
+          random,
+          sleep: (ms, s) => sleep(ms, undefined, s ? { signal: s } : {}),
+          signal,
+          tooLong: (error, wait) =>
+            new RateLimitedError(`${error.message}; it asked to wait ${Math.ceil(wait / 1000)} s`, {
+              retryAfterMs: wait,
+            }),
+        });
+      } catch (error) {
+        if (signal?.aborted) throw signal.reason;
+        if (!(error instanceof TransientError)) throw error;
+        const tries = `${error.tries} attempt${error.tries === 1 ? '' : 's'}`;
+        throw new TransientError(`${error.message} (gave up after ${tries})`, {
+          retryAfterMs: error.retryAfterMs,
+          tries: error.tries,
+        });
       }
     },
   };

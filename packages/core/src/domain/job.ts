@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../errors.js';
+import type { ProductSpec } from './spec.js';
 import { type JobStatus, STEP_PROGRESS, type Step, type WorkStep } from './steps.js';
 
 export type LogLevel = 'info' | 'warn' | 'error';
@@ -58,7 +59,11 @@ export interface JobUsage extends StepUsage {
 
 /** The outputs of each finished step, written in the same write that moves the job past it. */
 export interface Checkpoints {
-  FETCHING_DATA?: { specHash: string; businessName: string };
+  /**
+   * The validated spec the job runs on (at most MAX_CHECKPOINTED_SPEC_BYTES as JSON); every later
+   * step reads it from here, never from the source. Records written before specs were kept lack it.
+   */
+  FETCHING_DATA?: { specHash: string; businessName: string; spec?: ProductSpec };
   CREATING_REPO?: { repo: RepoRef; commit: string; template: string };
   AI_DEVELOPMENT?: { commit: string; generator: string; summary: string; filesChanged: number };
   BUILDING?: { commit: string; outputDir: string; checks: string[] };

@@ -22,7 +22,7 @@ function issuesOf(input: unknown): string[] {
 const nested = (levels: number): unknown => JSON.parse(`${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`);
 
 describe('free-form sections are bounded in depth', () => {
-  it.each(['technicalRequirements', 'designPreferences', 'customizations', 'mvpSpecs'])(
+  it.each(['technicalRequirements', 'designPreferences', 'customizations', 'mvpSpecs', 'app'])(
     'rejects specifications.%s nested thousands of levels deep with a field-named error',
     (section) => {
       const problems = issuesOf({ ...base(), specifications: { [section]: nested(5_000) } });

@@ -54,13 +54,15 @@ export function nestingDepth(value: unknown, limit = MAX_SPEC_DEPTH): number {
 
 // Free-form sections reach the generator's prompt whole: bound them like the text fields, and
 // check the depth first (measuring the size serialises the value).
-const freeForm = z.record(z.string(), z.unknown()).superRefine((value, context) => {
-  if (nestingDepth(value) > MAX_SPEC_DEPTH) {
-    context.addIssue({ code: 'custom', message: `must be nested at most ${MAX_SPEC_DEPTH} levels deep` });
-  } else if (JSON.stringify(value).length > FREE_FORM_MAX) {
-    context.addIssue({ code: 'custom', message: `must be at most ${FREE_FORM_MAX} characters as JSON` });
-  }
-});
+const boundedObject = (maxChars: number) =>
+  z.record(z.string(), z.unknown()).superRefine((value, context) => {
+    if (nestingDepth(value) > MAX_SPEC_DEPTH) {
+      context.addIssue({ code: 'custom', message: `must be nested at most ${MAX_SPEC_DEPTH} levels deep` });
+    } else if (JSON.stringify(value).length > maxChars) {
+      context.addIssue({ code: 'custom', message: `must be at most ${maxChars} characters as JSON` });
+    }
+  });
+const freeForm = boundedObject(FREE_FORM_MAX);
 const hexColor = z
   .string()
   .regex(/^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/, 'must be a hex colour like #4F46E5');
@@ -70,6 +72,10 @@ const fontName = z
   .min(1, 'must not be empty')
   .max(64, 'must be at most 64 characters')
   .regex(/^[\p{L}\p{N} _-]+$/u, 'must be a font family name (letters, digits, spaces, - and _)');
+
+const APP_MODEL_MAX = 200_000;
+// The app model's own schema checks it; here it is only bounded, so spec.ts stays independent of it.
+const appModelInput = boundedObject(APP_MODEL_MAX);
 
 export const productSpecSchema = z.object({
   user: z.object({
@@ -101,6 +107,8 @@ export const productSpecSchema = z.object({
       designPreferences: freeForm.optional(),
       customizations: freeForm.optional(),
       mvpSpecs: z.union([text(50_000), freeForm]).optional(),
+      /** An explicit app model (see `app-model.ts`); `deriveAppModel` validates it in full. */
+      app: appModelInput.optional(),
     })
     .optional(),
 });

@@ -25,6 +25,37 @@ export const templateManifestSchema = z.object({
   notes: relativePath.optional(),
   /** Files the template generator fills from the spec. */
   sourceDir: relativePath.optional(),
+  /** What the template is built with, e.g. `static` or `nextjs`. */
+  framework: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]*$/)
+    .optional(),
+  /**
+   * Files (or folders, ending in `/`) a code generator must not change: the auth, the database
+   * layer, the migration runner. Paths relative to the workspace.
+   */
+  protectedFiles: z.array(relativePath).max(200).optional(),
+  /** How the built app is started by `commands.start`: the port variable and a path that answers when ready. */
+  start: z
+    .object({
+      portEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/),
+      readyPath: z.string().regex(/^\/[^\s]*$/, 'must be a path starting with /'),
+    })
+    .optional(),
+  /**
+   * Folders of other templates copied into this one (`templates/<template>/<from>` → `<to>`), so
+   * two templates share one source: the app's home page is the landing template's rendering.
+   */
+  include: z
+    .array(
+      z.object({
+        template: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
+        from: relativePath,
+        to: relativePath,
+      }),
+    )
+    .max(10)
+    .optional(),
 });
 
 export type TemplateManifest = z.infer<typeof templateManifestSchema>;

@@ -1,4 +1,5 @@
 import type { WorkStep } from '../domain/steps.js';
+import type { BuildOutputStore } from '../ports/build-output.port.js';
 import type { Builder } from '../ports/builder.port.js';
 import type { CodeGenerator } from '../ports/code-generator.port.js';
 import type { Deployer } from '../ports/deployer.port.js';
@@ -24,6 +25,8 @@ export interface PipelinePorts {
   repos: RepoHost;
   generator: CodeGenerator;
   builder: Builder;
+  /** Build outputs kept on this machine between runs; without it a job resumed at DEPLOYING rebuilds once. */
+  buildOutputs?: BuildOutputStore;
   deployer: Deployer;
   siteChecker: SiteChecker;
   notifier: Notifier;
@@ -38,7 +41,7 @@ export interface PipelineSettings {
   defaultTemplate: string;
   /** How long a runner's lease lasts without renewal; it is renewed every third of that. */
   leaseTtlMs: number;
-  /** Retries of one step's transient failures. */
+  /** The one retry policy: a step's tries, the notification, record writes, a worker's polls. */
   retry: RetryPolicy;
   /** How many times a failed build may send the job back to AI_DEVELOPMENT. */
   maxRepairRounds: number;

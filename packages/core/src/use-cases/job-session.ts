@@ -1,18 +1,20 @@
 import {
   addUsage,
   type Job,
+  type JobErrorEntry,
   type JobPatch,
   type LogEntry,
   type LogLevel,
   type StepUsage,
 } from '../domain/job.js';
 import type { Step, WorkStep } from '../domain/steps.js';
+import { type JobEvent, transition } from '../domain/transition.js';
 import { LeaseLostError, NotFoundError, PipelineError } from '../errors.js';
-import { backoffDelay } from '../retry.js';
+import { retry } from '../retry.js';
 import type { PipelineDeps } from './deps.js';
 
-/** Re-tries of one write after a version conflict or a transient store error. */
-const MAX_WRITE_RETRIES = 5;
+/** Re-reads of the record after version conflicts (a cancel request racing a write), per write. */
+const MAX_CONFLICT_REREADS = 5;
 
 /**
  * One runner's handle on a job it holds the lease of. Writes are serialised (so the version
@@ -70,41 +72,46 @@ export class JobSession {
       const usage = this.pendingUsage;
       this.pendingLogs = [];
       this.pendingUsage = [];
+      const { retry: policy, random } = this.deps.settings;
+      // Set after a transient failure: the next try first re-reads, in case the write landed.
+      let unsure: Job | undefined;
       try {
-        for (let attempt = 0; ; attempt++) {
-          const patch = this.withPending(this.job, makePatch(this.job), logs, usage);
-          try {
-            const { job } = await this.deps.ports.store.update({
-              jobId: this.jobId,
-              expectedVersion: this.job.version,
-              patch,
-            });
-            this.job = job;
-            this.onRecord(job);
-            return job;
-          } catch (error) {
-            if (!PipelineError.isInstance(error) || attempt >= MAX_WRITE_RETRIES) throw error;
-            if (error.code === 'VERSION_CONFLICT') {
+        return await retry(
+          async () => {
+            if (unsure) {
+              const before = unsure;
               await this.reload();
-              continue;
-            }
-            if (!error.retryable) throw error;
-            // A store hiccup: wait, re-read, and write again unless the write landed after all.
-            const { retry, random } = this.deps.settings;
-            await this.deps.ports.clock.sleep(backoffDelay(retry, attempt + 1, random, error.retryAfterMs));
-            const before = this.job;
-            const landed = await this.reload().then(
-              () =>
+              unsure = undefined;
+              if (
                 this.job.version === before.version + 1 &&
-                this.job.cancelRequested === before.cancelRequested,
-              (reloadError) => {
-                if (PipelineError.isInstance(reloadError) && reloadError.retryable) return false;
-                throw reloadError;
-              },
-            );
-            if (landed) return this.job;
-          }
-        }
+                this.job.cancelRequested === before.cancelRequested
+              )
+                return this.job;
+            }
+            for (let conflicts = 0; ; conflicts++) {
+              const patch = this.withPending(this.job, makePatch(this.job), logs, usage);
+              try {
+                const { job } = await this.deps.ports.store.update({
+                  jobId: this.jobId,
+                  expectedVersion: this.job.version,
+                  patch,
+                });
+                this.job = job;
+                this.onRecord(job);
+                return job;
+              } catch (error) {
+                if (!PipelineError.isInstance(error)) throw error;
+                if (error.code === 'VERSION_CONFLICT' && conflicts < MAX_CONFLICT_REREADS) {
+                  await this.reload();
+                  continue;
+                }
+                if (error.code !== 'VERSION_CONFLICT' && error.retryable) unsure = this.job;
+                throw error;
+              }
+            }
+          },
+          { policy, random, sleep: (ms) => this.deps.ports.clock.sleep(ms) },
+        );
       } catch (error) {
         // Keep what could not be written for the next write.
         this.pendingLogs = [...logs, ...this.pendingLogs];
@@ -112,6 +119,40 @@ export class JobSession {
         throw error;
       }
     });
+  }
+
+  /** Applies a state-machine event (plus `extra` fields) in one conditional write. */
+  move(event: JobEvent, extra: (job: Job) => JobPatch = () => ({})): Promise<Job> {
+    return this.write((job) => {
+      const result = transition(job, event, {
+        now: this.deps.ports.clock.now(),
+        maxRepairRounds: this.deps.settings.maxRepairRounds,
+        estimatedDurationMs: this.deps.settings.estimatedDurationMs,
+      });
+      if (!result.ok) throw result.error;
+      const patch = extra(job);
+      return { ...patch, set: { ...patch.set, ...result.set } };
+    });
+  }
+
+  /** Merges `data` into the step's partial checkpoint (and sets `set(job)`) in one write. */
+  savePartial(step: WorkStep, data: Record<string, unknown>, set: (job: Job) => Partial<Job> = () => ({})) {
+    return this.write((job) => {
+      const partial = { ...job.checkpoints.partial, [step]: { ...job.checkpoints.partial?.[step], ...data } };
+      return { set: { ...set(job), checkpoints: { ...job.checkpoints, partial } } };
+    });
+  }
+
+  /** The record's entry for an error (redacted, capped). */
+  errorEntry(job: Job, error: PipelineError): JobErrorEntry {
+    return {
+      at: this.deps.ports.clock.now().toISOString(),
+      step: error.step ?? job.currentStep,
+      code: error.code,
+      message: this.deps.settings.redact(error.message).slice(0, 1000),
+      retryable: error.retryable,
+      attempt: job.attempt,
+    };
   }
 
   renewLease(): Promise<Job> {

@@ -67,7 +67,7 @@ describe('runJob', () => {
 
     const result = await runJob(deps, { jobId: queued.jobId });
     expect(result.outcome).toBe('COMPLETED');
-    const job = await getJob(deps.ports, queued.jobId);
+    const job = await getJob(deps, { jobId: queued.jobId });
     expect(job).toMatchObject({
       status: 'COMPLETED',
       currentStep: 'COMPLETED',
@@ -124,7 +124,7 @@ describe('runJob', () => {
       },
     );
     expect(result.outcome).toBe('FAILED');
-    const final = await getJob(deps.ports, job.jobId);
+    const final = await getJob(deps, { jobId: job.jobId });
     expect(final).toMatchObject({ status: 'FAILED', currentStep: step, lease: null });
     expect(final.errors.at(-1)).toMatchObject({ step, code: 'PERMANENT', retryable: false });
     expect(fakes.notifier.sent).toEqual([
@@ -168,7 +168,7 @@ describe('runJob', () => {
       fakes.clock.advance(deps.settings.leaseTtlMs + 1);
       const result = await runJob(deps, { jobId: job.jobId, runnerId: 'rescuer' });
       expect(['COMPLETED', 'ALREADY_ENDED']).toContain(result.outcome);
-      const final = await getJob(deps.ports, job.jobId);
+      const final = await getJob(deps, { jobId: job.jobId });
       expect(final).toMatchObject({ status: 'COMPLETED', lease: null });
       expectEachSideEffectOnce(fakes);
       expect(fakes.repos.calls.count('pushed')).toBe(2);
@@ -185,7 +185,7 @@ describe('runJob', () => {
     expect(results.map((r) => r.outcome).sort()).toEqual(['COMPLETED', 'LEASE_HELD']);
     const loser = results.find((r) => r.outcome === 'LEASE_HELD')!;
     expect(loser.job.executionLogs.some((l) => l.message.includes('Attempt 1'))).toBe(false);
-    expect((await getJob(deps.ports, job.jobId)).attempt).toBe(1);
+    expect((await getJob(deps, { jobId: job.jobId })).attempt).toBe(1);
     expectEachSideEffectOnce(fakes);
   });
 
@@ -196,10 +196,10 @@ describe('runJob', () => {
     await waitFor(
       () => fakes.generator.calls.count('generate') === 0 && fakes.repos.calls.count('pushed') === 1,
     );
-    expect((await cancelJob(deps, job.jobId)).outcome).toBe('REQUESTED');
+    expect((await cancelJob(deps, { jobId: job.jobId })).outcome).toBe('REQUESTED');
     const result = await running;
     expect(result.outcome).toBe('CANCELLED');
-    expect(await getJob(deps.ports, job.jobId)).toMatchObject({
+    expect(await getJob(deps, { jobId: job.jobId })).toMatchObject({
       status: 'CANCELLED',
       currentStep: 'AI_DEVELOPMENT',
       lease: null,
@@ -210,9 +210,9 @@ describe('runJob', () => {
   it('cancels a queued job at once', async () => {
     const { deps, fakes } = setup();
     const job = await submitted(deps);
-    expect((await cancelJob(deps, job.jobId)).outcome).toBe('CANCELLED');
-    expect((await getJob(deps.ports, job.jobId)).status).toBe('CANCELLED');
-    expect((await cancelJob(deps, job.jobId)).outcome).toBe('ALREADY_ENDED');
+    expect((await cancelJob(deps, { jobId: job.jobId })).outcome).toBe('CANCELLED');
+    expect((await getJob(deps, { jobId: job.jobId })).status).toBe('CANCELLED');
+    expect((await cancelJob(deps, { jobId: job.jobId })).outcome).toBe('ALREADY_ENDED');
     expect(fakes.repos.calls.count('ensureRepo')).toBe(0);
   });
 
@@ -229,7 +229,7 @@ describe('runJob', () => {
     sigterm.abort(new Error('SIGTERM'));
     const result = await running;
     expect(result.outcome).toBe('INTERRUPTED');
-    const left = await getJob(deps.ports, job.jobId);
+    const left = await getJob(deps, { jobId: job.jobId });
     expect(left).toMatchObject({ status: 'IN_PROGRESS', currentStep: 'BUILDING', lease: null });
     expect(left.checkpoints.AI_DEVELOPMENT).toBeDefined();
     expect(left.executionLogs.at(-1)?.message).toMatch(/interrupted/i);
@@ -401,7 +401,7 @@ describe('runWorker', () => {
     fakes.clock.advance(10);
     const summary = await runWorker(deps, { concurrency: 2, once: true, pollIntervalMs: 10 });
     expect(summary.outcomes.COMPLETED).toBe(5);
-    for (const job of jobs) expect((await getJob(deps.ports, job.jobId)).status).toBe('COMPLETED');
+    for (const job of jobs) expect((await getJob(deps, { jobId: job.jobId })).status).toBe('COMPLETED');
     expect(fakes.repos.calls.count('created')).toBe(5);
     expect(fakes.notifier.sent).toHaveLength(5);
   });

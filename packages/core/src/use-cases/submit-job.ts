@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { createJobRecord, type Job } from '../domain/job.js';
 import { idSchema, toFieldIssues } from '../domain/spec.js';
+import { transition } from '../domain/transition.js';
 import { PipelineError, TransientError, toPipelineError, ValidationError } from '../errors.js';
 import type { PipelineDeps } from './deps.js';
 
@@ -13,19 +14,19 @@ export const submitJobInputSchema = z.strictObject({
     .optional(),
 });
 
-export type SubmitJobInput = z.infer<typeof submitJobInputSchema>;
+export type SubmitJobInput = z.infer<typeof submitJobInputSchema> & {
+  /** Aborts reading the spec (the client went away). */
+  signal?: AbortSignal;
+};
 
 /**
  * Validates the request and the product's spec, creates the job record (PENDING, QUEUED) and
  * triggers a runner. A failed trigger marks the job FAILED, so no job looks queued that is not.
  */
-export async function submitJob(
-  deps: PipelineDeps,
-  input: unknown,
-  signal?: AbortSignal,
-): Promise<{ job: Job }> {
+export async function submitJob(deps: PipelineDeps, input: unknown): Promise<{ job: Job }> {
   const { store, specs, trigger, clock, ids, logger } = deps.ports;
-  const parsed = submitJobInputSchema.safeParse(input, { reportInput: true });
+  const { signal, request: fields } = withoutSignal(input);
+  const parsed = submitJobInputSchema.safeParse(fields, { reportInput: true });
   if (!parsed.success) throw new ValidationError('job request', toFieldIssues(parsed.error.issues));
   const request = parsed.data;
   // No job starts from a spec that cannot be read or is invalid.
@@ -49,15 +50,28 @@ export async function submitJob(
   } catch (thrown) {
     const error = toPipelineError(thrown, 'QUEUED');
     const message = `Could not queue job ${job.jobId}: ${deps.settings.redact(error.message)}`;
-    const at = clock.now().toISOString();
+    const now = clock.now();
+    const at = now.toISOString();
+    const entry = {
+      at,
+      step: 'QUEUED' as const,
+      code: error.code,
+      message,
+      retryable: error.retryable,
+      attempt: 0,
+    };
+    const failed = transition(
+      job,
+      { type: 'fail', error: entry },
+      { now, maxRepairRounds: deps.settings.maxRepairRounds },
+    );
+    if (!failed.ok) throw failed.error;
     await store.update({
       jobId: job.jobId,
       expectedVersion: job.version,
       patch: {
-        set: { status: 'FAILED', timestamps: { ...job.timestamps, completedAt: at } },
-        appendErrors: [
-          { at, step: 'QUEUED', code: error.code, message, retryable: error.retryable, attempt: 0 },
-        ],
+        set: failed.set,
+        appendErrors: [entry],
         appendLogs: [{ at, step: 'QUEUED', level: 'error', message }],
       },
     });
@@ -67,4 +81,11 @@ export async function submitJob(
   }
   logger.info('Job queued', { jobId: job.jobId, userId: job.userId, productId: job.productId });
   return { job };
+}
+
+/** The request's fields and the optional `signal` that rides along with them (it is not validated as a field). */
+function withoutSignal(input: unknown): { request: unknown; signal?: AbortSignal } {
+  if (typeof input !== 'object' || input === null || !('signal' in input)) return { request: input };
+  const { signal, ...request } = input as { signal?: unknown };
+  return signal instanceof AbortSignal ? { request, signal } : { request: input };
 }

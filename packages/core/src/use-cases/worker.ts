@@ -1,3 +1,6 @@
+import type { Job } from '../domain/job.js';
+import { PipelineError } from '../errors.js';
+import { formatMs, retry } from '../retry.js';
 import type { PipelineDeps } from './deps.js';
 import { type RunJobResult, runJob } from './run-job.js';
 
@@ -14,6 +17,8 @@ export interface WorkerOptions {
   subscribe?: (wake: () => void) => () => void;
   onResult?: (result: RunJobResult) => void;
   onError?: (jobId: string, error: unknown) => void;
+  /** A poll that failed even after the retry policy's tries; the worker polls again later. */
+  onPollError?: (error: PipelineError) => void;
 }
 
 export interface WorkerSummary {
@@ -33,12 +38,33 @@ export async function runWorker(deps: PipelineDeps, options: WorkerOptions): Pro
   let wake: () => void = () => undefined;
   const unsubscribe = options.subscribe?.(() => wake());
   const stopped = () => options.signal?.aborted === true;
+  // One listener for the whole run (a listener per poll would pile up on a long-lived signal).
+  const onAbort = () => wake();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const poll = () =>
+    retry(() => store.listRunnable({ now: clock.now(), limit: options.concurrency * 4 }), {
+      policy: deps.settings.retry,
+      random: deps.settings.random,
+      sleep: (ms, signal) => clock.sleep(ms, signal),
+      signal: options.signal,
+    });
   try {
     while (!stopped()) {
       const free = options.concurrency - active.size;
       let started = 0;
       if (free > 0) {
-        const { jobs } = await store.listRunnable({ now: clock.now(), limit: options.concurrency * 4 });
+        let jobs: Job[] = [];
+        try {
+          ({ jobs } = await poll());
+        } catch (thrown) {
+          if (stopped()) break;
+          // The store is down for longer than the policy waits: say so, and poll again later.
+          if (!PipelineError.isInstance(thrown) || !thrown.retryable) throw thrown;
+          deps.ports.logger.warn(
+            `Could not ask the store for work (${deps.settings.redact(thrown.message)}); polling again in ${formatMs(options.pollIntervalMs ?? 1000)}`,
+          );
+          options.onPollError?.(thrown);
+        }
         for (const job of jobs) {
           if (started >= free) break;
           if (active.has(job.jobId) || (options.once && seen.has(job.jobId))) continue;
@@ -70,10 +96,11 @@ export async function runWorker(deps: PipelineDeps, options: WorkerOptions): Pro
           clearTimeout(timer);
           resolve();
         };
-        options.signal?.addEventListener('abort', wake, { once: true });
+        if (stopped()) wake();
       });
     }
   } finally {
+    options.signal?.removeEventListener('abort', onAbort);
     unsubscribe?.();
     await Promise.all(active.values());
   }

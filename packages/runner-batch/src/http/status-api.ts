@@ -66,11 +66,12 @@ export function createStatusApi(options: StatusApiOptions): StatusApi {
     const body = readJsonBody(request, maxBodyBytes);
     if (body instanceof HttpProblem) return body.response();
     const { userId, productId, template } = await submissionOf(body, options.registerSpec);
-    const { job } = await submitJob(
-      deps,
-      { userId, productId, ...(template !== undefined ? { template } : {}) },
-      request.signal,
-    );
+    const { job } = await submitJob(deps, {
+      userId,
+      productId,
+      ...(template !== undefined ? { template } : {}),
+      ...(request.signal ? { signal: request.signal } : {}),
+    });
     return json(202, {
       success: true,
       jobId: job.jobId,
@@ -84,7 +85,7 @@ export function createStatusApi(options: StatusApiOptions): StatusApi {
   };
 
   const stream = async (request: HttpRequest, jobId: string): Promise<HttpResponse> => {
-    const job = await getJob(deps.ports, jobId);
+    const job = await getJob(deps, { jobId });
     return {
       status: 200,
       headers: {
@@ -111,12 +112,12 @@ export function createStatusApi(options: StatusApiOptions): StatusApi {
       }
       if (first === 'status' && id !== undefined && segments.length === 2) {
         if (!reading) return methodNotAllowed('GET, HEAD');
-        return json(200, await getJob(deps.ports, validJobId(id)));
+        return json(200, await getJob(deps, { jobId: validJobId(id) }));
       }
       if (first === 'jobs' && segments.length === 1) {
         if (!reading) return methodNotAllowed('GET, HEAD');
         const { userId, limit, cursor } = request.query;
-        const page = await listJobs(deps.ports, {
+        const page = await listJobs(deps, {
           userId: userId ?? '',
           ...(limit !== undefined ? { limit } : {}),
           ...(cursor !== undefined ? { cursor } : {}),

@@ -332,8 +332,8 @@ describe('job requests and events', () => {
     cases++;
     for (const call of [
       () => runJob(pipeline.deps, { jobId }),
-      () => getJob(pipeline.deps.ports, jobId),
-      () => cancelJob(pipeline.deps, jobId),
+      () => getJob(pipeline.deps, { jobId }),
+      () => cancelJob(pipeline.deps, { jobId }),
     ]) {
       const error = await typedError(call);
       expect(error.code).toBe('NOT_FOUND');

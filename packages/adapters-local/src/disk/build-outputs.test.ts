@@ -1,0 +1,39 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createDiskBuildOutputs } from './build-outputs.js';
+
+describe('disk build outputs', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'build-outputs-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('keeps a copy per (job, commit), finds it, and discards the job', async () => {
+    const built = path.join(dir, 'ws', 'dist');
+    await mkdir(built, { recursive: true });
+    await writeFile(path.join(built, 'index.html'), '<h1>EventHub</h1>');
+    const outputs = createDiskBuildOutputs({ root: path.join(dir, 'builds') });
+    const commit = 'a'.repeat(40);
+    expect(await outputs.find({ jobId: 'job_1', commit })).toEqual({});
+    const { outputDir } = await outputs.keep({ jobId: 'job_1', commit, outputDir: built });
+    await rm(built, { recursive: true });
+    expect(await outputs.find({ jobId: 'job_1', commit })).toEqual({ outputDir });
+    expect(await readFile(path.join(outputDir, 'index.html'), 'utf8')).toBe('<h1>EventHub</h1>');
+    expect(await outputs.find({ jobId: 'job_1', commit: 'b'.repeat(40) })).toEqual({});
+    await outputs.discard({ jobId: 'job_1' });
+    expect(await outputs.find({ jobId: 'job_1', commit })).toEqual({});
+  });
+
+  it('refuses a commit or job id that is not one', async () => {
+    const outputs = createDiskBuildOutputs({ root: path.join(dir, 'builds') });
+    await expect(outputs.find({ jobId: 'job_1', commit: '../../etc' })).rejects.toMatchObject({
+      code: 'VALIDATION',
+    });
+    await expect(outputs.find({ jobId: '../x', commit: 'a'.repeat(40) })).rejects.toThrow();
+  });
+});

@@ -1,0 +1,206 @@
+import { getEventListeners } from 'node:events';
+import { createFakePipeline, createMemoryBuildOutputs } from '@mvp-pipeline/adapters-local';
+import { withFaults } from '@mvp-pipeline/adapters-local/testing';
+import { describe, expect, it } from 'vitest';
+import type { ProductSpec } from '../domain/spec.js';
+import { sampleSpec } from '../testing/fixtures.js';
+import type { PipelineDeps } from './deps.js';
+import { runJob } from './run-job.js';
+import { submitJob } from './submit-job.js';
+import { runWorker } from './worker.js';
+
+function setup() {
+  return createFakePipeline({ specs: [sampleSpec({ userId: 'user_1', productId: 'product_1' })] });
+}
+
+const edited = (): ProductSpec => sampleSpec({ userId: 'user_1', productId: 'product_1', name: 'OtherHub' });
+
+const waitFor = async (condition: () => boolean) => {
+  for (let i = 0; i < 2000 && !condition(); i++) await new Promise((r) => setTimeout(r, 5));
+  if (!condition()) throw new Error('condition never became true');
+};
+
+async function submitted(deps: PipelineDeps) {
+  return (await submitJob(deps, { userId: 'user_1', productId: 'product_1' })).job;
+}
+
+/** Runs the job until `port.method` is called, then interrupts it there (SIGTERM). */
+async function interruptAt(
+  deps: PipelineDeps,
+  jobId: string,
+  port: 'builder' | 'deployer',
+  method: 'build' | 'deploy',
+) {
+  const sigterm = new AbortController();
+  let reached = false;
+  const hanging = withFaults(deps.ports[port], { [method]: { kind: 'hang' } } as never);
+  const spying = new Proxy(hanging, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver);
+      if (key !== method) return value;
+      return (...args: unknown[]) => {
+        reached = true;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  const running = runJob(
+    { ...deps, ports: { ...deps.ports, [port]: spying } },
+    { jobId, signal: sigterm.signal },
+  );
+  await waitFor(() => reached);
+  sigterm.abort(new Error('SIGTERM'));
+  const result = await running;
+  expect(result.outcome).toBe('INTERRUPTED');
+  return result.job;
+}
+
+describe('steps work from the checkpointed spec', () => {
+  it('builds the spec it fetched when the source changes between FETCHING_DATA and BUILDING', async () => {
+    const { deps, fakes } = setup();
+    const job = await submitted(deps);
+    const seen: string[] = [];
+    const generator = {
+      specificationVersion: 'v1' as const,
+      generate: async (options: Parameters<typeof fakes.generator.generate>[0]) => {
+        // The founder edits the product while the job is past FETCHING_DATA.
+        await fakes.specs.register(edited());
+        seen.push(options.spec.product.name);
+        return fakes.generator.generate(options);
+      },
+    };
+    let built: string | undefined;
+    const builder = {
+      specificationVersion: 'v1' as const,
+      build: async (options: Parameters<typeof fakes.builder.build>[0]) => {
+        built = fakes.files.read(`${options.workspace.dir}/src/index.html`);
+        return fakes.builder.build(options);
+      },
+    };
+    const result = await runJob(
+      { ...deps, ports: { ...deps.ports, generator, builder } },
+      { jobId: job.jobId },
+    );
+    expect(result.outcome).toBe('COMPLETED');
+    expect(seen).toEqual(['EventHub']);
+    expect(built).toContain('EventHub');
+    expect(built).not.toContain('OtherHub');
+    expect(result.job.checkpoints.FETCHING_DATA?.spec?.product.name).toBe('EventHub');
+    expect(result.job.businessName).toBe('EventHub');
+  });
+
+  it('builds the spec it started with after an interruption, and logs that the source changed', async () => {
+    const { deps, fakes } = setup();
+    const job = await submitted(deps);
+    await interruptAt(deps, job.jobId, 'builder', 'build');
+    await fakes.specs.register(edited());
+    const result = await runJob(deps, { jobId: job.jobId });
+    expect(result.outcome).toBe('COMPLETED');
+    const site = fakes.files.read(result.job.urls.production!.slice('memory://'.length));
+    expect(site).toContain('EventHub');
+    expect(site).not.toContain('OtherHub');
+    const { logs } = await deps.ports.store.readHistory({ jobId: job.jobId });
+    expect(logs.some((l) => l.level === 'warn' && /changed in its source/.test(l.message))).toBe(true);
+  });
+
+  it('does not log a change when the source still holds the spec the job started with', async () => {
+    const { deps } = setup();
+    const job = await submitted(deps);
+    await interruptAt(deps, job.jobId, 'builder', 'build');
+    await runJob(deps, { jobId: job.jobId });
+    const { logs } = await deps.ports.store.readHistory({ jobId: job.jobId });
+    expect(logs.some((l) => /changed in its source/.test(l.message))).toBe(false);
+  });
+});
+
+describe('a job resumed at DEPLOYING', () => {
+  it('deploys the build output this machine kept for its commit without building again', async () => {
+    const { deps, fakes } = setup();
+    const job = await submitted(deps);
+    const left = await interruptAt(deps, job.jobId, 'deployer', 'deploy');
+    expect(left.currentStep).toBe('DEPLOYING');
+    expect(fakes.builder.calls.count('build')).toBe(1);
+    const result = await runJob(deps, { jobId: job.jobId });
+    expect(result.outcome).toBe('COMPLETED');
+    expect(fakes.builder.calls.count('build')).toBe(1);
+    expect(fakes.deployer.calls.count('created')).toBe(1);
+  });
+
+  it('rebuilds exactly once on a fresh machine', async () => {
+    const { deps, fakes } = setup();
+    const job = await submitted(deps);
+    await interruptAt(deps, job.jobId, 'deployer', 'deploy');
+    expect(fakes.builder.calls.count('build')).toBe(1);
+    // Another machine: a store of build outputs that holds nothing of this job.
+    const fresh = { ...deps, ports: { ...deps.ports, buildOutputs: createMemoryBuildOutputs(fakes.files) } };
+    await fresh.ports.buildOutputs.discard({ jobId: job.jobId });
+    const result = await runJob(fresh, { jobId: job.jobId });
+    expect(result.outcome).toBe('COMPLETED');
+    expect(fakes.builder.calls.count('build')).toBe(2);
+    expect(result.job.executionLogs.some((l) => /building it again/.test(l.message))).toBe(true);
+  });
+
+  it('rebuilds exactly once without a build output store', async () => {
+    const { deps, fakes } = setup();
+    const job = await submitted(deps);
+    await interruptAt(deps, job.jobId, 'deployer', 'deploy');
+    const { buildOutputs: _none, ...ports } = deps.ports;
+    const result = await runJob({ ...deps, ports }, { jobId: job.jobId });
+    expect(result.outcome).toBe('COMPLETED');
+    expect(fakes.builder.calls.count('build')).toBe(2);
+  });
+});
+
+describe('runWorker', () => {
+  it('adds no abort listener per poll while idle', async () => {
+    const { deps } = setup();
+    const stop = new AbortController();
+    let polls = 0;
+    const store = new Proxy(deps.ports.store, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver);
+        if (key !== 'listRunnable') return value;
+        return (...args: unknown[]) => {
+          polls++;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const running = runWorker(
+      { ...deps, ports: { ...deps.ports, store } },
+      {
+        concurrency: 1,
+        pollIntervalMs: 1,
+        signal: stop.signal,
+      },
+    );
+    await waitFor(() => polls >= 30);
+    expect(getEventListeners(stop.signal, 'abort').length).toBeLessThanOrEqual(1);
+    stop.abort();
+    await running;
+    expect(getEventListeners(stop.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('keeps polling through a store outage and runs the job once the store answers', async () => {
+    const { deps, fakes } = setup();
+    const job = await submitted(deps);
+    const outage = deps.settings.retry.maxAttempts * 2 + 1;
+    const store = withFaults(deps.ports.store, { listRunnable: { kind: 'transient', times: outage } });
+    const stop = new AbortController();
+    const pollErrors: string[] = [];
+    const summary = await runWorker(
+      { ...deps, ports: { ...deps.ports, store } },
+      {
+        concurrency: 1,
+        pollIntervalMs: 1,
+        signal: stop.signal,
+        onResult: () => stop.abort(),
+        onPollError: (error) => pollErrors.push(error.code),
+      },
+    );
+    expect(summary.outcomes.COMPLETED).toBe(1);
+    expect(pollErrors).toEqual(['TRANSIENT', 'TRANSIENT']);
+    expect(fakes.notifier.sent.map((n) => n.jobId)).toEqual([job.jobId]);
+    expect(fakes.logger.entries.some((l) => /Could not ask the store/.test(l.message))).toBe(true);
+  });
+});
