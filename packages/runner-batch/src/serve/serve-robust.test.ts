@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createFileJobStore } from '@mvp-pipeline/adapters-local';
-import { type Job, type JobStore, type Logger, TOKENS, TransientError } from '@mvp-pipeline/core';
+import { type Job, type JobStore, type Logger, TOKENS } from '@mvp-pipeline/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
 import { type RunningServer, startServer } from './server.js';
@@ -22,7 +22,10 @@ function recordingLogger() {
   return { logger, lines };
 }
 
-/** The file store with a switch that takes it down: every call fails as an unreachable store does. */
+/**
+ * The file store with a switch that takes it down: every call fails with the untyped error of an
+ * unreachable socket (the worker's own poll retries typed transient errors; this one gets past it).
+ */
 function flakyStore(inner: JobStore) {
   let down = false;
   const store = new Proxy(inner, {
@@ -30,7 +33,10 @@ function flakyStore(inner: JobStore) {
       const value = Reflect.get(target, key, receiver);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
-        if (down) return Promise.reject(new TransientError('connect ECONNREFUSED 127.0.0.1:8000'));
+        if (down)
+          return Promise.reject(
+            Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8000'), { code: 'ECONNREFUSED' }),
+          );
         return value.apply(target, args);
       };
     },
