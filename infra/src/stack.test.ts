@@ -329,26 +329,26 @@ describe('MvpPipelineStack with default settings', () => {
       ).toBe('RETRY');
     });
 
-    it('injects the four secrets from Secrets Manager, readable by the execution role only', () => {
+    it('passes references to the four secrets, never their values, readable by the job role only', () => {
       const [, jobDef] = only(template, 'AWS::Batch::JobDefinition');
       const container = jobDef.Properties['ContainerProperties'] as Record<string, unknown>;
-      const secrets = container['Secrets'] as { Name: string; ValueFrom: unknown }[];
-      expect(secrets.map((s) => s.Name).sort()).toEqual(
-        ['ANTHROPIC_API_KEY', 'FOUNDERDASH_DB_URL', 'GITHUB_TOKEN', 'VERCEL_TOKEN'].sort(),
+      // No value is injected: the runner reads them from Secrets Manager into memory.
+      expect(container['Secrets']).toBeUndefined();
+      const env = Object.fromEntries(
+        (container['Environment'] as { Name: string; Value: unknown }[]).map((e) => [e.Name, e.Value]),
       );
-      const byName = Object.fromEntries(secrets.map((s) => [s.Name, JSON.stringify(s.ValueFrom)]));
-      expect(byName['GITHUB_TOKEN']).toContain(':secret:mvp-development/github-token');
-      expect(byName['ANTHROPIC_API_KEY']).toContain(':secret:mvp-development/anthropic-api-key');
-      expect(byName['VERCEL_TOKEN']).toContain(':secret:mvp-development/vercel-token');
-      expect(byName['FOUNDERDASH_DB_URL']).toContain(':secret:mvp-development/founderdash-db-url');
-      // No secret leaks into the plain environment.
-      const envNames = (container['Environment'] as { Name: string }[]).map((e) => e.Name);
-      for (const name of Object.keys(byName)) expect(envNames).not.toContain(name);
+      for (const name of ['ANTHROPIC_API_KEY', 'FOUNDERDASH_DB_URL', 'GITHUB_TOKEN', 'VERCEL_TOKEN']) {
+        expect(env[name]).toBeUndefined();
+      }
+      expect(env['GITHUB_TOKEN_SECRET_ARN']).toBe('mvp-development/github-token');
+      expect(env['ANTHROPIC_API_KEY_SECRET_ARN']).toBe('mvp-development/anthropic-api-key');
+      expect(env['VERCEL_TOKEN_SECRET_ARN']).toBe('mvp-development/vercel-token');
+      expect(env['FOUNDERDASH_DB_URL_SECRET_ARN']).toBe('mvp-development/founderdash-db-url');
 
-      const execRoleId = (container['ExecutionRoleArn'] as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
-      const execStatements = statementsOfRole(template, execRoleId);
+      const jobRoleId = (container['JobRoleArn'] as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+      const jobStatements = statementsOfRole(template, jobRoleId);
       for (const name of ['github-token', 'anthropic-api-key', 'vercel-token', 'founderdash-db-url']) {
-        expect(execStatements).toContainEqual(
+        expect(jobStatements).toContainEqual(
           expect.objectContaining({
             Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
             Resource: {
@@ -357,9 +357,9 @@ describe('MvpPipelineStack with default settings', () => {
           }),
         );
       }
-      const jobRoleId = (container['JobRoleArn'] as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
-      const jobActions = statementsOfRole(template, jobRoleId).flatMap((s) => asArray(s['Action']));
-      expect(jobActions.some((a) => String(a).startsWith('secretsmanager:'))).toBe(false);
+      const execRoleId = (container['ExecutionRoleArn'] as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+      const execActions = statementsOfRole(template, execRoleId).flatMap((s) => asArray(s['Action']));
+      expect(execActions.some((a) => String(a).startsWith('secretsmanager:'))).toBe(false);
     });
 
     it('passes the plain environment the runner reads', () => {
@@ -381,6 +381,10 @@ describe('MvpPipelineStack with default settings', () => {
         // No EVENTBRIDGE_BUS_NAME: the runner never puts events (it was set and never read).
         MVP_JOB_STORE: 'dynamodb',
         MVP_NOTIFIER: 'sns',
+        ANTHROPIC_API_KEY_SECRET_ARN: 'mvp-development/anthropic-api-key',
+        FOUNDERDASH_DB_URL_SECRET_ARN: 'mvp-development/founderdash-db-url',
+        GITHUB_TOKEN_SECRET_ARN: 'mvp-development/github-token',
+        VERCEL_TOKEN_SECRET_ARN: 'mvp-development/vercel-token',
       });
     });
 
@@ -499,6 +503,11 @@ describe('MvpPipelineStack with default settings', () => {
           'dynamodb:Query',
           'dynamodb:UpdateItem',
           'sns:Publish',
+          // The four secrets, which the runner reads itself.
+          ...Array.from({ length: 4 }, () => [
+            'secretsmanager:DescribeSecret',
+            'secretsmanager:GetSecretValue',
+          ]).flat(),
         ].sort(),
       );
       for (const broad of [
@@ -660,7 +669,7 @@ describe('MvpPipelineStack with context overrides', () => {
     template.hasResourceProperties('AWS::IAM::ManagedPolicy', { ManagedPolicyName: 'acme-submitter' });
     // The prefix also names the default secrets.
     const jobDef = JSON.stringify(template.findResources('AWS::Batch::JobDefinition'));
-    expect(jobDef).toContain(':secret:acme/github-token');
+    expect(jobDef).toContain('acme/github-token');
   });
 
   it('derives the seed names from a prefix alone', () => {
@@ -719,13 +728,13 @@ describe('MvpPipelineStack with context overrides', () => {
     const container = jobDef.Properties['ContainerProperties'] as Record<string, unknown>;
     const image = JSON.stringify(container['Image']);
     expect(image).toContain('/team/runner:v1.2.3');
-    const secrets = Object.fromEntries(
-      (container['Secrets'] as { Name: string; ValueFrom: unknown }[]).map((s) => [s.Name, s.ValueFrom]),
+    const env = Object.fromEntries(
+      (container['Environment'] as { Name: string; Value: unknown }[]).map((e) => [e.Name, e.Value]),
     );
-    expect(secrets['ANTHROPIC_API_KEY']).toBe(arn);
-    expect(JSON.stringify(secrets['GITHUB_TOKEN'])).toContain(':secret:prod/github');
-    const execRoleId = (container['ExecutionRoleArn'] as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
-    expect(statementsOfRole(template, execRoleId)).toContainEqual(
+    expect(env['ANTHROPIC_API_KEY_SECRET_ARN']).toBe(arn);
+    expect(JSON.stringify(env['GITHUB_TOKEN_SECRET_ARN'])).toContain('prod/github');
+    const jobRoleId = (container['JobRoleArn'] as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+    expect(statementsOfRole(template, jobRoleId)).toContainEqual(
       expect.objectContaining({
         Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
         Resource: arn,

@@ -281,7 +281,7 @@ export class MvpPipelineStack extends Stack {
         })
       : ecr.Repository.fromRepositoryName(this, 'RunnerRepository', s.imageRepositoryName);
 
-    // The runner's code runs as this role; the execution role (ECR pull, logs, secrets) is separate.
+    // The runner's code runs as this role (it reads the secrets); the execution role (ECR pull, logs) is separate.
     this.jobRole = new iam.Role(this, 'JobRole', {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
       description: 'MVP pipeline runner: job table read/write, completion topic publish',
@@ -289,9 +289,13 @@ export class MvpPipelineStack extends Stack {
     this.grantJobTables(this.jobRole, '/index/*');
     this.topic.grantPublish(this.jobRole);
 
-    const secrets = {} as Record<SecretEnvName, batch.Secret>;
+    // Secrets reach the runner as references, not values: it reads them from Secrets Manager into
+    // memory at start (runner-batch secrets.ts), so no process of the task, nor the commands it
+    // runs, finds them in an environment. Only the job role (the runner's code) may read them.
+    const secretReferences = {} as Record<`${SecretEnvName}_SECRET_ARN`, string>;
     for (const name of SECRET_ENV_NAMES) {
-      secrets[name] = batch.Secret.fromSecretsManager(importSecret(this, name, s.secrets[name]));
+      importSecret(this, name, s.secrets[name]).grantRead(this.jobRole);
+      secretReferences[`${name}_SECRET_ARN`] = s.secrets[name];
     }
 
     const container = new batch.EcsFargateContainerDefinition(this, 'RunnerContainer', {
@@ -307,8 +311,8 @@ export class MvpPipelineStack extends Stack {
         AWS_REGION: Aws.REGION,
         MVP_JOB_STORE: 'dynamodb',
         MVP_NOTIFIER: 'sns',
+        ...secretReferences,
       },
-      secrets,
       jobRole: this.jobRole,
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'runner' }),
       assignPublicIp: !usePrivateSubnets,

@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRedactor } from '@mvp-pipeline/core';
@@ -29,6 +30,53 @@ afterEach(async () => {
 });
 
 describe('the tools', () => {
+  it('refuses .git at every depth and in any case, and a symlink to it', async () => {
+    await mkdir(join(dir, '.git'));
+    await symlink('.git', join(dir, 'git-link'));
+    for (const path of ['.git/config', '.GIT/config', 'src/.GIT/x', '.Git', 'git-link/config']) {
+      const outcome = await tools.run('write_file', { path, content: 'x' });
+      expect(outcome, path).toMatchObject({ isError: true, changed: false });
+    }
+    expect(await readdir(join(dir, '.git'))).toEqual([]);
+    expect(await tools.run('list_files', { path: '.GIT' })).toMatchObject({ isError: true });
+  });
+
+  it('runs a command that finds no secret of the runner in /proc or its environment', async () => {
+    const secret = 'sk-ant-' + 'toolboxhunt0123456789abcdef';
+    process.env['ANTHROPIC_API_KEY'] = secret;
+    // A process of the runner's user that got the secret in its environment at start, as the runner does.
+    const runner = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {
+      env: { ...process.env, ANTHROPIC_API_KEY: secret },
+      stdio: 'ignore',
+    });
+    try {
+      const manifest = await writeTinyTemplate(dir);
+      await writeFile(
+        join(dir, 'hunt.js'),
+        `const fs = require('fs'); const s = ${JSON.stringify(secret)}; const hits = [];
+         for (const p of fs.readdirSync('/proc').filter((p) => /^\\d+$/.test(p) && p !== String(process.pid)))
+           for (const f of ['environ', 'cmdline']) { try { if (fs.readFileSync('/proc/' + p + '/' + f, 'latin1').includes(s)) hits.push(p + '/' + f); } catch {} }
+         if (JSON.stringify(process.env).includes(s)) hits.push('env');
+         console.log('HITS ' + hits.length + ' ' + hits.map((h) => h.split('').reverse().join('')).join(','));`,
+      );
+      manifest.commands['hunt'] = [process.execPath, 'hunt.js'];
+      const box = createToolbox({
+        dir,
+        manifest,
+        commandTimeoutMs: 30_000,
+        outputCap: 10_000,
+        maxReadChars: 50,
+        redact: createRedactor([]),
+      });
+      const outcome = await box.run('run_command', { name: 'hunt' });
+      expect(outcome.isError, outcome.content).toBe(false);
+      expect(outcome.content).toContain('HITS 0 ');
+    } finally {
+      runner.kill('SIGKILL');
+      delete process.env['ANTHROPIC_API_KEY'];
+    }
+  });
+
   it('edits only an exact, unique piece of text', async () => {
     await writeFile(join(dir, 'twice.txt'), 'a b a');
     const twice = await tools.run('edit_file', { path: 'twice.txt', old_text: 'a', new_text: 'c' });

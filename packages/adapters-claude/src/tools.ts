@@ -1,8 +1,8 @@
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, relative as relativeTo, sep } from 'node:path';
+import { readFile, rm, stat } from 'node:fs/promises';
+import { relative as relativeTo, sep } from 'node:path';
 import type { Tool } from '@anthropic-ai/sdk/resources/messages/messages';
 import { PipelineError, type Redactor, type TemplateManifest } from '@mvp-pipeline/core';
-import { listFiles, resolveInside, runCommand } from '@mvp-pipeline/workspace';
+import { isGitPath, listFiles, resolveInside, runCommand, writeFileInside } from '@mvp-pipeline/workspace';
 import { z } from 'zod';
 
 /** What a tool call gave back, ready for a `tool_result` block. */
@@ -141,7 +141,7 @@ export function createToolbox(options: ToolboxOptions): Toolbox {
   const confined = async (path: string): Promise<{ absolute: string; relative: string }> => {
     const absolute = await resolveInside(dir, path);
     const relative = relativePath(dir, absolute);
-    if (relative === '' || relative === '.git' || relative.startsWith('.git/')) {
+    if (relative === '' || isGitPath(path) || isGitPath(relative)) {
       throw new ToolRefusal(
         `${path}: ${relative ? 'the .git directory is off limits' : 'names the repository root, not a file'}`,
       );
@@ -157,10 +157,8 @@ export function createToolbox(options: ToolboxOptions): Toolbox {
     const before = await current(absolute);
     await remember(relative, absolute);
     if (before === content) return false;
-    await mkdir(dirname(absolute), { recursive: true });
-    // resolveInside checked the parent before it existed; check again now that it does.
-    await resolveInside(dir, relative);
-    await writeFile(absolute, content, 'utf8');
+    // Opened directory by directory without following a symlink: a swapped directory cannot redirect it.
+    await writeFileInside(dir, relative, content);
     return true;
   };
 
@@ -170,7 +168,7 @@ export function createToolbox(options: ToolboxOptions): Toolbox {
     async list_files({ path }) {
       const absolute = path && path !== '.' ? await resolveInside(dir, path) : dir;
       const base = { absolute, relative: relativePath(dir, absolute) };
-      if (base.relative === '.git' || base.relative.startsWith('.git/')) {
+      if (isGitPath(base.relative)) {
         return refused(`${path}: the .git directory is off limits`, 'listing files');
       }
       const info = await stat(base.absolute).catch(() => undefined);

@@ -130,16 +130,17 @@ describe('the bundle and its image', () => {
     expect(existsSync(join(appDir, 'migrations/001_founderdash_schema.sql'))).toBe(true);
   });
 
-  it('matches the job definition: CMD, WORKDIR, non-root user, slim Node 20, git only', () => {
+  it('matches the job definition: CMD, WORKDIR, commands under sandbox uids, slim Node 20, git only', () => {
     expect(image.from).toMatch(/^node:20[\w.-]*-slim$/);
-    expect(image.user).toBeDefined();
-    expect(image.user).not.toMatch(/^(root|0)$/);
+    // The runner is root in the container so that every command runs under an unprivileged uid.
+    expect(image.user === undefined || /^(root|0)$/.test(image.user)).toBe(true);
+    expect(image.env['MVP_SANDBOX']).toBe('uid');
     expect(image.entrypoint).toBeUndefined(); // the job definition's command replaces CMD whole
     expect(image.cmd).toEqual(JOB_DEFINITION_COMMAND.slice(0, 3));
     expect(image.env['MVP_LOG_FORMAT']).toBe('json');
     expect(image.env['MVP_BROWSER_CHECK']).toBe('off'); // no Chromium, no playwright-core in the image
     expect(image.env['MVP_TEMPLATES_DIR']).toBe(`${image.workdir}/templates`);
-    expect(image.aptPackages.sort()).toEqual(['ca-certificates', 'git']);
+    expect(image.aptPackages.sort()).toEqual(['ca-certificates', 'git', 'procps']);
     expect(image.nodeSteps).toEqual([['node', 'runner.js', 'write-code-cache']]);
   });
 

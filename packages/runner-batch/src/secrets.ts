@@ -3,11 +3,23 @@ import { SECRET_VARIABLES } from './config.js';
 type Env = Record<string, string | undefined>;
 
 /**
+ * Makes what the runner writes from now on private to its user (umask 077: job records, logs,
+ * workspaces), so the commands it runs under their own uids cannot read them. Called with the
+ * secrets, at the start of every runner command.
+ */
+export function makeRunnerFilesPrivate(): void {
+  process.umask(0o077);
+}
+
+/**
  * The environment with secrets from Secrets Manager filled in: when `<NAME>_SECRET_ARN` is set for
  * a secret variable, its value is read once, at start, and the configuration sees it as if it were
- * set directly. Without any `_SECRET_ARN` nothing is loaded (no AWS client, no network).
+ * set directly. Without any `_SECRET_ARN` nothing is loaded (no AWS client, no network). The values
+ * stay in the returned object (the runner's memory), never in `process.env` nor in any environment
+ * of a process; the image gets only the ARNs (infra/src/stack.ts). Makes the runner's files private.
  */
 export async function withSecrets(env: Env): Promise<Env> {
+  makeRunnerFilesPrivate();
   if (!SECRET_VARIABLES.some((name) => env[`${name}_SECRET_ARN`])) return env;
   const { loadSecrets, SECRET_NAMES } = await import('@mvp-pipeline/adapters-aws');
   const secrets = await loadSecrets({ env });

@@ -1,9 +1,10 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PipelineError } from '@mvp-pipeline/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { listFiles, resolveInside } from './paths.js';
+import { isGitPath, listFiles, resolveInside, writeFileInside } from './paths.js';
 
 let root: string;
 let outside: string;
@@ -92,4 +93,77 @@ describe('listFiles', () => {
   it('lists nothing for a missing directory', async () => {
     expect(await listFiles(path.join(root, 'missing'))).toEqual([]);
   });
+});
+
+describe('writeFileInside', () => {
+  it('writes new and existing files, creating directories', async () => {
+    await writeFileInside(root, 'src/deep/a.txt', 'one');
+    await writeFileInside(root, 'src/deep/a.txt', 'two');
+    expect(await readFile(path.join(root, 'src/deep/a.txt'), 'utf8')).toBe('two');
+    expect(await readdir(path.join(root, 'src/deep'))).toEqual(['a.txt']);
+  });
+
+  it('refuses a path through any symlink, and replaces a symlink at the name instead of following it', async () => {
+    await mkdir(path.join(root, 'real'));
+    await symlink(path.join(root, 'real'), path.join(root, 'alias'));
+    await symlink(outside, path.join(root, 'out'));
+    await expect(writeFileInside(root, 'alias/x.txt', 'x')).rejects.toMatchObject({ code: 'VALIDATION' });
+    await expect(writeFileInside(root, 'out/x.txt', 'x')).rejects.toMatchObject({ code: 'VALIDATION' });
+    await writeFile(path.join(root, 'real', 'target.txt'), 'kept');
+    await symlink('real/target.txt', path.join(root, 'name-link'));
+    await writeFileInside(root, 'name-link', 'replaced');
+    expect(await readFile(path.join(root, 'real', 'target.txt'), 'utf8')).toBe('kept');
+    expect(await readFile(path.join(root, 'name-link'), 'utf8')).toBe('replaced');
+    expect(await readdir(outside)).toEqual([]);
+  });
+
+  it('refuses .git at every depth, in any case, and a symlink to it', async () => {
+    await mkdir(path.join(root, '.git'));
+    await symlink('.git', path.join(root, 'git-link'));
+    for (const bad of [
+      '.git/config',
+      '.GIT/config',
+      'src/.GIT/x',
+      'a/.Git/b/c',
+      '.git',
+      'GIT~1/config',
+      '.git./x',
+      'git-link/config',
+    ]) {
+      await expect(writeFileInside(root, bad, 'x'), bad).rejects.toMatchObject({ code: 'VALIDATION' });
+    }
+    expect(await readdir(path.join(root, '.git'))).toEqual([]);
+    expect(isGitPath('src/.GIT/x')).toBe(true);
+    expect(isGitPath('.\u200cgit/config')).toBe(true);
+    expect(isGitPath('src/.gitignore')).toBe(false);
+    expect(isGitPath('.github/workflows/ci.yml')).toBe(false);
+  });
+
+  it('never writes outside while another process flips a directory into a symlink (10,000 tries)', async () => {
+    const racer = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs = require('fs'); const d = process.argv[1], out = process.argv[2];
+         for (;;) { try { fs.rmSync(d, { recursive: true, force: true }); fs.mkdirSync(d); } catch {}
+                    try { fs.rmSync(d, { recursive: true, force: true }); fs.symlinkSync(out, d); } catch {} }`,
+        path.join(root, 'd'),
+        outside,
+      ],
+      { stdio: 'ignore' },
+    );
+    let written = 0;
+    try {
+      for (let i = 0; i < 10_000; i++) {
+        await writeFileInside(root, `d/f${i}.txt`, 'x').then(
+          () => written++,
+          () => {},
+        );
+      }
+    } finally {
+      racer.kill('SIGKILL');
+    }
+    expect(written).toBeGreaterThan(0);
+    expect(await readdir(outside)).toEqual([]);
+  }, 120_000);
 });

@@ -1,4 +1,6 @@
-import { lstat, readdir, realpath } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { constants, existsSync } from 'node:fs';
+import { type FileHandle, lstat, mkdir, open, readdir, realpath, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ValidationError } from '@mvp-pipeline/core';
 
@@ -77,4 +79,89 @@ export async function listFiles(dir: string): Promise<string[]> {
   };
   await walk(dir, '');
   return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** Code points HFS+ ignores in names (git's fsck ignores them too when it looks for `.git`). */
+const IGNORED_CODE_POINTS = /[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g;
+
+/**
+ * Whether a workspace-relative path names the `.git` directory or something in it, at any depth
+ * and in any case: `.git`, `.GIT/config`, `src/.Git/x`, NTFS's `git~1` and `.git.` / `.git ` are.
+ */
+export function isGitPath(relativePath: string): boolean {
+  return relativePath.split(/[\\/]+/).some((segment) => {
+    const name = segment
+      .replace(IGNORED_CODE_POINTS, '')
+      .toLowerCase()
+      .replace(/[. ]+$/, '');
+    return name === '.git' || name === 'git~1';
+  });
+}
+
+const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+const byHandle = (handle: FileHandle, name: string) => `/proc/self/fd/${handle.fd}/${name}`;
+
+/**
+ * Writes `content` to the workspace-relative `relativePath` without following a symlink at any
+ * component: each directory is opened by handle (O_DIRECTORY|O_NOFOLLOW, created when missing)
+ * below the handle of its parent, and the file is written as a new file (O_EXCL|O_NOFOLLOW) in the
+ * last directory and renamed over the name (a symlink there is replaced, never followed). So a
+ * process that swaps a directory for a symlink meanwhile gets an error, never a write outside.
+ * Rejects what `resolveInside` rejects, a path through any symlink, and `.git` at any depth.
+ * Linux (it opens through /proc/self/fd); elsewhere it falls back to `resolveInside` and an
+ * O_NOFOLLOW open of the file, which a racing process can defeat.
+ */
+export async function writeFileInside(
+  root: string,
+  relativePath: string,
+  content: string | Uint8Array,
+): Promise<void> {
+  const absolute = await resolveInside(root, relativePath);
+  const segments = relativePath.split(/[\\/]+/).filter((s) => s !== '' && s !== '.');
+  const name = segments.pop();
+  if (!name) reject(relativePath, 'names the workspace itself, not a file');
+  if (isGitPath(relativePath)) reject(relativePath, 'is inside .git, which is off limits');
+  if (!existsSync('/proc/self/fd')) {
+    await mkdir(path.dirname(absolute), { recursive: true });
+    await resolveInside(root, relativePath);
+    const handle = await open(
+      absolute,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+      0o644,
+    );
+    await handle.writeFile(content).finally(() => handle.close());
+    return;
+  }
+  let dir = await open(await realpath(root), DIR_FLAGS);
+  try {
+    for (const segment of segments) {
+      await mkdir(byHandle(dir, segment)).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST') throw error;
+      });
+      const next = await open(byHandle(dir, segment), DIR_FLAGS).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ELOOP' || error.code === 'ENOTDIR')
+          reject(relativePath, `goes through ${segment}, which is a symlink or not a directory`);
+        throw error;
+      });
+      await dir.close();
+      dir = next;
+    }
+    const temp = byHandle(dir, `.${name}.${randomUUID()}.tmp`);
+    const file = await open(
+      temp,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o644,
+    );
+    try {
+      await file.writeFile(content);
+      await file.close();
+      await rename(temp, byHandle(dir, name));
+    } catch (error) {
+      await file.close().catch(() => {});
+      await rm(temp, { force: true });
+      throw error;
+    }
+  } finally {
+    await dir.close().catch(() => {});
+  }
 }

@@ -1,8 +1,15 @@
 import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createRedactor, NotFoundError, PermanentError, ValidationError } from '@mvp-pipeline/core';
 import { parentSecrets, safeEnv } from './env.js';
+import {
+  type CommandLimits,
+  DEFAULT_COMMAND_LIMITS,
+  type SandboxedCommand,
+  sandboxCommand,
+} from './sandbox.js';
 
 /** What a finished command did. */
 export interface CommandResult {
@@ -32,6 +39,13 @@ export interface RunCommandOptions {
   env?: Record<string, string>;
   /** Aborting kills the command and rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * The directory the command may write, whose uid it runs under (default `cwd`, which must be
+   * inside it): the job's workspace root when `cwd` is a folder of it.
+   */
+  workspace?: string;
+  /** Its budget (rlimits of each of its processes); defaults in `DEFAULT_COMMAND_LIMITS`. */
+  limits?: Partial<CommandLimits>;
 }
 
 /** The default output cap of runCommand. */
@@ -40,11 +54,13 @@ export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024;
 const KILL_GRACE_MS = 2_000;
 
 /**
- * Runs `argv[0]` with the other arguments, `shell: false`, in `cwd`, with `safeEnv(env)`, a timeout
- * (SIGTERM then SIGKILL, to the whole process group so that grandchildren die too), an output cap
- * keeping the tail, and abort via `signal` (rejects with its reason). Never throws for a non-zero
- * exit; throws NotFoundError for a missing program or working directory, PermanentError when the
- * program cannot be started, ValidationError for an empty argv.
+ * Runs `argv[0]` with the other arguments, `shell: false`, in `cwd`, with `safeEnv(env)`, isolated
+ * from the runner (see sandbox.ts: its own unprivileged uid, no groups, no new privileges, rlimits;
+ * every process it leaves, detached or not, is killed when it ends), a timeout (SIGTERM then
+ * SIGKILL, to the whole process group), an output cap keeping the tail, and abort via `signal`
+ * (rejects with its reason). Never throws for a non-zero exit; throws NotFoundError for a missing
+ * program or working directory, PermanentError when the program cannot be started or commands
+ * cannot be isolated here, ValidationError for an empty argv or a cwd outside `workspace`.
  */
 export async function runCommand(options: RunCommandOptions): Promise<CommandResult> {
   const { argv, cwd, timeoutMs, signal } = options;
@@ -55,11 +71,37 @@ export async function runCommand(options: RunCommandOptions): Promise<CommandRes
   const dir = await stat(cwd).catch(() => undefined);
   if (!dir?.isDirectory())
     throw new NotFoundError(`Cannot run ${program}: the directory ${cwd} does not exist`);
+  const workspace = path.resolve(options.workspace ?? cwd);
+  const relative = path.relative(workspace, path.resolve(cwd));
+  if (relative.startsWith('..') || path.isAbsolute(relative)) {
+    throw new ValidationError('command', [
+      { path: 'cwd', message: `${cwd} is not inside the workspace ${workspace}` },
+    ]);
+  }
 
   const started = performance.now();
-  const child = spawn(program, argv.slice(1), {
+  const env = safeEnv(options.env);
+  const boxed: SandboxedCommand = await sandboxCommand({
+    argv,
+    workspace,
+    path: env['PATH'] ?? '',
+    limits: {
+      cpuSeconds: Math.ceil(timeoutMs / 1000),
+      ...DEFAULT_COMMAND_LIMITS,
+      ...options.limits,
+    },
+  });
+  if (boxed.home) env['HOME'] = boxed.home;
+  try {
+    signal?.throwIfAborted();
+  } catch (error) {
+    await boxed.release();
+    throw error;
+  }
+  const [spawned, ...spawnArgs] = boxed.argv as [string, ...string[]];
+  const child = spawn(spawned, spawnArgs, {
     cwd,
-    env: safeEnv(options.env),
+    env,
     shell: false,
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group, so a timeout or abort ends everything it started.
@@ -113,18 +155,28 @@ export async function runCommand(options: RunCommandOptions): Promise<CommandRes
     }>((resolve, reject) => {
       let exited: { exitCode: number | null; exitSignal: string | null } | undefined;
       child.once('error', (error: NodeJS.ErrnoException) => {
+        void boxed.release();
         if (error.code === 'ENOENT') {
           reject(new NotFoundError(`Program not found: ${program} (is it installed and on PATH?)`));
         } else {
           reject(new PermanentError(`Cannot run ${program}: ${error.message}`, { cause: error }));
         }
       });
+      let swept: Promise<void> | undefined;
+      const sweep = () => {
+        // Leftovers (a background process, a detached daemon) would hold the pipes open or outlive
+        // the command: end the group, then every process of the command's uid.
+        killGroup('SIGKILL');
+        swept ??= boxed.release();
+        return swept;
+      };
       child.once('exit', (code, sig) => {
         exited = { exitCode: code, exitSignal: sig };
-        // Leftovers of the group (a background process) would hold the pipes open: end them.
-        killGroup('SIGKILL');
+        sweep().catch(reject);
       });
-      child.once('close', (code, sig) => resolve(exited ?? { exitCode: code, exitSignal: sig }));
+      child.once('close', (code, sig) => {
+        sweep().then(() => resolve(exited ?? { exitCode: code, exitSignal: sig }), reject);
+      });
     });
     if (aborted && signal) throw signal.reason;
     let output = Buffer.concat(chunks);

@@ -1,4 +1,5 @@
-import { mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { TemplateManifest, Workspace } from '@mvp-pipeline/core';
@@ -170,6 +171,36 @@ describe('process builder', () => {
       expect(await files.list(workspace)).not.toContain('pwned');
     } finally {
       delete process.env['VERCEL_TOKEN'];
+    }
+  });
+
+  it('runs a build that finds no secret of the runner in /proc and leaves no daemon behind', async () => {
+    const secret = 'ghp_' + 'builderhunt0123456789abcdefABCDEF0123';
+    // A process of the runner's user holding the secret in its environment, as the runner does.
+    const runner = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {
+      env: { ...process.env, GITHUB_TOKEN: secret },
+      stdio: 'ignore',
+    });
+    try {
+      const probe =
+        `const fs = require("fs"); const s = ${JSON.stringify(secret)}; const hits = [];` +
+        'for (const p of fs.readdirSync("/proc").filter((p) => /^\\d+$/.test(p) && p !== String(process.pid)))' +
+        '  for (const f of ["environ", "cmdline"]) { try { if (fs.readFileSync(`/proc/${p}/${f}`, "latin1").includes(s)) hits.push(f); } catch {} }' +
+        'const d = require("child_process").spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { detached: true, stdio: "ignore" }); d.unref();' +
+        'fs.mkdirSync("dist", { recursive: true }); fs.writeFileSync("dist/index.html", JSON.stringify({ hits: hits.length, daemon: d.pid }))';
+      const manifest = { ...MANIFEST, commands: { build: ['node', '-e', probe] } };
+      const { workspace } = await buildable(files, manifest);
+      const result = await createProcessBuilder().build({ workspace, manifest, report: recordingReporter() });
+      expect(result.ok).toBe(true);
+      const written = JSON.parse((await files.read(workspace, 'dist/index.html'))!) as {
+        hits: number;
+        daemon: number;
+      };
+      expect(written.hits).toBe(0);
+      const stat = await readFile(`/proc/${written.daemon}/stat`, 'utf8').catch(() => undefined);
+      expect(stat === undefined || /^\d+ \(.*\) Z/.test(stat)).toBe(true);
+    } finally {
+      runner.kill('SIGKILL');
     }
   });
 

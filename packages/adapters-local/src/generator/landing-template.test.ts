@@ -110,7 +110,8 @@ describe('the landing template', () => {
       const brand =
         spec.user.branding?.colors?.[0] ?? (design['palette'] as string[] | undefined)?.[0] ?? '#4F46E5';
       expect(html.toLowerCase()).toContain(`--brand:${brand.toLowerCase()}`);
-      expect(html).toContain(`data-theme="${design['darkMode'] === true ? 'dark' : 'auto'}"`);
+      const mode = design['darkMode'] === true ? 'dark' : design['darkMode'] === false ? 'light' : 'auto';
+      expect(html).toContain(`data-theme="${mode}"`);
       expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
     });
   }

@@ -10,8 +10,8 @@ import {
   renderSpecMarkdown,
   SPEC_MARKDOWN_FILE,
 } from '@mvp-pipeline/core';
-import { resolveInside } from '@mvp-pipeline/workspace';
-import { errnoCode, fsError, writeFileAtomic } from '../disk/files.js';
+import { resolveInside, writeFileInside } from '@mvp-pipeline/workspace';
+import { errnoCode, fsError } from '../disk/files.js';
 
 /** The content file the template generator fills, inside the manifest's `sourceDir`. */
 export const SITE_CONTENT_FILE = 'site.json';
@@ -63,7 +63,8 @@ export function createTemplateCodeGenerator(): CodeGenerator {
             throw error;
           });
           if (before === content) continue;
-          await writeFileAtomic(target, content);
+          // New file and rename, each directory opened without following symlinks.
+          await writeFileInside(workspace.dir, relative, content);
         } catch (error) {
           throw PipelineError.isInstance(error) ? error : fsError(`write ${relative}`, error);
         }

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   createDynamoDocumentClient,
@@ -226,6 +226,11 @@ export async function gatedTemplates(
   files: { started: string; gate: string },
 ): Promise<void> {
   await cp(templatesDir, target, { recursive: true });
+  // Builds run under a sandbox uid of their own: let it create the marker (and reach the gate).
+  await chmod(dirname(files.started), 0o1777);
+  for (let dir = dirname(dirname(files.started)); dir !== dirname(dir); dir = dirname(dir)) {
+    await chmod(dir, (await stat(dir)).mode | 0o001);
+  }
   const gated = join(target, 'gated');
   await cp(join(templatesDir, 'landing'), gated, { recursive: true });
   const manifest = JSON.parse(await readFile(join(gated, 'mvp.template.json'), 'utf8'));
@@ -236,7 +241,8 @@ export async function gatedTemplates(
     join(gated, 'gated-build.mjs'),
     [
       "import { existsSync, writeFileSync } from 'node:fs';",
-      `writeFileSync(${JSON.stringify(files.started)}, String(process.pid));`,
+      // A later attempt runs under another workspace's uid and cannot rewrite the first one's marker.
+      `try { writeFileSync(${JSON.stringify(files.started)}, String(process.pid)); } catch (e) { if (e.code !== 'EACCES') throw e; }`,
       `while (existsSync(${JSON.stringify(files.gate)})) await new Promise((r) => setTimeout(r, 50));`,
       "await import('./build.mjs');",
       '',
