@@ -227,8 +227,9 @@ describe('mvp status and jobs', () => {
     expect(status.stdout).toMatch(/✓ Deploying/);
     const jobs = await mvp(['jobs'], env);
     expect(jobs.stdout).toContain(job.jobId);
+    // No job exists: bad input (exit 2), not a failed job (exit 1).
     const unknown = await mvp(['status', 'job_missing'], env);
-    expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/No job with id job_missing/);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/no job job_missing/);
   });
 });

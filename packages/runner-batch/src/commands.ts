@@ -1,5 +1,6 @@
 import { join, relative } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { listQuarantinedRecords } from '@mvp-pipeline/adapters-local';
 import {
   cancelJob,
   compareNewestFirst,
@@ -11,18 +12,27 @@ import {
   type Redactor,
   runJob,
   runWorker,
-  STEP_LABELS,
   submitJob,
 } from '@mvp-pipeline/core';
 import { runBatchJob } from './batch.js';
 import { debugRequested, environmentSecrets, loadConfig } from './config.js';
 import { createPipeline, type Pipeline } from './container.js';
+import { checkDataDir } from './data-dir.js';
 import { EXIT } from './exit-codes.js';
 import { watchJob } from './progress.js';
-import { stepLines, styleFor, summaryLines } from './render.js';
+import {
+  errorLines,
+  jobRow,
+  logLines,
+  quarantinedRow,
+  stepLines,
+  styleFor,
+  summaryLines,
+  terminalText,
+} from './render.js';
 import { withSecrets } from './secrets.js';
 import { onSignals } from './signals.js';
-import { UsageError } from './usage-error.js';
+import { missing, UsageError } from './usage-error.js';
 import { wholeNumberOption } from './whole-number.js';
 
 const HELP = `mvp — turn a product spec into a live MVP
@@ -95,6 +105,7 @@ let opened: Redactor | undefined;
 
 async function open(): Promise<Pipeline> {
   const config = loadConfig(await withSecrets(process.env));
+  await checkDataDir(config.dataDir);
   // People read the live view; the structured log carries only what needs attention.
   const pipeline = await createPipeline({ config, logLevel: config.logFormat === 'json' ? 'info' : 'error' });
   opened = pipeline.redact;
@@ -126,11 +137,13 @@ async function submitCommand(command: 'run' | 'submit', args: string[]): Promise
     const { job } = await submitJob(pipeline.deps, {
       ...request,
       ...(values.template ? { template: values.template } : {}),
-    });
+    }).catch(missing(`no product ${request.productId} for user ${request.userId}`));
     if (command === 'submit') {
       if (values.json) process.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
       else
-        process.stdout.write(`Queued ${job.jobId} (${job.businessName}). Run \`mvp worker\` to build it.\n`);
+        process.stdout.write(
+          `Queued ${job.jobId} (${terminalText(job.businessName)}). Run \`mvp worker\` to build it.\n`,
+        );
       return EXIT.OK;
     }
     return await runHere(pipeline, job, values.json === true);
@@ -143,9 +156,15 @@ async function submitCommand(command: 'run' | 'submit', args: string[]): Promise
 async function runHere(pipeline: Pipeline, job: Job, json: boolean): Promise<number> {
   const stop = onSignals();
   const watcher = watchJob(pipeline.deps.ports.store, job.jobId);
-  const result = await runJob(pipeline.deps, { jobId: job.jobId, signal: stop.signal }).finally(() =>
-    stop.dispose(),
+  // A store or disk that fails mid-job ends the run (exit 75), never leaves the watcher polling.
+  const result = await runJob(pipeline.deps, { jobId: job.jobId, signal: stop.signal }).catch(
+    async (error: unknown) => {
+      stop.dispose();
+      await watcher.stop();
+      throw error;
+    },
   );
+  stop.dispose();
   await watcher.stop(result.job);
   const record =
     pipeline.config.jobStore === 'file'
@@ -181,7 +200,7 @@ async function workerCommand(args: string[]): Promise<number> {
       ...(pipeline.localTrigger
         ? { subscribe: (wake: () => void) => pipeline.localTrigger!.subscribe(wake) }
         : {}),
-      onResult: (r) => out.write(`${r.job.jobId} ${r.outcome} (${r.job.businessName})\n`),
+      onResult: (r) => out.write(`${r.job.jobId} ${r.outcome} (${terminalText(r.job.businessName)})\n`),
       onError: (jobId, error) => out.write(`${jobId} could not run: ${messageOf(error)}\n`),
     });
     out.write(`Worker done: ${summary.runs} runs ${JSON.stringify(summary.outcomes)}\n`);
@@ -199,7 +218,7 @@ async function statusCommand(args: string[]): Promise<number> {
   if (!jobId) throw new UsageError('mvp status needs a JOB_ID');
   const pipeline = await open();
   try {
-    const job = await getJob(pipeline.deps, { jobId });
+    const job = await getJob(pipeline.deps, { jobId }).catch(missing(`no job ${jobId}`));
     if (values.json) {
       process.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
       return EXIT.OK;
@@ -211,15 +230,9 @@ async function statusCommand(args: string[]): Promise<number> {
       ...stepLines(job, style),
       '',
       style.bold('Recent log'),
-      ...job.executionLogs
-        .slice(-8)
-        .map((l) => `  ${style.dim(l.at.slice(11, 19))} ${l.step.padEnd(14)} ${l.message}`),
+      ...logLines(job, style),
     ];
-    if (job.errors.length) {
-      lines.push('', style.bold('Errors'));
-      for (const e of job.errors.slice(-5))
-        lines.push(`  ${e.step} ${e.code}${e.retryable ? ' (retried)' : ''}: ${e.message}`);
-    }
+    if (job.errors.length) lines.push('', style.bold('Errors'), ...errorLines(job));
     process.stdout.write(`${lines.join('\n')}\n`);
     return EXIT.OK;
   } finally {
@@ -240,21 +253,25 @@ async function jobsCommand(args: string[]): Promise<number> {
     if (users.length === 0)
       throw new UsageError('mvp jobs needs --user ID (no local specs to list users from)');
     const limit = values.limit === undefined ? 20 : Number(values.limit);
-    const pages = await Promise.all(users.map((userId) => listJobs(pipeline.deps, { userId, limit })));
+    // listJobs validates the limit as given, so its message quotes what was typed.
+    const pages = await Promise.all(
+      users.map((userId) => listJobs(pipeline.deps, { userId, limit: values.limit ?? limit })),
+    );
+    const quarantined =
+      pipeline.config.jobStore === 'file' ? await listQuarantinedRecords(pipeline.config.dataDir) : [];
     const jobs = pages
       .flatMap((p) => p.jobs)
       .sort(compareNewestFirst)
       .slice(0, limit);
+    const shown = (file: string) => relative(process.cwd(), file) || file;
     if (values.json) {
       process.stdout.write(`${JSON.stringify(jobs, null, 2)}\n`);
+      for (const q of quarantined) process.stderr.write(`${quarantinedRow(q, shown(q.file))}\n`);
       return EXIT.OK;
     }
-    if (jobs.length === 0) process.stdout.write('No jobs yet.\n');
-    for (const job of jobs) {
-      process.stdout.write(
-        `${job.jobId}  ${job.status.padEnd(11)} ${String(job.progress).padStart(3)}%  ${STEP_LABELS[job.currentStep].padEnd(24)} ${job.businessName}  ${job.createdAt}\n`,
-      );
-    }
+    if (jobs.length === 0 && quarantined.length === 0) process.stdout.write('No jobs yet.\n');
+    for (const job of jobs) process.stdout.write(`${jobRow(job)}\n`);
+    for (const q of quarantined) process.stdout.write(`${quarantinedRow(q, shown(q.file))}\n`);
     return EXIT.OK;
   } finally {
     await pipeline.close();
@@ -268,7 +285,7 @@ async function cancelCommand(args: string[]): Promise<number> {
   if (!jobId) throw new UsageError('mvp cancel needs a JOB_ID');
   const pipeline = await open();
   try {
-    const { outcome } = await cancelJob(pipeline.deps, { jobId });
+    const { outcome } = await cancelJob(pipeline.deps, { jobId }).catch(missing(`no job ${jobId}`));
     const said = {
       CANCELLED: 'cancelled',
       REQUESTED: 'asked to stop; its runner will end it',
@@ -296,6 +313,8 @@ function report(error: unknown): number {
     const where = error.step ? ` (${error.step})` : '';
     write(`mvp: ${error.message}${where}`);
     if (error.code === 'VALIDATION' || error.code === 'CONFIG') return EXIT.PERMANENT;
+    // Nothing to run: a job or product that does not exist (no job was created for it).
+    if (error.code === 'NOT_FOUND') return EXIT.PERMANENT;
     return error.retryable ? EXIT.RETRYABLE : EXIT.JOB_FAILED;
   }
   write(`mvp: unexpected error: ${messageOf(error)}`);

@@ -149,10 +149,10 @@ export async function createPipeline(options: CreatePipelineOptions): Promise<Pi
   container.bind(TOKENS.Clock).toResolvedValue(() => createSystemClock());
   container.bind(TOKENS.IdGenerator).toResolvedValue(() => createIdGenerator());
   container.bind(TOKENS.JobStore).toResolvedValue((...deps: Common) => {
-    const [config, , , clock] = deps;
+    const [config, , logger, clock] = deps;
     switch (config.jobStore) {
       case 'file':
-        return createFileJobStore({ dataDir: config.dataDir });
+        return createFileJobStore({ dataDir: config.dataDir, logger });
       case 'memory':
         return createMemoryJobStore({ clock: () => clock.now() });
       case 'dynamodb':

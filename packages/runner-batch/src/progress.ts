@@ -1,5 +1,5 @@
 import { type Job, type JobStore, type LogEntry, STEP_PROGRESS } from '@mvp-pipeline/core';
-import { progressBar, stepLines, styleFor } from './render.js';
+import { progressBar, stepLines, styleFor, terminalText } from './render.js';
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
@@ -21,7 +21,7 @@ export function watchJob(store: JobStore, jobId: string, stream: NodeJS.WriteStr
     const from = lastLog ? logs.findIndex((l) => key(l) === lastLog) + 1 : 0;
     for (const entry of logs.slice(from)) {
       stream.write(
-        `[${String(STEP_PROGRESS[entry.step]).padStart(3)}%] ${entry.step.padEnd(14)} ${entry.message}\n`,
+        `[${String(STEP_PROGRESS[entry.step] ?? 0).padStart(3)}%] ${terminalText(entry.step).padEnd(14)} ${terminalText(entry.message)}\n`,
       );
     }
     if (logs.length) lastLog = key(logs.at(-1)!);
@@ -29,10 +29,10 @@ export function watchJob(store: JobStore, jobId: string, stream: NodeJS.WriteStr
 
   const draw = (job: Job) => {
     const lines = [
-      style.bold(`${job.businessName} · ${job.jobId}`),
+      style.bold(`${terminalText(job.businessName)} · ${terminalText(job.jobId)}`),
       ...stepLines(job, style, SPINNER[tick++ % SPINNER.length]),
       `  ${progressBar(job.progress)}`,
-      style.dim(`  ${(job.executionLogs.at(-1)?.message ?? '').slice(0, (stream.columns ?? 100) - 4)}`),
+      style.dim(`  ${terminalText(job.executionLogs.at(-1)?.message).slice(0, (stream.columns ?? 100) - 4)}`),
     ];
     if (drawn) stream.write(`\x1b[${drawn}A`);
     for (const line of lines) stream.write(`\x1b[2K${line}\n`);

@@ -1,5 +1,28 @@
 import { assertNever, type Job, STEP_LABELS, STEPS, type Step } from '@mvp-pipeline/core';
 
+// What a terminal would act on rather than show: C0 and C1 controls (ESC, CSI, CR, LF…), DEL,
+// bidirectional-text controls and Unicode line separators.
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Record text as a terminal may print it: every control and bidi character shown as `\uXXXX`,
+ * whatever the record holds (a record is data another process or a person may have written).
+ * Anything that is not a string is shown as its JSON, or not at all.
+ */
+export function terminalText(value: unknown): string {
+  const text =
+    typeof value === 'string' ? value : value === undefined || value === null ? '' : safeJson(value);
+  return text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? '';
+  } catch {
+    return String(value);
+  }
+}
+
 const useColor = (stream: NodeJS.WriteStream) => stream.isTTY && !process.env.NO_COLOR;
 
 export interface Style {
@@ -78,10 +101,10 @@ export function summaryLines(job: Job, style: Style, recordPath?: string): strin
         ? style.red('✗')
         : style.yellow('•');
   lines.push(
-    `${mark} ${style.bold(job.businessName)} ${job.status}${seconds} ${style.dim(`(${job.jobId})`)}`,
+    `${mark} ${style.bold(terminalText(job.businessName))} ${terminalText(job.status)}${seconds} ${style.dim(`(${terminalText(job.jobId)})`)}`,
   );
-  const row = (name: string, value: string | undefined) => {
-    if (value) lines.push(`  ${name.padEnd(12)} ${value}`);
+  const row = (name: string, value: unknown) => {
+    if (value) lines.push(`  ${name.padEnd(12)} ${terminalText(value)}`);
   };
   row('Site', job.urls.production);
   if (job.urls.staging !== job.urls.production) row('Staging', job.urls.staging);
@@ -99,6 +122,42 @@ export function summaryLines(job: Job, style: Style, recordPath?: string): strin
   row('Generator', generator);
   const lastError = job.errors.at(-1);
   if (job.status === 'FAILED' && lastError)
-    row('Error', style.red(`${lastError.step}: ${lastError.message}`));
+    lines.push(
+      `  ${'Error'.padEnd(12)} ${style.red(`${terminalText(lastError.step)}: ${terminalText(lastError.message)}`)}`,
+    );
   return lines;
+}
+
+/** The last log lines of a job (`mvp status`). */
+export function logLines(job: Job, style: Style, count = 8): string[] {
+  return job.executionLogs
+    .slice(-count)
+    .map(
+      (l) =>
+        `  ${style.dim(terminalText(l.at).slice(11, 19))} ${terminalText(l.step).padEnd(14)} ${terminalText(l.message)}`,
+    );
+}
+
+/** The last errors of a job (`mvp status`). */
+export function errorLines(job: Job, count = 5): string[] {
+  return job.errors
+    .slice(-count)
+    .map(
+      (e) =>
+        `  ${terminalText(e.step)} ${terminalText(e.code)}${e.retryable ? ' (retried)' : ''}: ${terminalText(e.message)}`,
+    );
+}
+
+/** One line of `mvp jobs`. */
+export function jobRow(job: Job): string {
+  const label = STEP_LABELS[job.currentStep] ?? terminalText(job.currentStep);
+  return `${terminalText(job.jobId)}  ${terminalText(job.status).padEnd(11)} ${String(Number(job.progress) || 0).padStart(3)}%  ${label.padEnd(24)} ${terminalText(job.businessName)}  ${terminalText(job.createdAt)}`;
+}
+
+/** One line of `mvp jobs` for a record found corrupt and moved aside. */
+export function quarantinedRow(
+  record: { jobId: string; file: string; at: string },
+  shownFile = record.file,
+): string {
+  return `${terminalText(record.jobId)}  ${'QUARANTINED'.padEnd(11)} the record was unreadable; moved aside at ${record.at} to ${terminalText(shownFile)}`;
 }

@@ -1,4 +1,4 @@
-import { ValidationError } from '@mvp-pipeline/core';
+import { NotFoundError, PipelineError, ValidationError } from '@mvp-pipeline/core';
 
 /** A bad command line: printed as the message alone, exit 2. */
 export class UsageError extends ValidationError {
@@ -6,4 +6,16 @@ export class UsageError extends ValidationError {
     super('command line', [{ path: '', message }]);
     this.message = message;
   }
+}
+
+/**
+ * For `.catch`: a NotFoundError becomes one with `message` (what the command line asked for,
+ * e.g. "no job job_x"); the CLI exits 2 for it. Anything else passes through.
+ */
+export function missing(message: string): (error: unknown) => never {
+  return (error) => {
+    if (PipelineError.isInstance(error) && error.code === 'NOT_FOUND')
+      throw new NotFoundError(message, { cause: error });
+    throw error;
+  };
 }

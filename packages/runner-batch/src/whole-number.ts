@@ -16,6 +16,7 @@ export function wholeNumberOption(
 ): number {
   if (text === undefined) return fallback;
   const n = parseWholeNumber(text, min, max);
-  if (n === undefined) throw new UsageError(`${name} must be a whole number from ${min} to ${max}`);
+  if (n === undefined)
+    throw new UsageError(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`);
   return n;
 }

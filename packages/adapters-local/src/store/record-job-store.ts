@@ -28,7 +28,7 @@ export interface RecordBackend {
     history: { logs: readonly LogEntry[]; errors: readonly JobErrorEntry[] },
   ): Promise<boolean>;
   list(): Promise<Job[]>;
-  readHistory(jobId: string): Promise<{ logs: LogEntry[]; errors: JobErrorEntry[] }>;
+  readHistory(jobId: string): Promise<{ logs: LogEntry[]; errors: JobErrorEntry[]; skippedLines?: number }>;
 }
 
 const LEASE_RETRIES = 20;

@@ -63,9 +63,13 @@ export interface JobStore {
    * at `now` (their runner died), and ended ones whose notification was not sent.
    */
   listRunnable(options: { now: Date; limit?: number; signal?: AbortSignal }): Promise<{ jobs: Job[] }>;
-  /** Every log line and error of a job, oldest first (the record keeps only the latest). */
+  /**
+   * Every log line and error of a job, oldest first (the record keeps only the latest). A store
+   * that finds damaged history entries (a line cut short by a crash) skips them and says how many
+   * in `skippedLines`; the rest of the history is still returned.
+   */
   readHistory(options: {
     jobId: string;
     signal?: AbortSignal;
-  }): Promise<{ logs: LogEntry[]; errors: JobErrorEntry[] }>;
+  }): Promise<{ logs: LogEntry[]; errors: JobErrorEntry[]; skippedLines?: number }>;
 }

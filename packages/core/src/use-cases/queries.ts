@@ -29,7 +29,8 @@ export async function listJobs(
   input: unknown,
 ): Promise<{ jobs: Job[]; nextCursor?: string }> {
   const parsed = listJobsInputSchema.safeParse(input, { reportInput: true });
-  if (!parsed.success) throw new ValidationError('job list request', toFieldIssues(parsed.error.issues));
+  if (!parsed.success)
+    throw new ValidationError('job list request', toFieldIssues(parsed.error.issues, input));
   const { userId, limit, cursor } = parsed.data;
   return deps.ports.store.listByUser({ userId, limit: limit ?? 20, ...(cursor ? { cursor } : {}) });
 }

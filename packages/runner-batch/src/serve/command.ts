@@ -47,7 +47,7 @@ export async function serveCommand(args: string[], env: Env = process.env): Prom
   }
   const port = values.port === undefined ? 4173 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new UsageError('--port must be a port number (0-65535)');
+    throw new UsageError(`--port must be a port number (0-65535), got ${JSON.stringify(values.port)}`);
   const concurrency = wholeNumberOption('--concurrency', values.concurrency, 2, 1, 64);
   const config = loadConfig(await withSecrets(env));
   const token = config.serveToken;

@@ -2,6 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
+  backoffDelay,
+  ConfigError,
   type JobStore,
   type Logger,
   type PipelineDeps,
@@ -12,6 +14,7 @@ import {
 } from '@mvp-pipeline/core';
 import type { RunnerConfig } from '../config.js';
 import { type CreatePipelineOptions, createPipeline, type Pipeline } from '../container.js';
+import { checkDataDir } from '../data-dir.js';
 import type { JobChanges } from '../http/job-events.js';
 import { toNodeListener } from '../http/node.js';
 import { createStatusApi, json } from '../http/status-api.js';
@@ -62,6 +65,7 @@ export interface RunningServer {
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
   const token = requiredToken(host, options.token);
+  await checkDataDir(options.config.dataDir);
   let route: HttpRoute = async () => json(503, { error: 'Starting' });
   const listener = toNodeListener((request) => route(request), {
     ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
@@ -131,16 +135,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const runWorkerHere = options.worker !== false && pipeline.localTrigger !== undefined;
   const trigger = pipeline.localTrigger;
   const worker = runWorkerHere
-    ? runWorker(deps, {
-        concurrency: options.concurrency ?? 2,
-        signal: stopWorker.signal,
-        subscribe: (wake) => trigger!.subscribe(wake),
-        onError: (jobId, error) =>
-          deps.ports.logger.error('Job could not run', {
-            jobId,
-            error: error instanceof Error ? error.message : String(error),
-          }),
-      })
+    ? keepWorking(deps, stopWorker.signal, () =>
+        runWorker(deps, {
+          concurrency: options.concurrency ?? 2,
+          signal: stopWorker.signal,
+          subscribe: (wake) => trigger!.subscribe(wake),
+          onError: (jobId, error) =>
+            deps.ports.logger.error('Job could not run', {
+              jobId,
+              error: error instanceof Error ? error.message : String(error),
+            }),
+        }),
+      )
     : undefined;
 
   let closing: Promise<WorkerSummary | undefined> | undefined;
@@ -159,6 +165,45 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       return closing;
     },
   };
+}
+
+/**
+ * Runs the worker until `signal` stops it. A worker that fails (its poll of the store failed:
+ * the store is down, the disk is gone) is started again after the pipeline's retry backoff,
+ * for as long as the failures last, so an outage never takes the server down.
+ */
+async function keepWorking(
+  deps: PipelineDeps,
+  signal: AbortSignal,
+  work: () => Promise<WorkerSummary>,
+): Promise<WorkerSummary> {
+  const total: WorkerSummary = { runs: 0, outcomes: {} };
+  let failures = 0;
+  while (!signal.aborted) {
+    const started = Date.now();
+    try {
+      const summary = await work();
+      total.runs += summary.runs;
+      for (const [outcome, count] of Object.entries(summary.outcomes) as Array<
+        [keyof WorkerSummary['outcomes'], number]
+      >)
+        total.outcomes[outcome] = (total.outcomes[outcome] ?? 0) + count;
+      if (signal.aborted) break;
+    } catch (error) {
+      if (signal.aborted) break;
+      const { retry, random } = deps.settings;
+      // A worker that ran a while before failing starts the backoff over.
+      failures = Date.now() - started > retry.maxDelayMs ? 1 : failures + 1;
+      const waitMs = backoffDelay(retry, failures, random);
+      deps.ports.logger.error('The worker could not reach the job store; trying again', {
+        error: error instanceof Error ? error.message : String(error),
+        failures,
+        retryInMs: waitMs,
+      });
+      await deps.ports.clock.sleep(waitMs, signal).catch(() => undefined);
+    }
+  }
+  return total;
 }
 
 /** The store, telling `changed` about every write, so open event streams see it at once. */
@@ -190,7 +235,15 @@ function reportingStore(store: JobStore, changed: (jobId: string) => void): JobS
 
 function listen(server: Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+      if (error.code === 'EADDRINUSE') reject(new ConfigError('--port', `${where} is already in use`));
+      else if (error.code === 'EACCES')
+        reject(new ConfigError('--port', `${where} needs privileges this process lacks`));
+      else if (error.code === 'EADDRNOTAVAIL')
+        reject(new ConfigError('--host', `${host} is not an address of this machine`));
+      else reject(error);
+    });
     server.listen(port, host, () => {
       server.off('error', reject);
       resolve();
