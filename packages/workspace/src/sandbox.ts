@@ -12,8 +12,9 @@ import { NotFoundError, PermanentError, ValidationError } from '@mvp-pipeline/co
  *   command of the workspace ends every process of that uid is killed (a detached daemon too).
  *   Needs root (CAP_SETUID, CAP_SETGID, CAP_CHOWN, CAP_FOWNER) and `setpriv`, `prlimit`, `kill`.
  * - `off`: commands run as the runner's own user. They cannot see its environment variables, but
- *   they can read `/proc/<runner pid>/environ` and every file the runner can read. Only with
- *   `MVP_SANDBOX=off`, and announced by a warning.
+ *   they can read `/proc/<runner pid>/environ` and every file the runner can read. With
+ *   `MVP_SANDBOX=off`, or with `auto` where `uid` is impossible (not root: a laptop running the
+ *   demo); announced by a warning either way. `MVP_SANDBOX=uid` (the image's) refuses instead.
  */
 export type SandboxMode = 'uid' | 'off';
 
@@ -73,17 +74,19 @@ async function detect(): Promise<Sandbox> {
       { path: 'MVP_SANDBOX', message: `must be auto, uid or off, got ${JSON.stringify(setting)}` },
     ]);
   }
-  if (setting === 'off') {
+  const unisolated = (why: string): Sandbox => {
     if (!warned) {
       warned = true;
       process.emitWarning(
-        'MVP_SANDBOX=off: commands (builds, generated code) run as this user and can read its ' +
-          'secrets from /proc and its files. Use it only on a machine that holds no secrets of value.',
+        `${why}: commands (builds, generated code) run as this user and can read its ` +
+          'secrets from /proc and its files. Use it only on a machine that holds no secrets of value ' +
+          '(MVP_SANDBOX=uid refuses instead).',
         { code: 'MVP_SANDBOX_OFF' },
       );
     }
     return { mode: 'off' };
-  }
+  };
+  if (setting === 'off') return unisolated('MVP_SANDBOX=off');
   const refuse = (why: string): never => {
     throw new PermanentError(
       `Commands cannot be isolated here: ${why}. The runner runs builds and generated code under ` +
@@ -92,8 +95,14 @@ async function detect(): Promise<Sandbox> {
         'them as this user without isolation from its secrets.',
     );
   };
-  if (process.platform !== 'linux') refuse(`${process.platform} is not Linux`);
-  if (process.getuid?.() !== 0) refuse(`the runner is not root (uid ${process.getuid?.()})`);
+  const impossible =
+    process.platform !== 'linux'
+      ? `${process.platform} is not Linux`
+      : process.getuid?.() !== 0
+        ? `the runner is not root (uid ${process.getuid?.()})`
+        : undefined;
+  if (impossible && setting === 'auto') return unisolated(`Commands cannot be isolated here (${impossible})`);
+  if (impossible) refuse(impossible);
   const [setpriv, prlimit, kill] = await Promise.all(
     ['setpriv', 'prlimit', 'kill'].map((name) =>
       findProgram(name, '/usr/sbin:/usr/bin:/sbin:/bin').catch(() => refuse(`${name} is not installed`)),
