@@ -1,3 +1,5 @@
+// Over 400 lines: one Claude session (budgets, the tool loop, cache points, the breaker and error
+// mapping) is a closure over the session's state; its tools, prompt, pricing and errors are modules.
 import { readFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import Anthropic, { type ClientOptions } from '@anthropic-ai/sdk';

@@ -1,3 +1,5 @@
+// Over 400 lines: one deployment (upload by SHA, staging, production, polling, alias, reuse by
+// checkpoint) is one closure over the step's checkpoint; the REST calls and files are modules.
 import { readFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import {

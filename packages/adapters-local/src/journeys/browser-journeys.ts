@@ -1,3 +1,5 @@
+// Over 400 lines: the journeys share one browser, one set of accounts and the rows they create, in
+// order; the model reading and the HTTP-only journeys are modules of their own.
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { APIRequestContext, Browser, BrowserContext, Page } from 'playwright-core';

@@ -1,4 +1,6 @@
 /**
+ * Over 400 lines: the schema and the cross-field checks are one contract, read together.
+ *
  * The app model: the contract between the spec, the `app` template's `generate` command and the
  * journey check. It lives at the root of a generated repository as `app.model.json`.
  *

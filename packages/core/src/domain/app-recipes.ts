@@ -1,4 +1,6 @@
 /**
+ * Over 400 lines: the recipes are one ordered table; each is short and read beside the others.
+ *
  * Feature recipes: how a spec without `specifications.app` becomes an app model. Pure functions,
  * shared by the template generator and any code generator that starts from the same baseline.
  * Each recipe matches key features by keywords and adds entities, fields, rules and access to
