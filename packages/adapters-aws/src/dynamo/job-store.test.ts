@@ -342,6 +342,67 @@ describe('DynamoDB job store', () => {
     expect((error as Error).message).toContain('JOB#STATE#0, version 2');
   });
 
+  const damages = {
+    'its state item deleted': async (jobId: string) => {
+      await dynamo
+        .client()
+        .send(new DeleteCommand({ TableName: runnerTable(), Key: { jobId, sk: 'JOB#STATE#0' } }));
+      return 'JOB#STATE#0, version 2) is missing';
+    },
+    'its state item overwritten with garbage': async (jobId: string) => {
+      const packed = Uint8Array.from([1, 0xde, 0xad, 0xbe, 0xef, 0x00, 0x13]);
+      await dynamo.client().send(
+        new PutCommand({
+          TableName: runnerTable(),
+          Item: { jobId, sk: 'JOB#STATE#0', version: 2, packed },
+        }),
+      );
+      return 'JOB#STATE#0, version 2) cannot be unpacked';
+    },
+    'its record item corrupt': async (jobId: string) => {
+      const record = await rawRecord(jobId);
+      await dynamo.client().send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { ...record, status: 'EXPLODED', executionLogs: 'x' },
+        }),
+      );
+      return 'its record item is damaged: status';
+    },
+  };
+  for (const [damage, harm] of Object.entries(damages)) {
+    it(`lists the other jobs, with a warning naming it, when one job has ${damage}`, async () => {
+      const warnings: { message: string; fields?: Record<string, unknown> }[] = [];
+      const logger = {
+        warn: (message: string, fields?: Record<string, unknown>) => warnings.push({ message, fields }),
+      };
+      const { job: healthy } = await store.create({ job: sampleJob({ userId: 'u-damage' }) });
+      const { job: created } = await store.create({ job: sampleJob({ userId: 'u-damage' }) });
+      await store.update({
+        jobId: created.jobId,
+        expectedVersion: created.version,
+        patch: { set: { checkpoints: checkpoint('x') } },
+      });
+      const named = await harm(created.jobId);
+      const fresh = createDynamoJobStore({ tableName }, { client: dynamo.client(), logger });
+      const now = new Date(Date.UTC(2026, 5, 1));
+      expect((await fresh.listRunnable({ now })).jobs.map((j) => j.jobId)).toEqual([healthy.jobId]);
+      expect((await fresh.listByUser({ userId: 'u-damage' })).jobs.map((j) => j.jobId)).toEqual([
+        healthy.jobId,
+      ]);
+      expect(warnings).toHaveLength(2);
+      for (const warning of warnings) {
+        expect(warning.fields?.jobId).toBe(created.jobId);
+        expect(String(warning.fields?.reason)).toContain(named);
+      }
+      // Read directly, the damaged job still fails, naming the item.
+      const error = await fresh.get({ jobId: created.jobId }).catch((e: unknown) => e);
+      expect(PipelineError.isInstance(error) && error.code).toBe('PERMANENT');
+      expect((error as Error).message).toContain(created.jobId);
+      expect((error as Error).message).toContain(named);
+    });
+  }
+
   it('keeps the record under its byte budget: fewer recent lines, then shorter messages; the history keeps all', async () => {
     const { job } = await store.create({ job: sampleJob() });
     const url = `https://${'long-subdomain-'.repeat(3)}example.vercel.app`;

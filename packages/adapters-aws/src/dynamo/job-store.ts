@@ -67,7 +67,10 @@ export interface DynamoJobStoreDeps {
   clock?: () => Date;
   /** Applied to every error message; a redactor of the token shapes by default. */
   redact?: Redactor;
-  /** Told when a history write fails after its record write succeeded (the record stays the truth). */
+  /**
+   * Told when a history write fails after its record write succeeded (the record stays the truth),
+   * and of each damaged job a list left out (by `jobId`).
+   */
   logger?: Pick<Logger, 'warn'>;
 }
 
@@ -90,7 +93,8 @@ const { partitionKey: PK, userIndex } = JOBS_TABLE_SCHEMA;
  *   wrote or read (a record at a given version never changes), so a runner's writes need no read.
  * - Conflicts come back with the stored item (`ReturnValuesOnConditionCheckFailure: ALL_OLD`), so
  *   they cost no read on DynamoDB; where the item does not come back (dynalite) the store reads.
- * - Reads are one strongly consistent BatchGetItem: the record and both state slots.
+ * - Reads are one strongly consistent BatchGetItem: the record and both state slots. A job whose
+ *   items are damaged fails its `get`; the lists leave it out with a warning.
  * - `listByUser` queries `user-jobs-index` newest first and fetches the page's records, then
  *   their runner state, with strongly consistent BatchGetItem.
  * - `listRunnable` is a Scan of the jobs table filtered to records with no live lease, then

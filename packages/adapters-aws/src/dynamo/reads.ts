@@ -1,7 +1,13 @@
 import type { Job } from '@mvp-pipeline/core';
 import { batchGet, type StoreContext } from './context.js';
 import { type Item, unmarshallItem } from './item.js';
-import { adoptionDefaults, isUnadoptedRecord, jobFromRecord, statePointerOf } from './record-codec.js';
+import {
+  adoptionDefaults,
+  DamagedJobError,
+  isUnadoptedRecord,
+  jobFromRecord,
+  statePointerOf,
+} from './record-codec.js';
 import { recordKey, writeRecord } from './record-write.js';
 import { fromItems, StateMismatch, type StoredJob, stateKey, stateKeys } from './runner-state.js';
 import { JOBS_TABLE_SCHEMA } from './table.js';
@@ -91,8 +97,9 @@ export function createReads(ctx: StoreContext, template: string) {
   };
 
   /**
-   * The jobs `jobIds`, in that order (jobs deleted meanwhile are left out): their records, then
-   * their state items, each a strongly consistent BatchGetItem per 50 jobs.
+   * The jobs `jobIds`, in that order (jobs deleted meanwhile are left out, and so are damaged
+   * ones, each named in a warning): their records, then their state items, each a strongly
+   * consistent BatchGetItem per 50 jobs.
    */
   async function batchRead(jobIds: string[], signal?: AbortSignal): Promise<Job[]> {
     const byId = new Map<string, Job>();
@@ -109,19 +116,31 @@ export function createReads(ctx: StoreContext, template: string) {
       const states = keys.length ? ((await batchGet(ctx, { [runner]: keys }, signal))[runner] ?? []) : [];
       for (const record of records) {
         const jobId = String(record[PK]);
+        const decode = async (): Promise<StoredJob | undefined> => {
+          if (isUnadoptedRecord(record)) return read(jobId, signal);
+          try {
+            return cache.put(
+              fromItems(
+                record,
+                states.filter((s) => s[PK] === jobId),
+              ),
+            );
+          } catch (error) {
+            if (!(error instanceof StateMismatch)) throw error;
+            return read(jobId, signal); // a state write raced this read
+          }
+        };
         let stored: StoredJob | undefined;
         try {
-          stored = isUnadoptedRecord(record)
-            ? await read(jobId, signal)
-            : cache.put(
-                fromItems(
-                  record,
-                  states.filter((s) => s[PK] === jobId),
-                ),
-              );
+          stored = await decode();
         } catch (error) {
-          if (!(error instanceof StateMismatch)) throw error;
-          stored = await read(jobId, signal); // a state write raced this read
+          // One damaged job must not hide the others: it is left out and named; a `get` of it
+          // still fails with the error naming the item. A failing store still fails the list.
+          if (!(error instanceof DamagedJobError)) throw error;
+          ctx.logger?.warn('Left a damaged job out of the list', {
+            jobId: error.jobId,
+            reason: ctx.redact(error.message),
+          });
         }
         if (stored) byId.set(jobId, stored.job);
       }

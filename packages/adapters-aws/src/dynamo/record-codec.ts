@@ -75,6 +75,54 @@ export function statePointerOf(record: Item): StatePointer | undefined {
   return stateSlot === 0 || stateSlot === 1 ? { slot: stateSlot, version: Number(stateVersion) } : undefined;
 }
 
+/**
+ * A job whose stored items cannot be read as a job: a record that points at missing state, state
+ * that cannot be unpacked, a record that is not one. A direct read fails with it; a list skips
+ * the job (with a warning) so the other jobs are still listed.
+ */
+export class DamagedJobError extends PermanentError {
+  constructor(
+    readonly jobId: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const isPlainObject = (value: unknown): boolean =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
+
+/** What is wrong with an adopted record item, if anything: the fields a job cannot be read without. */
+function recordProblem(record: Item): string | undefined {
+  for (const field of ['jobId', 'userId', 'productId', 'createdAt'] as const) {
+    if (typeof record[field] !== 'string' || !record[field]) return `${field} is not a non-empty string`;
+  }
+  if (!isJobStatus(record.status)) return 'status is not a job status';
+  if (!isStep(record.currentStep)) return 'currentStep is not a step';
+  if (!Number.isInteger(record.version) || (record.version as number) < 1) {
+    return 'version is not a positive integer';
+  }
+  if (!isPlainObject(record.timestamps)) return 'timestamps is not a map';
+  if (!Array.isArray(record.executionLogs)) return 'executionLogs is not a list';
+  if (!Array.isArray(record.errors)) return 'errors is not a list';
+  if (record.stateSlot !== undefined && record.stateSlot !== 0 && record.stateSlot !== 1) {
+    return 'stateSlot is neither 0 nor 1';
+  }
+  if (record.stateSlot !== undefined && !Number.isInteger(record.stateVersion)) {
+    return 'stateVersion is not an integer';
+  }
+  return undefined;
+}
+
+/** Throws `DamagedJobError` naming the first field an adopted record item read from the table lacks. */
+export function checkRecord(record: Item): void {
+  const problem = recordProblem(record);
+  if (problem) {
+    const jobId = String(record.jobId);
+    throw new DamagedJobError(jobId, `Job ${jobId}: its record item is damaged: ${problem}`);
+  }
+}
+
 /** The job in a record item, with its runner state from elsewhere. */
 export function jobFromRecord(record: Item, runner: RunnerState): Job {
   const job = { checkpoints: runner.checkpoints, usage: runner.usage } as Record<string, unknown>;
@@ -121,7 +169,10 @@ export function adoptionDefaults(record: Item, template: string, now: Date): Ite
   const jobId = String(record.jobId);
   const missing = ['userId', 'productId'].filter((f) => typeof record[f] !== 'string' || !record[f]);
   if (missing.length > 0) {
-    throw new PermanentError(`Job ${jobId}: the record FounderDash wrote has no ${missing.join(', ')}`);
+    throw new DamagedJobError(
+      jobId,
+      `Job ${jobId}: the record FounderDash wrote has no ${missing.join(', ')}`,
+    );
   }
   const timestamps = (record.timestamps ?? {}) as Record<string, unknown>;
   const createdAt =

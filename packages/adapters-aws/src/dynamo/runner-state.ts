@@ -1,9 +1,11 @@
 import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants } from 'node:zlib';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { type Job, NotFoundError, PermanentError, VersionConflictError } from '@mvp-pipeline/core';
+import { type Job, NotFoundError, VersionConflictError } from '@mvp-pipeline/core';
 import { abortable, isConditionFailure, type StoreContext } from './context.js';
 import type { Item } from './item.js';
 import {
+  checkRecord,
+  DamagedJobError,
   emptyRunnerState,
   jobFromRecord,
   type RunnerState,
@@ -55,10 +57,16 @@ export function pack(value: RunnerState): Uint8Array {
 }
 
 export function unpack(bytes: Uint8Array): RunnerState {
+  if (!(bytes instanceof Uint8Array)) throw new Error('packed is not binary');
   if (bytes[0] !== PACKED_FORMAT_BROTLI_JSON) {
     throw new Error(`Unknown packed state format ${bytes[0]}`);
   }
-  return JSON.parse(brotliDecompressSync(bytes.subarray(1)).toString('utf8'));
+  const value = JSON.parse(brotliDecompressSync(bytes.subarray(1)).toString('utf8'));
+  const isMap = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isMap(value) || !isMap(value.checkpoints) || !isMap(value.usage)) {
+    throw new Error('the unpacked state has no checkpoints and usage');
+  }
+  return value;
 }
 
 /** A state item: the job's checkpoints and usage, compressed, for record version `state.version`. */
@@ -75,22 +83,36 @@ export function stateItem(job: Job, state: StatePointer): Item {
  * The job in a record item and its state items (any of the job's, or none when the record
  * points at none). A record that points at a state item that is missing or was written for
  * another version is a broken invariant: it throws (`StateMismatch`, so a reader can tell it
- * from a read that raced the write of that state item, and read again).
+ * from a read that raced the write of that state item, and read again). A record item lacking
+ * what a job needs, or a state item that cannot be unpacked, throws `DamagedJobError`.
  */
 export function fromItems(record: Item, stateItems: readonly Item[]): StoredJob {
+  checkRecord(record);
   const state = statePointerOf(record);
   if (!state) return { job: jobFromRecord(record, emptyRunnerState()), state };
+  const jobId = String(record[PK]);
+  const item = `its runner state (${stateSortKey(state.slot)}, version ${state.version})`;
   const found = stateItems.find((i) => i[SK] === stateSortKey(state.slot));
   if (!found || Number(found.version) !== state.version) {
     throw new StateMismatch(
-      `Job ${String(record[PK])}: its runner state (${stateSortKey(state.slot)}, version ${state.version}) is ${found ? `at version ${String(found.version)}` : 'missing'}`,
+      jobId,
+      `Job ${jobId}: ${item} is ${found ? `at version ${String(found.version)}` : 'missing'}`,
     );
   }
-  return { job: jobFromRecord(record, unpack(found.packed as Uint8Array)), state };
+  let runner: RunnerState;
+  try {
+    runner = unpack(found.packed as Uint8Array);
+  } catch (error) {
+    throw new DamagedJobError(
+      jobId,
+      `Job ${jobId}: ${item} cannot be unpacked: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  return { job: jobFromRecord(record, runner), state };
 }
 
 /** A record pointing at runner state that is not there (for that version). */
-export class StateMismatch extends PermanentError {}
+export class StateMismatch extends DamagedJobError {}
 
 /**
  * Writes `job`'s runner state into `state.slot`, unless that slot already holds this version
