@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { lstat, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -215,5 +216,76 @@ describe('git template source', () => {
       /TEMPLATE_REPO/,
     );
     expect(() => createGitTemplateSource({ templateRepo: 'just-a-name' })).toThrow(/TEMPLATE_REPO/);
+  });
+});
+
+describe('git template source with a GitHub App', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const PRIVATE_PEM = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const APP_ID = '424242';
+  let github: GitHubStandIn;
+  let files: ReturnType<typeof tempDiskFiles>;
+  let now = Date.UTC(2026, 0, 2, 3, 0, 0);
+  const clock = () => now;
+
+  beforeEach(async () => {
+    now = Date.UTC(2026, 0, 2, 3, 0, 0);
+    github = await startGitHubStandIn({
+      token: TOKEN,
+      orgs: ['acme'],
+      app: {
+        appId: APP_ID,
+        publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+        installationId: 99,
+        account: 'acme',
+        tokenTtlMs: 10 * 60_000,
+        clock,
+      },
+    });
+    files = tempDiskFiles();
+  });
+  afterEach(async () => {
+    await files.dispose();
+    await github.close();
+  });
+
+  it('reads a private template with App settings only, on a fresh installation token once one expires', async () => {
+    await github.addRepo({ owner: 'acme', name: 'tpl', private: true, files: LANDING });
+    // No token and no installation id: the installation is looked up on the template's owner.
+    const source = createGitTemplateSource(
+      { templateRepo: 'acme/tpl', app: { appId: APP_ID, privateKey: PRIVATE_PEM }, apiUrl: github.url },
+      { clock },
+    );
+    const minted = () => github.requests.filter((r) => r.url.endsWith('/access_tokens') && r.status === 201);
+    const ws = await files.newWorkspace();
+    const { manifest, ref } = await source.fetchTemplate({ template: 'landing', workspace: ws });
+    expect(manifest).toMatchObject({ name: 'landing', outputDir: 'site' });
+    expect(ref).toBe((await gitIn(github.bareDir('acme/tpl'), ['rev-parse', 'main'])).trim());
+    expect(await files.list(ws)).toEqual(['build.mjs', 'mvp.template.json', 'src/index.html']);
+    expect(github.requests.some((r) => r.url === '/orgs/acme/installation' && r.status === 200)).toBe(true);
+    expect(minted()).toHaveLength(1);
+    // git got the installation token as basic auth (the source was given no other).
+    expect(github.requests.some((r) => r.auth === 'basic' && r.authorised)).toBe(true);
+
+    // The first token has expired by the next job: a new one is minted, nothing is refused.
+    now += 11 * 60_000;
+    await source.fetchTemplate({ template: 'blog', workspace: await files.newWorkspace() });
+    expect(minted()).toHaveLength(2);
+    expect(github.requests.filter((r) => r.status === 401 && r.auth !== 'none')).toEqual([]);
+
+    // A failure names no installation token.
+    const missing = createGitTemplateSource(
+      {
+        templateRepo: 'acme/nothing-here',
+        app: { appId: APP_ID, privateKey: PRIVATE_PEM },
+        apiUrl: github.url,
+      },
+      { clock },
+    );
+    const error = await missing
+      .fetchTemplate({ template: 'landing', workspace: await files.newWorkspace() })
+      .catch((e: unknown) => e);
+    expect((error as PipelineError).code).toBe('NOT_FOUND');
+    expect((error as Error).message).not.toMatch(/ghs_/);
   });
 });

@@ -14,6 +14,12 @@ import {
   ValidationError,
 } from '@mvp-pipeline/core';
 import git, { type HttpClient } from 'isomorphic-git';
+import {
+  appTokenSource,
+  type GitHubAppSettings,
+  type GitHubTokenSource,
+  staticTokenSource,
+} from './app-auth.js';
 import { createFetchGitHttp, withSignal } from './git-http.js';
 import { defaultSleep, gitAuth, type Sleep, withGitRetries } from './git-ops.js';
 import { gitBaseFor, normaliseApiUrl, parseRepoSpec } from './names.js';
@@ -24,6 +30,13 @@ export interface GitTemplateSourceSettings {
   templateRepo: string;
   /** A token that can read the repository (GITHUB_TOKEN); not needed for a public one. */
   token?: string | undefined;
+  /**
+   * A GitHub App instead of `token` (GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY,
+   * GITHUB_APP_INSTALLATION_ID), as for the repo host: a live installation token is asked for on
+   * every git request. The installation is `installationId`, or the one on the template
+   * repository's owner.
+   */
+  app?: GitHubAppSettings | undefined;
   /** The REST API base (GITHUB_API_URL); git is served from the matching host. */
   apiUrl?: string | undefined;
   /** The git base URL, when it is not derived from `apiUrl` (e.g. `https://github.example.com`). */
@@ -37,7 +50,9 @@ export interface GitTemplateSourceSettings {
 export interface GitTemplateSourceDeps {
   fetch?: typeof fetch;
   sleep?: Sleep;
-  /** The process's redactor (it must know the token). Default: one that knows the token. */
+  /** Milliseconds since the epoch, for installation token expiry; `Date.now` by default. */
+  clock?: () => number;
+  /** The process's redactor; every token this source uses (each installation token too) is redacted on top. */
   redact?: Redactor;
 }
 
@@ -57,12 +72,20 @@ export function createGitTemplateSource(
   deps: GitTemplateSourceDeps = {},
 ): TemplateSource {
   const spec = parseRepoSpec(settings.templateRepo, 'TEMPLATE_REPO');
-  const redact: Redactor = deps.redact ?? createRedactor([settings.token]);
-  const gitBase = (settings.gitUrl ?? gitBaseFor(normaliseApiUrl(settings.apiUrl))).replace(/\/+$/, '');
+  const apiUrl = normaliseApiUrl(settings.apiUrl);
+  const tokens: GitHubTokenSource | undefined = settings.app
+    ? appTokenSource(settings.app, { apiUrl, owner: spec.owner, fetch: deps.fetch, clock: deps.clock })
+    : settings.token
+      ? staticTokenSource(settings.token)
+      : undefined;
+  // Installation tokens change: the redactor knows every one issued (and the ghs_ shape anyway).
+  const redact: Redactor = (text) =>
+    createRedactor(tokens?.issued ?? [])(deps.redact ? deps.redact(text) : text);
+  const gitBase = (settings.gitUrl ?? gitBaseFor(apiUrl)).replace(/\/+$/, '');
   const url = `${gitBase}/${spec.owner}/${spec.name}.git`;
   const http = settings.gitHttp ?? createFetchGitHttp(deps.fetch);
   const sleep = deps.sleep ?? defaultSleep;
-  const auth = gitAuth(settings.token);
+  const auth = gitAuth(tokens);
   const label = `${spec.owner}/${spec.name}${spec.ref ? `@${spec.ref}` : ''}`;
 
   async function cloneInto(dir: string, signal: AbortSignal | undefined): Promise<string> {

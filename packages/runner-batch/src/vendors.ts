@@ -55,7 +55,11 @@ export const vendorAdapters = {
     ),
   gitTemplateSource: async ({ config, redact }: VendorDeps) =>
     (await import('@mvp-pipeline/adapters-github')).createGitTemplateSource(
-      { templateRepo: config.github.templateRepo!, token: config.github.token, apiUrl: config.github.apiUrl },
+      {
+        templateRepo: config.github.templateRepo!,
+        ...(config.github.app ? { app: config.github.app } : { token: config.github.token }),
+        apiUrl: config.github.apiUrl,
+      },
       { redact },
     ),
   claudeCodeGenerator: async ({ config, redact, clock }: VendorDeps) =>
