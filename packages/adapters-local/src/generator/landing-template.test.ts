@@ -9,6 +9,7 @@ import { type ProductSpec, parseProductSpec } from '@mvp-pipeline/core';
 import { recordingReporter } from '@mvp-pipeline/core/testing';
 import { chromium } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CHROMIUM_ARGS } from '../browser/chromium.js';
 import { landingWorkspace } from '../testing/landing-workspace.js';
 import { createTemplateCodeGenerator } from './template-generator.js';
 
@@ -146,16 +147,7 @@ describe('the landing template', () => {
     beforeAll(async () => {
       browser = await chromium.launch({
         executablePath: CHROMIUM,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
-        ],
+        args: CHROMIUM_ARGS,
       });
     }, 120_000);
     afterAll(() => browser?.close());
