@@ -72,8 +72,8 @@ export function checkModel(model) {
     seen.add(e?.name);
     const slug = slugOf(e ?? {});
     if (!/^[a-z][a-z0-9-]{0,59}$/.test(slug) || RESERVED.has(slug))
-      bad(`${p}.plural`, `gives the path /${slug}, which is not usable`);
-    if (slugs.has(slug)) bad(`${p}.plural`, `gives the path /${slug} twice`);
+      bad(`${p}.name`, `gives the path /${slug}, which is not usable`);
+    if (slugs.has(slug)) bad(`${p}.name`, `gives the path /${slug} twice`);
     slugs.add(slug);
     const fields = Array.isArray(e?.fields) ? e.fields : [];
     if (fields.length === 0 || fields.length > 30) bad(`${p}.fields`, 'must have 1 to 30 fields');
@@ -133,15 +133,15 @@ export function checkModel(model) {
 }
 
 // ---------------------------------------------------------------- helpers
+// The URL segment of an entity: its plural name with `-` for `_` (`class_session` → `class-sessions`),
+// from the checked name, never from the display plural; the same rule as the core's `pluralSlug`.
+export function pluralName(name) {
+  if (/[^aeiou]y$/.test(name)) return `${name.slice(0, -1)}ies`;
+  if (/(s|x|z|ch|sh)$/.test(name)) return `${name}es`;
+  return `${name}s`;
+}
 export function slugOf(e) {
-  const fromPlural = String(e.plural ?? '')
-    .toLowerCase()
-    .normalize('NFKD')
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '');
-  return /^[a-z][a-z0-9-]{0,59}$/.test(fromPlural)
-    ? fromPlural
-    : `${String(e.name ?? '').replace(/_/g, '-')}s`;
+  return pluralName(String(e.name ?? '')).replace(/_/g, '-');
 }
 const camel = (s) => s.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
 const pascal = (s) => camel(s).replace(/^./, (c) => c.toUpperCase());

@@ -1,7 +1,9 @@
 // Over 400 lines: the journeys share one browser, one set of accounts and the rows they create, in
 // order; the model reading and the HTTP-only journeys are modules of their own.
+
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { pluralSlug } from '@mvp-pipeline/core';
 import type { APIRequestContext, Browser, BrowserContext, Page } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../browser/chromium.js';
 import {
@@ -14,7 +16,6 @@ import {
   type JourneyModel,
   type JourneyReport,
   type JourneyResult,
-  slugOf,
 } from './model.js';
 
 export interface BrowserJourneyOptions {
@@ -180,7 +181,9 @@ export async function runBrowserJourneys(options: BrowserJourneyOptions): Promis
               .evaluateAll((as) => as.map((a) => a.getAttribute('href') ?? ''));
             const features = [
               '/signup',
-              ...options.model.entities.filter((e) => e.access.list === 'public').map((e) => `/${slugOf(e)}`),
+              ...options.model.entities
+                .filter((e) => e.access.list === 'public')
+                .map((e) => `/${pluralSlug(e)}`),
             ];
             if (!hrefs.some((h) => features.includes(h)))
               fail(
@@ -252,7 +255,9 @@ export async function runBrowserJourneys(options: BrowserJourneyOptions): Promis
             const row = await createThroughForm(e, creator, `${tag}-${e.name}-1`);
             made.set(e.name, [...(made.get(e.name) ?? []), row]);
             // See it listed: on the entity's list when the creator may list, else in the admin table.
-            const path = allows(e.access.list, creator.role) ? `/${slugOf(e)}` : `/admin/${slugOf(e)}`;
+            const path = allows(e.access.list, creator.role)
+              ? `/${pluralSlug(e)}`
+              : `/admin/${pluralSlug(e)}`;
             const viewer = allows(e.access.list, creator.role) ? creator : owner;
             await viewer.page.goto(path);
             await expectText(viewer.page, row.display, `${path} does not list the new ${e.name}`);
@@ -285,7 +290,7 @@ export async function runBrowserJourneys(options: BrowserJourneyOptions): Promis
             const row = made.get(e.name)?.[0] ?? fail(`no ${e.name} was created`);
             await owner.page.setViewportSize({ width: 390, height: 844 });
             try {
-              await owner.page.goto(`/admin/${slugOf(e)}/check-in`);
+              await owner.page.goto(`/admin/${pluralSlug(e)}/check-in`);
               const item = owner.page.locator('li', { hasText: row.display });
               if ((await item.count()) === 0) fail(`the check-in page does not list "${row.display}"`);
               await Promise.all([
@@ -315,7 +320,7 @@ export async function runBrowserJourneys(options: BrowserJourneyOptions): Promis
           await run(journey, [owner], async () => {
             const e = entity ?? fail('unknown entity');
             const rows = made.get(e.name) ?? fail(`no ${e.name} was created`);
-            await owner.page.goto(`/admin/${slugOf(e)}`);
+            await owner.page.goto(`/admin/${pluralSlug(e)}`);
             const [download] = await Promise.all([
               owner.page.waitForEvent('download'),
               owner.page.getByRole('link', { name: /csv/i }).first().click(),
@@ -368,12 +373,12 @@ export async function runBrowserJourneys(options: BrowserJourneyOptions): Promis
     }
 
     async function ownerGet(e: JourneyEntity, id: string): Promise<Record<string, unknown> | undefined> {
-      const r = await owner.context.request.get(`/api/${slugOf(e)}/${id}`);
+      const r = await owner.context.request.get(`/api/${pluralSlug(e)}/${id}`);
       return r.ok() ? ((await r.json()) as { item: Record<string, unknown> }).item : undefined;
     }
 
     async function createThroughForm(e: JourneyEntity, actor: Actor, unique: string): Promise<Made> {
-      const slug = slugOf(e);
+      const slug = pluralSlug(e);
       const refs = e.fields.filter((f) => f.type === 'reference');
       const fixedBy = refs.find((f) => e.access.create !== 'admin' && made.get(f.entity ?? '')?.length);
       const parentOf = (f: JourneyField) =>
@@ -381,7 +386,7 @@ export async function runBrowserJourneys(options: BrowserJourneyOptions): Promis
       const page = actor.page;
       if (fixedBy)
         await page.goto(
-          `/${slugOf(entities.get(fixedBy.entity ?? '') ?? fail('unknown parent'))}/${parentOf(fixedBy).id}`,
+          `/${pluralSlug(entities.get(fixedBy.entity ?? '') ?? fail('unknown parent'))}/${parentOf(fixedBy).id}`,
         );
       else await page.goto(`/${slug}`);
       const form = page.locator(`main form[action="/api/${slug}"]`);
@@ -422,7 +427,7 @@ export async function runBrowserJourneys(options: BrowserJourneyOptions): Promis
 
     /** What `actor` (a visitor or another account) can see of and do to `target`: problems found. */
     async function probe(e: JourneyEntity, actor: Actor, target: Made): Promise<string[]> {
-      const slug = slugOf(e);
+      const slug = pluralSlug(e);
       const req: APIRequestContext = actor.context.request;
       const csrf = (await actor.context.cookies()).find((c) => c.name === 'csrf')?.value ?? '';
       const who = actor.role === 'visitor' ? 'a visitor' : 'another account';

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { pluralSlug } from '@mvp-pipeline/core';
 import { sampleValue } from './browser-journeys.js';
 import {
   type JourneyEntity,
@@ -6,7 +7,6 @@ import {
   type JourneyReport,
   type JourneyResult,
   orderByReferences,
-  slugOf,
 } from './model.js';
 
 export interface HttpJourneyOptions {
@@ -101,9 +101,9 @@ export async function runHttpJourneys(options: HttpJourneyOptions): Promise<Jour
     await run(`create:${e.name}`, async () => {
       const client = e.access.create === 'admin' ? owner : member;
       const body = bodyFor(e, `${tag}-${e.name}`, made);
-      const r = await client.call('POST', `/api/${slugOf(e)}`, body);
+      const r = await client.call('POST', `/api/${pluralSlug(e)}`, body);
       if (r.status !== 201)
-        throw new Error(`POST /api/${slugOf(e)} answered ${r.status}: ${r.text.slice(0, 200)}`);
+        throw new Error(`POST /api/${pluralSlug(e)} answered ${r.status}: ${r.text.slice(0, 200)}`);
       made.set(e.name, (r.json() as { item: { id: string } }).item.id);
     });
   }
@@ -113,7 +113,7 @@ export async function runHttpJourneys(options: HttpJourneyOptions): Promise<Jour
     await run(`access:${e.name}`, async () => {
       const id = made.get(e.name);
       if (!id) throw new Error(`no ${e.name} was created to protect`);
-      const slug = slugOf(e);
+      const slug = pluralSlug(e);
       const problems: string[] = [];
       const denied = async (who: string, client: Client, method: string, path: string, body?: unknown) => {
         const r = await client.call(method, path, body);

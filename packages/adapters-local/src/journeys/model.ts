@@ -50,16 +50,6 @@ export interface JourneyModel {
   entities: JourneyEntity[];
 }
 
-/** The URL path of an entity's pages and API: its plural as a slug, else `<name>s` (as the app's generator does). */
-export function slugOf(entity: Pick<JourneyEntity, 'name' | 'plural'>): string {
-  const fromPlural = String(entity.plural ?? '')
-    .toLowerCase()
-    .normalize('NFKD')
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '');
-  return /^[a-z][a-z0-9-]{0,59}$/.test(fromPlural) ? fromPlural : `${entity.name.replace(/_/g, '-')}s`;
-}
-
 /** Text that must come back as text: markup, quotes, a shell substitution and an SQL injection. */
 export const HOSTILE_TEXT = `<b>bold</b> "q" '$(id)'); DROP TABLE x;--`;
 
