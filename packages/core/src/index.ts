@@ -1,6 +1,7 @@
 export * from './domain/app-model.js';
 export * from './domain/app-recipes.js';
 export * from './domain/database.js';
+export * from './domain/delivery.js';
 export * from './domain/job.js';
 export * from './domain/naming.js';
 export * from './domain/spec.js';
@@ -9,6 +10,7 @@ export * from './domain/steps.js';
 export * from './domain/template.js';
 export * from './domain/transition.js';
 export * from './errors.js';
+export type * from './ports/app-checker.port.js';
 export type * from './ports/build-output.port.js';
 export type * from './ports/builder.port.js';
 export type * from './ports/code-generator.port.js';

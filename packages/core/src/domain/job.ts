@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../errors.js';
+import type { Delivery, JourneyReport } from './delivery.js';
 import type { ProductSpec } from './spec.js';
 import { type JobStatus, STEP_PROGRESS, type Step, type WorkStep } from './steps.js';
 
@@ -65,13 +66,26 @@ export interface Checkpoints {
    */
   FETCHING_DATA?: { specHash: string; businessName: string; spec?: ProductSpec };
   CREATING_REPO?: { repo: RepoRef; commit: string; template: string };
-  AI_DEVELOPMENT?: { commit: string; generator: string; summary: string; filesChanged: number };
-  BUILDING?: { commit: string; outputDir: string; checks: string[] };
+  AI_DEVELOPMENT?: {
+    commit: string;
+    generator: string;
+    summary: string;
+    filesChanged: number;
+    /** What the commit delivers, per key feature (records written before it lack it). */
+    delivery?: Delivery;
+  };
+  BUILDING?: {
+    commit: string;
+    outputDir: string;
+    checks: string[];
+    /** The journey check of a server app (templates that declare `start`). */
+    journeys?: JourneyReport;
+  };
   DEPLOYING?: { deploymentId: string; commit: string; stagingUrl: string; productionUrl: string };
   /** What a step saved before it finished (e.g. the repo that now exists, a deployment id to poll). */
   partial?: Partial<Record<WorkStep, Record<string, unknown>>>;
   /** The build errors the next AI_DEVELOPMENT round must fix. */
-  repair?: { round: number; buildOutput: string; commit: string };
+  repair?: { round: number; buildOutput: string; commit: string; journeys?: JourneyReport };
   /** Terminal statuses whose notification has been sent (or given up on after a permanent error). */
   notified?: JobStatus[];
 }

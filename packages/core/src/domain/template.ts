@@ -23,6 +23,17 @@ export const templateManifestSchema = z.object({
     .refine((c) => 'build' in c, 'must declare build'),
   /** A file of notes for code generators (conventions, where things go). */
   notes: relativePath.optional(),
+  /**
+   * The app model file (`app.model.json`): the template generator writes the model there, the
+   * `generate` command turns it into code, and the journey check is derived from it. Without it
+   * the template builds a landing page only.
+   */
+  model: relativePath.optional(),
+  /**
+   * A folder the build keeps between jobs of the same template and lockfile (e.g. `.next/cache`):
+   * restored before `build`, saved after a passing one.
+   */
+  buildCache: relativePath.optional(),
   /** Files the template generator fills from the spec. */
   sourceDir: relativePath.optional(),
   /** What the template is built with, e.g. `static` or `nextjs`. */

@@ -5,7 +5,10 @@ import type { Workspace } from './workspace.port.js';
 export type BuildResult =
   | {
       ok: true;
-      /** Absolute path of the built site (it holds an index.html). */
+      /**
+       * Absolute path of the build output: the static site (it holds an index.html), or for a
+       * server app (manifest `start`) the built app itself, ready for its `start` command.
+       */
       outputDir: string;
       /** The checks that passed, e.g. `build`, `test`, `index.html`. */
       checks: string[];
@@ -28,6 +31,11 @@ export interface Builder {
     workspace: Workspace;
     manifest: TemplateManifest;
     report: ProgressReporter;
+    /**
+     * `postgresql://…` of the job's throwaway `check` database, for the template's `migrate`
+     * command (as DATABASE_URL). A secret: it reaches that command's environment only.
+     */
+    databaseUrl?: string;
     signal?: AbortSignal;
   }): Promise<BuildResult>;
 }

@@ -1,3 +1,4 @@
+import type { FeatureOutcome } from '../domain/app-model.js';
 import type { StepUsage } from '../domain/job.js';
 import type { ProductSpec } from '../domain/spec.js';
 import type { TemplateManifest } from '../domain/template.js';
@@ -29,6 +30,11 @@ export interface GenerateResult {
   summary: string;
   /** Workspace-relative paths written or deleted. */
   filesChanged: string[];
+  /**
+   * Per key feature, what built it, when the generator knows better than the app model's list
+   * (an AI that built a feature no recipe could: `builtBy: 'ai'`).
+   */
+  features?: FeatureOutcome[];
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { JobResources } from '../domain/job.js';
+import type { TemplateManifest } from '../domain/template.js';
 import type { ProgressReporter } from './code-generator.port.js';
 
 /** Lets a long step save what it must not redo (e.g. a deployment id) before it finishes. */
@@ -29,8 +30,13 @@ export interface Deployer {
     commit: string;
     /** Slug for the project / site name. */
     projectName: string;
-    /** Absolute path of the built site. */
+    /** Absolute path of the build output: the static site, or the built server app. */
     outputDir: string;
+    /**
+     * The template's manifest: a server app (one that declares `start`) is deployed as an app
+     * that runs (its `migrate` against the app's database, then `start`), not as static files.
+     */
+    manifest?: TemplateManifest;
     checkpoint: StepCheckpoint;
     report: ProgressReporter;
     signal?: AbortSignal;

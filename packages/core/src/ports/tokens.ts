@@ -1,5 +1,6 @@
 import type { Redactor } from '../redact.js';
 import type { PipelineSettings } from '../use-cases/deps.js';
+import type { AppChecker } from './app-checker.port.js';
 import type { Builder } from './builder.port.js';
 import type { CodeGenerator } from './code-generator.port.js';
 import type { DatabaseProvisioner } from './database-provisioner.port.js';
@@ -44,6 +45,7 @@ export const TOKENS = {
   Deployer: token<Deployer>('Deployer'),
   DatabaseProvisioner: token<DatabaseProvisioner>('DatabaseProvisioner'),
   SiteChecker: token<SiteChecker>('SiteChecker'),
+  AppChecker: token<AppChecker>('AppChecker'),
   Notifier: token<Notifier>('Notifier'),
   JobTrigger: token<JobTrigger>('JobTrigger'),
   Clock: token<Clock>('Clock'),

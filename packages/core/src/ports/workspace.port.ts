@@ -10,6 +10,13 @@ export interface WorkspaceProvider {
   readonly specificationVersion: 'v1';
   /** A new, empty directory for the job. */
   create(options: { jobId: string; signal?: AbortSignal }): Promise<{ workspace: Workspace }>;
+  /**
+   * A digest per file of `paths` (workspace-relative; a path ending in `/` is every file under
+   * that folder), keyed by path; a missing file is absent. The core compares the template's
+   * protected files before and after a generator's session with it. Optional: without it
+   * protected files are not checked.
+   */
+  digest?(options: { workspace: Workspace; paths: readonly string[] }): Promise<Record<string, string>>;
   /** Removes the directory and everything in it. Disposing twice is harmless. */
   dispose(options: { workspace: Workspace }): Promise<void>;
 }

@@ -1,7 +1,9 @@
 import type { WorkStep } from '../domain/steps.js';
+import type { AppChecker } from '../ports/app-checker.port.js';
 import type { BuildOutputStore } from '../ports/build-output.port.js';
 import type { Builder } from '../ports/builder.port.js';
 import type { CodeGenerator } from '../ports/code-generator.port.js';
+import type { DatabaseProvisioner } from '../ports/database-provisioner.port.js';
 import type { Deployer } from '../ports/deployer.port.js';
 import type { JobStore } from '../ports/job-store.port.js';
 import type { JobTrigger } from '../ports/job-trigger.port.js';
@@ -29,6 +31,13 @@ export interface PipelinePorts {
   buildOutputs?: BuildOutputStore;
   deployer: Deployer;
   siteChecker: SiteChecker;
+  /**
+   * Databases of the MVPs: the throwaway one of the journey check and the app's own. Needed by
+   * jobs on templates with an app model; without it such a job fails at BUILDING, saying so.
+   */
+  databases?: DatabaseProvisioner;
+  /** The journey check of server apps; without it BUILDING says no journeys ran. */
+  appChecker?: AppChecker;
   notifier: Notifier;
   trigger: JobTrigger;
   clock: Clock;

@@ -1,0 +1,27 @@
+import type { JourneyReport } from '../domain/delivery.js';
+import type { TemplateManifest } from '../domain/template.js';
+import type { ProgressReporter } from './code-generator.port.js';
+import type { Workspace } from './workspace.port.js';
+
+/**
+ * The journey check of a built server app (a template whose manifest declares `start` and
+ * `model`): starts the app from the workspace against the given throwaway database, makes its
+ * owner through the template's `claim` command, walks the journeys derived from the app model
+ * (the pipeline's, never the generator's tests), and stops the app.
+ *
+ * A failed journey is a result (`ok: false` with its failure text), not an error; errors are
+ * for the checker itself (TransientError when it cannot run now, PermanentError when it never
+ * can). An aborted `signal` stops the app and rejects with its reason. The database URL is a
+ * secret: it reaches the app's environment only, never a log line.
+ */
+export interface AppChecker {
+  readonly specificationVersion: 'v1';
+  check(options: {
+    workspace: Workspace;
+    manifest: TemplateManifest;
+    /** `postgresql://…` of the throwaway `check` database, already migrated. */
+    databaseUrl: string;
+    report: ProgressReporter;
+    signal?: AbortSignal;
+  }): Promise<JourneyReport>;
+}
