@@ -1,3 +1,5 @@
+import type { FeatureOutcome } from '../domain/app-model.js';
+import type { JourneyReport } from '../domain/delivery.js';
 import type { JobStatus, Step } from '../domain/steps.js';
 import type { ErrorCode } from '../errors.js';
 
@@ -13,7 +15,20 @@ export interface JobNotification {
   stagingUrl?: string;
   productionUrl?: string;
   error?: { step: Step; code: ErrorCode; message: string };
+  /** What a COMPLETED job delivers, when its record says (records from before deliveries lack it). */
+  delivery?: NotificationDelivery;
   at: string;
+}
+
+/**
+ * What the founder gets: a working `app` or a `landing-page-only` site, and per key feature of
+ * the spec what built it (`builtBy: null`: nothing did; the message says "not built").
+ */
+export interface NotificationDelivery {
+  kind: 'app' | 'landing-page-only';
+  features: Array<Pick<FeatureOutcome, 'feature' | 'builtBy' | 'recipe'>>;
+  /** The journey check: how many journeys passed, and the names of those that failed. */
+  journeys?: Pick<JourneyReport, 'mode' | 'ok'> & { passed: number; total: number; failed: string[] };
 }
 
 /**

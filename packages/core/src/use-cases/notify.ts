@@ -1,3 +1,5 @@
+import { deliveryOf } from '../domain/delivery.js';
+import { notificationDelivery } from '../domain/delivery-text.js';
 import type { Job } from '../domain/job.js';
 import { isTerminalStatus } from '../domain/steps.js';
 import { DeadlineExceededError, PipelineError } from '../errors.js';
@@ -57,9 +59,12 @@ export async function notifyOnce(deps: PipelineDeps, session: JobSession): Promi
   }));
 }
 
-function notificationOf(deps: PipelineDeps, job: Job): JobNotification {
+/** The notification of a job's end: its links, the last error of a failure, what a completed job delivers. */
+export function notificationOf(deps: PipelineDeps, job: Job): JobNotification {
   const redact = deps.settings.redact;
   const lastError = job.status === 'FAILED' ? job.errors.at(-1) : undefined;
+  // Only a completed job delivers anything; older records have no delivery to tell.
+  const delivery = job.status === 'COMPLETED' ? deliveryOf(job) : undefined;
   return {
     jobId: job.jobId,
     userId: job.userId,
@@ -73,6 +78,7 @@ function notificationOf(deps: PipelineDeps, job: Job): JobNotification {
     ...(lastError
       ? { error: { step: lastError.step, code: lastError.code, message: redact(lastError.message) } }
       : {}),
+    ...(delivery ? { delivery: notificationDelivery(delivery) } : {}),
     at: deps.ports.clock.now().toISOString(),
   };
 }
