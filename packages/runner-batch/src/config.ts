@@ -163,7 +163,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
     ),
     jobTrigger: oneOf('MVP_JOB_TRIGGER', ['in-process', 'eventbridge'] as const, 'in-process'),
     templatesDir: resolve(cwd, read('MVP_TEMPLATES_DIR') ?? DEFAULT_TEMPLATES_DIR),
-    template: read('MVP_TEMPLATE') ?? 'landing',
+    template: read('MVP_TEMPLATE') ?? 'app',
     leaseTtlMs: integer('MVP_LEASE_TTL_MS', 60_000, 1_000, 3_600_000),
     maxRepairRounds: integer('MVP_MAX_REPAIR_ROUNDS', 2, 0, 10),
     maxAttempts: integer('MVP_MAX_ATTEMPTS', 5, 1, 50),

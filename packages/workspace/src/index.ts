@@ -1,7 +1,7 @@
 // The job workspace on disk: confined paths, commands without a shell or secrets, git commits.
 export { assertBranchName, COMMIT_AUTHOR, type CommitAllOptions, commitAll } from './commit.js';
 export { isSecretVariable, safeEnv } from './env.js';
-export { isGitPath, listFiles, resolveInside, writeFileInside } from './paths.js';
+export { digestFiles, isGitPath, listFiles, resolveInside, writeFileInside } from './paths.js';
 export {
   type CommandResult,
   DEFAULT_MAX_OUTPUT_BYTES,
