@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, PipelineError } from '@mvp-pipeline/core';
 import { parseWholeNumber } from './whole-number.js';
@@ -10,6 +10,8 @@ import { parseWholeNumber } from './whole-number.js';
  */
 export interface RunnerConfig {
   dataDir: string;
+  /** MVP_CACHE_DIR: dependencies per lockfile and build caches, shared by the jobs of this machine. */
+  cacheDir: string;
   jobStore: 'file' | 'memory' | 'dynamodb';
   specSource: 'json' | 'postgres';
   repoHost: 'local' | 'github';
@@ -151,8 +153,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
     }
   }
 
+  const dataDir = resolve(cwd, read('MVP_DATA_DIR') ?? '.mvp');
   const config: RunnerConfig = {
-    dataDir: resolve(cwd, read('MVP_DATA_DIR') ?? '.mvp'),
+    dataDir,
+    cacheDir: resolve(cwd, read('MVP_CACHE_DIR') ?? join(dataDir, 'cache')),
     jobStore: oneOf('MVP_JOB_STORE', ['file', 'memory', 'dynamodb'] as const, 'file'),
     specSource: oneOf('MVP_SPEC_SOURCE', ['json', 'postgres'] as const, 'json'),
     repoHost: oneOf('MVP_REPO_HOST', ['local', 'github'] as const, 'local'),

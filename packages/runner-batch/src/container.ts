@@ -213,7 +213,7 @@ export async function createPipeline(options: CreatePipelineOptions): Promise<Pi
   container
     .bind(TOKENS.Builder)
     .toResolvedValue(
-      (config) => createProcessBuilder({ cacheDir: join(config.dataDir, 'cache') }),
+      (config) => createProcessBuilder({ cacheDir: config.cacheDir }),
       [TOKENS.Config],
     );
   container.bind(TOKENS.DatabaseProvisioner).toResolvedValue(
