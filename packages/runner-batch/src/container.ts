@@ -233,7 +233,7 @@ export async function createPipeline(options: CreatePipelineOptions): Promise<Pi
     .bind(TOKENS.AppChecker)
     .toResolvedValue(
       (config) =>
-        createJourneyAppChecker({ chromiumPath: config.browserCheck === 'off' ? null : config.chromiumPath }),
+        createJourneyAppChecker({ chromiumPath: config.chromiumPath, browser: config.browserCheck !== 'off' }),
       [TOKENS.Config],
     );
   container.bind(TOKENS.Deployer).toResolvedValue(

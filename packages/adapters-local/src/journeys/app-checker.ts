@@ -18,6 +18,8 @@ import { runHttpJourneys } from './http-journeys.js';
 export interface JourneyAppCheckerSettings {
   /** The browser to walk the journeys in; without one found, the HTTP-only journeys run. */
   chromiumPath?: string | undefined;
+  /** `false`: the HTTP-only journeys, even where Chromium is installed. Default true. */
+  browser?: boolean;
   /** How long the app has to answer its `readyPath` with 200. Default 90 000 ms. */
   startTimeoutMs?: number;
   /** Per browser action (a navigation, a click, a wait). Default 15 000 ms. */
@@ -61,7 +63,7 @@ export function createJourneyAppChecker(settings: JourneyAppCheckerSettings = {}
       const app = serverAppOf(manifest, ['claim', 'model']);
       const modelFile = app.model!;
       const model = parseAppModel(await readModel(workspace.dir, modelFile), `app model ${modelFile}`);
-      const chromium = findChromium(settings.chromiumPath);
+      const chromium = settings.browser === false ? undefined : findChromium(settings.chromiumPath);
       const mode: JourneyReport['mode'] = chromium ? 'browser' : 'http';
       if (!chromium) {
         report.log('No Chromium found: walking the HTTP-only journeys (no browser check)', 'warn');
