@@ -54,8 +54,11 @@ export interface RunnerConfig {
   databaseUrl: string | undefined;
   /** FOUNDERDASH_DB_CA: the PEM CA the database's certificate chains to (or FOUNDERDASH_DB_CA_SECRET_ARN). */
   databaseCa: string | undefined;
-  /** The MVPs' databases: `server` (MVP_APPS_DATABASE_URL), `embedded` (a cluster under the data dir), `auto`. */
-  appsDatabase: { provisioner: 'auto' | 'server' | 'embedded'; adminUrl: string | undefined };
+  /**
+   * The MVPs' databases: `server` (MVP_APPS_DATABASE_URL), `embedded` (a cluster under the data
+   * dir), `pglite` (PGlite data dirs under it, Node.js only), `auto` (the first of these that can work).
+   */
+  appsDatabase: { provisioner: 'auto' | 'server' | 'embedded' | 'pglite'; adminUrl: string | undefined };
 }
 
 /** Variables whose values are secrets: never echoed, always registered with the redactor. */
@@ -216,7 +219,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
     databaseUrl: read('FOUNDERDASH_DB_URL'),
     databaseCa: read('FOUNDERDASH_DB_CA'),
     appsDatabase: {
-      provisioner: oneOf('MVP_DATABASE_PROVISIONER', ['auto', 'server', 'embedded'] as const, 'auto'),
+      provisioner: oneOf(
+        'MVP_DATABASE_PROVISIONER',
+        ['auto', 'server', 'embedded', 'pglite'] as const,
+        'auto',
+      ),
       adminUrl: read('MVP_APPS_DATABASE_URL'),
     },
   };
