@@ -28,13 +28,19 @@ const COMPLETE = '.complete';
 
 /**
  * pnpm as `node <pnpm.cjs>` from our own dependency, so a machine with only Node.js runs the
- * template's `pnpm` commands (a `pnpm` on PATH is not needed).
+ * template's `pnpm` commands; where that package is not installed (the runner image's bundle),
+ * the `pnpm` on PATH.
  */
 export function resolvePnpm(argv: readonly string[]): string[] {
   if (argv[0] !== 'pnpm') return [...argv];
-  // The package exports only its package.json; its bin sits beside it.
-  const cli = path.join(path.dirname(createRequire(import.meta.url).resolve('pnpm')), 'bin', 'pnpm.cjs');
-  return [process.execPath, cli, ...argv.slice(1)];
+  let manifest: string;
+  try {
+    // The package exports only its package.json; its bin sits beside it.
+    manifest = createRequire(import.meta.url).resolve('pnpm');
+  } catch {
+    return [...argv];
+  }
+  return [process.execPath, path.join(path.dirname(manifest), 'bin', 'pnpm.cjs'), ...argv.slice(1)];
 }
 
 /** The key of a workspace's dependencies: its lock inputs, the install command and Node's major version. */
