@@ -16,6 +16,13 @@ describe("loadConfig: the MVPs' databases", () => {
     expect(secretsOf(config)).toContain(adminUrl);
   });
 
+  it('takes pglite, the databases of a machine with only Node.js', () => {
+    expect(loadConfig({ MVP_DATABASE_PROVISIONER: 'pglite' }, '/srv').appsDatabase).toEqual({
+      provisioner: 'pglite',
+      adminUrl: undefined,
+    });
+  });
+
   it('names what is missing or malformed without echoing the URL', () => {
     const problems = (env: Record<string, string>) => {
       try {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, PipelineError } from '@mvp-pipeline/core';
 import { parseWholeNumber } from './whole-number.js';
@@ -10,6 +10,8 @@ import { parseWholeNumber } from './whole-number.js';
  */
 export interface RunnerConfig {
   dataDir: string;
+  /** MVP_CACHE_DIR: dependencies per lockfile and build caches, shared by the jobs of this machine. */
+  cacheDir: string;
   jobStore: 'file' | 'memory' | 'dynamodb';
   specSource: 'json' | 'postgres';
   repoHost: 'local' | 'github';
@@ -52,8 +54,11 @@ export interface RunnerConfig {
   databaseUrl: string | undefined;
   /** FOUNDERDASH_DB_CA: the PEM CA the database's certificate chains to (or FOUNDERDASH_DB_CA_SECRET_ARN). */
   databaseCa: string | undefined;
-  /** The MVPs' databases: `server` (MVP_APPS_DATABASE_URL), `embedded` (a cluster under the data dir), `auto`. */
-  appsDatabase: { provisioner: 'auto' | 'server' | 'embedded'; adminUrl: string | undefined };
+  /**
+   * The MVPs' databases: `server` (MVP_APPS_DATABASE_URL), `embedded` (a cluster under the data
+   * dir), `pglite` (PGlite data dirs under it, Node.js only), `auto` (the first of these that can work).
+   */
+  appsDatabase: { provisioner: 'auto' | 'server' | 'embedded' | 'pglite'; adminUrl: string | undefined };
 }
 
 /** Variables whose values are secrets: never echoed, always registered with the redactor. */
@@ -151,8 +156,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
     }
   }
 
+  const dataDir = resolve(cwd, read('MVP_DATA_DIR') ?? '.mvp');
   const config: RunnerConfig = {
-    dataDir: resolve(cwd, read('MVP_DATA_DIR') ?? '.mvp'),
+    dataDir,
+    cacheDir: resolve(cwd, read('MVP_CACHE_DIR') ?? join(dataDir, 'cache')),
     jobStore: oneOf('MVP_JOB_STORE', ['file', 'memory', 'dynamodb'] as const, 'file'),
     specSource: oneOf('MVP_SPEC_SOURCE', ['json', 'postgres'] as const, 'json'),
     repoHost: oneOf('MVP_REPO_HOST', ['local', 'github'] as const, 'local'),
@@ -163,7 +170,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
     ),
     jobTrigger: oneOf('MVP_JOB_TRIGGER', ['in-process', 'eventbridge'] as const, 'in-process'),
     templatesDir: resolve(cwd, read('MVP_TEMPLATES_DIR') ?? DEFAULT_TEMPLATES_DIR),
-    template: read('MVP_TEMPLATE') ?? 'landing',
+    template: read('MVP_TEMPLATE') ?? 'app',
     leaseTtlMs: integer('MVP_LEASE_TTL_MS', 60_000, 1_000, 3_600_000),
     maxRepairRounds: integer('MVP_MAX_REPAIR_ROUNDS', 2, 0, 10),
     maxAttempts: integer('MVP_MAX_ATTEMPTS', 5, 1, 50),
@@ -212,7 +219,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
     databaseUrl: read('FOUNDERDASH_DB_URL'),
     databaseCa: read('FOUNDERDASH_DB_CA'),
     appsDatabase: {
-      provisioner: oneOf('MVP_DATABASE_PROVISIONER', ['auto', 'server', 'embedded'] as const, 'auto'),
+      provisioner: oneOf(
+        'MVP_DATABASE_PROVISIONER',
+        ['auto', 'server', 'embedded', 'pglite'] as const,
+        'auto',
+      ),
       adminUrl: read('MVP_APPS_DATABASE_URL'),
     },
   };

@@ -8,8 +8,10 @@ import {
   createGitRepoHost,
   createHttpSiteChecker,
   createInProcessTrigger,
+  createJourneyAppChecker,
   createJsonlNotifier,
   createJsonSpecSource,
+  createLocalDatabaseProvisioner,
   createLocalTemplateSource,
   createMemoryJobStore,
   createProcessBuilder,
@@ -24,7 +26,7 @@ import {
   assertNever,
   type Clock,
   TOKENS as CORE_TOKENS,
-  createRedactor,
+  createSecretRegistry,
   type JobTrigger,
   type Logger,
   type Notifier,
@@ -34,6 +36,7 @@ import {
   type ProductSpec,
   pipelineSettings,
   type Redactor,
+  type SecretRegistry,
   type SpecSource,
   token,
   withFallbackGenerator,
@@ -49,7 +52,12 @@ import { type VendorDeps, vendorAdapters } from './vendors.js';
  * runner's configuration. Each token carries its type: `container.rebind(TOKENS.Deployer)` takes
  * a Deployer and nothing else. The symbols are `Symbol.for('mvp-pipeline/<Name>')`.
  */
-export const TOKENS = { ...CORE_TOKENS, Config: token<RunnerConfig>('Config') } as const;
+export const TOKENS = {
+  ...CORE_TOKENS,
+  Config: token<RunnerConfig>('Config'),
+  /** The redactor's registry: adapters that make secrets at run time (database passwords) add them. */
+  Secrets: token<SecretRegistry>('Secrets'),
+} as const;
 
 export interface CreatePipelineOptions {
   config: RunnerConfig;
@@ -102,6 +110,8 @@ export const PORT_TOKENS = {
   builder: TOKENS.Builder,
   deployer: TOKENS.Deployer,
   siteChecker: TOKENS.SiteChecker,
+  databases: TOKENS.DatabaseProvisioner,
+  appChecker: TOKENS.AppChecker,
   notifier: TOKENS.Notifier,
   trigger: TOKENS.JobTrigger,
   clock: TOKENS.Clock,
@@ -136,8 +146,9 @@ export async function createPipeline(options: CreatePipelineOptions): Promise<Pi
 
   container.bind(TOKENS.Config).toConstantValue(options.config);
   container
-    .bind(TOKENS.Redactor)
-    .toResolvedValue((config) => createRedactor(secretsOf(config)), [TOKENS.Config]);
+    .bind(TOKENS.Secrets)
+    .toResolvedValue((config) => createSecretRegistry(secretsOf(config)), [TOKENS.Config]);
+  container.bind(TOKENS.Redactor).toResolvedValue((secrets) => secrets.redact, [TOKENS.Secrets]);
   container
     .bind(TOKENS.Logger)
     .toResolvedValue(
@@ -199,7 +210,32 @@ export async function createPipeline(options: CreatePipelineOptions): Promise<Pi
     const claude = await vendorAdapters.claudeCodeGenerator(vendor(...deps));
     return config.aiFallback === 'template' ? withFallbackGenerator(claude, template) : claude;
   }, COMMON);
-  container.bind(TOKENS.Builder).toResolvedValue(() => createProcessBuilder({}));
+  container
+    .bind(TOKENS.Builder)
+    .toResolvedValue(
+      (config) => createProcessBuilder({ cacheDir: config.cacheDir }),
+      [TOKENS.Config],
+    );
+  container.bind(TOKENS.DatabaseProvisioner).toResolvedValue(
+    (config, secrets) => {
+      const { provisioner, close } = createLocalDatabaseProvisioner({
+        mode: config.appsDatabase.provisioner,
+        adminUrl: config.appsDatabase.adminUrl,
+        dir: join(config.dataDir, 'databases'),
+        registerSecret: secrets.add,
+      });
+      closers.push(close);
+      return provisioner;
+    },
+    [TOKENS.Config, TOKENS.Secrets],
+  );
+  container
+    .bind(TOKENS.AppChecker)
+    .toResolvedValue(
+      (config) =>
+        createJourneyAppChecker({ chromiumPath: config.chromiumPath, browser: config.browserCheck !== 'off' }),
+      [TOKENS.Config],
+    );
   container.bind(TOKENS.Deployer).toResolvedValue(
     (...deps: Common) =>
       deps[0].deployer === 'vercel'

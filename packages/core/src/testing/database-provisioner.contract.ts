@@ -19,7 +19,16 @@ export interface DatabaseProvisionerHarness extends Harness {
    * authentication (the test machine's own), where the database privileges alone keep MVPs apart.
    */
   checksPasswords: boolean;
-  /** A provisioner of the same kind whose server does not answer (a closed port, say). */
+  /**
+   * Whether the role cannot give itself more rights (default true). False for PGlite: one
+   * session user, a superuser, behind every connection, so `SET SESSION AUTHORIZATION DEFAULT`
+   * takes its rights back; there the database's own server and port are the only boundary.
+   */
+  confinesRoles?: boolean;
+  /**
+   * A provisioner of the same kind whose server does not answer now (a closed port, say; for
+   * PGlite, a database another live process serves).
+   */
   unreachable(): DatabaseProvisioner;
 }
 
@@ -128,6 +137,11 @@ export function databaseProvisionerContract(
               false,
             );
             expect((await h.query(a.connectionUrl, `CREATE ROLE ${a.resource.role}_extra`)).ok).toBe(false);
+            // Nor take a superuser's rights back: the session's own user is the role itself.
+            if (h.confinesRoles !== false) {
+              const regain = `SET SESSION AUTHORIZATION DEFAULT; CREATE ROLE ${a.resource.role}_escape`;
+              expect((await h.query(a.connectionUrl, regain)).ok).toBe(false);
+            }
             // A wrong password is refused.
             const wrong = new URL(a.connectionUrl);
             wrong.password = 'not-the-password';
