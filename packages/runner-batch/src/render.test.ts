@@ -164,7 +164,9 @@ describe('what a job delivers', () => {
       commit: 'c2',
       journeys: { mode: 'http', ok: true, results: [{ name: 'api answers', ok: true, durationMs: 5 }] },
     };
+    job.status = 'FAILED';
     const lines = deliveryLines(job, plain);
+    expect(lines[0]).toBe('  Was to deliver (not delivered): a working app');
     expect(lines).toContain('    ✗ Event page with RSVP (not built)');
     expect(lines).toContain('  Journeys (over HTTP): 1 of 1 ok');
   });

@@ -171,8 +171,15 @@ function builtByText(feature: FeatureOutcome): string | undefined {
 export function deliveryLines(job: Job, style: Style): string[] {
   const delivery = deliveryOf(job);
   if (!delivery) return [];
+  // Only a completed job delivers; a failed or running one shows what it was building.
+  const verb =
+    job.status === 'COMPLETED'
+      ? 'Delivers'
+      : job.status === 'FAILED' || job.status === 'CANCELLED'
+        ? 'Was to deliver (not delivered)'
+        : 'Will deliver';
   const lines = [
-    `  Delivers: ${delivery.kind === 'app' ? 'a working app' : delivery.kind === 'landing-page-only' ? 'landing page only' : terminalText(delivery.kind)}`,
+    `  ${verb}: ${delivery.kind === 'app' ? 'a working app' : delivery.kind === 'landing-page-only' ? 'landing page only' : terminalText(delivery.kind)}`,
   ];
   const features = Array.isArray(delivery.features) ? delivery.features : [];
   for (const feature of features) {

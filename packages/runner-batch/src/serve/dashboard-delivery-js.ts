@@ -46,6 +46,13 @@ export const DELIVERY_JS = String.raw`
     const missing = features.filter((f) => !builtBy(f)).length;
     const app = d.kind === 'app';
     $('delivery-card').setAttribute('data-kind', app ? 'app' : 'landing-page-only');
+    // Only a completed job delivers; until then (or when it failed) this is what it was building.
+    $('delivery-title').textContent =
+      job.status === 'COMPLETED'
+        ? 'What it delivers'
+        : job.status === 'FAILED' || job.status === 'CANCELLED'
+          ? 'What it was building (not delivered)'
+          : 'What it is building';
     $('delivery-kind').replaceChildren(
       el('strong', { text: app ? 'A working app' : 'A landing page only' }),
       app

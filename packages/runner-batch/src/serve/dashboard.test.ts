@@ -244,6 +244,7 @@ browserDescribe('the dashboard’s new-job form and what a job delivers, in Chro
     ]) {
       const { page, problems } = await open(`/jobs/${job.jobId}`, viewport);
       await page.locator('#delivery-card:not([hidden])').waitFor();
+      expect(await page.locator('#delivery-title').textContent()).toBe('What it delivers');
       expect(await page.locator('#delivery-kind').textContent()).toBe(
         'A working app — 1 of 4 key features not built.',
       );
@@ -314,6 +315,8 @@ browserDescribe('the dashboard’s new-job form and what a job delivers, in Chro
       },
     });
     await page.locator('#delivery-card:not([hidden])').waitFor();
+    // Still queued: what it is building, not yet what it delivers.
+    expect(await page.locator('#delivery-title').textContent()).toBe('What it is building');
     expect(await page.locator('#delivery-kind strong').textContent()).toBe('A landing page only');
     expect(await page.locator('#delivery-badge').textContent()).toBe('Landing page only');
     expect(await page.locator('#features li .how').allTextContents()).toEqual(['Not built']);

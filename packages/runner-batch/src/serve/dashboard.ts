@@ -109,7 +109,7 @@ const HTML = `<!doctype html>
       <div id="paths"></div>
     </div>
     <div id="delivery-card" class="card delivery" hidden>
-      <h2>What it delivers</h2>
+      <h2 id="delivery-title">What it delivers</h2>
       <p id="delivery-kind" class="delivery-kind"></p>
       <ul id="features" class="features"></ul>
       <div id="journeys-block" hidden>
