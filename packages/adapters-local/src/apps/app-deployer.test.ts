@@ -239,16 +239,26 @@ describe('createAppHost', () => {
     const { result } = await deploy(deployerOf({ serve: false }), 'job_h', 'c8'.repeat(20), await build());
     const port = Number(new URL(result.productionUrl).port);
     expect(await listening(port)).toBe(false);
-    const host = createAppHost({ root, databases, idleMs: 700, reloadMs: 0, startTimeoutMs: 10_000 });
+    const lines: string[] = [];
+    const host = createAppHost({
+      root,
+      databases,
+      idleMs: 700,
+      reloadMs: 0,
+      startTimeoutMs: 10_000,
+      log: (line) => lines.push(line),
+    });
     try {
       await host.refresh();
       const hosted = () => host.state().find((s) => s.jobId === 'job_h');
       expect(hosted()).toMatchObject({ port, connections: 0 });
       expect(hosted()?.running).toBeUndefined();
 
-      const first = await fetch(result.productionUrl);
-      expect(first.status).toBe(200);
-      expect(await first.text()).toContain('Notes');
+      // Concurrent first connections share one start.
+      const first = await Promise.all([1, 2, 3, 4].map(() => fetch(result.productionUrl)));
+      expect(first.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+      expect(await first[0]!.text()).toContain('Notes');
+      expect(lines.filter((l) => l.startsWith('Starting notes')).length).toBe(1);
       const internal = hosted()?.running?.internalPort;
       expect(internal).toBeGreaterThan(0);
       expect(internal).not.toBe(port);
@@ -262,10 +272,14 @@ describe('createAppHost', () => {
 
       expect((await fetch(result.productionUrl)).status).toBe(200);
       expect(hosted()?.running).toBeDefined();
+      const again = hosted()?.running?.internalPort;
+      await host.close();
+      expect(await listening(again!)).toBe(false);
     } finally {
       await host.close();
     }
     expect(await listening(port)).toBe(false);
+    expect(lines.join('\n')).not.toContain('s3cret');
   }, 60_000);
 
   it('picks up a new deployment from sites.json and answers 503 while an app cannot start', async () => {

@@ -115,7 +115,10 @@ export function createAppHost(settings: AppHostSettings): AppHost {
           await app.running.stop();
           return { ok: false as const, failure: 'replaced while starting' };
         }
+        const previous = entry.app;
         entry.app = app;
+        // A connection started the new deployment before a reload retired the old one.
+        if (previous) void previous.running.stop();
         void app.running.process.exited.then(
           (result) => {
             if (entry.app !== app) return;

@@ -66,8 +66,13 @@ export async function readSites(root: string): Promise<AppSite[]> {
     if (errnoCode(error) === 'ENOENT') return [];
     throw error;
   }
-  const parsed = JSON.parse(text) as Partial<SitesFile>;
-  if (parsed.version !== 1 || !Array.isArray(parsed.sites)) {
+  let parsed: Partial<SitesFile> | undefined;
+  try {
+    parsed = JSON.parse(text) as Partial<SitesFile>;
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed?.version !== 1 || !Array.isArray(parsed.sites)) {
     throw new PermanentError(`${sitesFile(root)} is not a sites file (version 1)`);
   }
   return parsed.sites;
