@@ -169,7 +169,7 @@ describe('createLocalAppDeployer', () => {
   it('issues an owner link with the production URL, and none once the app has an owner', async () => {
     const deployer = deployerOf();
     const [site] = (await readSites(root)).filter((s) => s.jobId === 'job_a');
-    const link = await deployer.issueOwnerClaim({ jobId: 'job_a' });
+    const { url: link } = await deployer.issueOwnerClaim({ jobId: 'job_a' });
     expect(link).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${site?.port}/claim/[0-9a-f]{32}$`));
     const token = link?.split('/').pop();
     const claimed = await fetch(`http://127.0.0.1:${site?.port}/api/auth/claim`, {
@@ -177,7 +177,7 @@ describe('createLocalAppDeployer', () => {
       body: JSON.stringify({ token }),
     });
     expect(claimed.status).toBe(200);
-    expect(await deployer.issueOwnerClaim({ jobId: 'job_a' })).toBeUndefined();
+    expect(await deployer.issueOwnerClaim({ jobId: 'job_a' })).toEqual({});
     await expect(deployer.issueOwnerClaim({ jobId: 'job_nobody' })).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });

@@ -54,10 +54,10 @@ export interface LocalAppDeployerSettings {
 export interface LocalAppDeployer extends Deployer {
   /**
    * A one-time owner link of the job's app (its claim command against the app database, with
-   * `APP_URL` the production URL): a secret for the owner only, never logged. undefined when the
+   * `APP_URL` the production URL): a secret for the owner only, never logged. `{}` when the
    * app already has an owner. NotFoundError when the job has no deployed site.
    */
-  issueOwnerClaim(options: { jobId: string; signal?: AbortSignal }): Promise<string | undefined>;
+  issueOwnerClaim(options: { jobId: string; signal?: AbortSignal }): Promise<{ url?: string }>;
   /** The sites as recorded in sites.json. */
   listSites(): Promise<AppSite[]>;
   /** Stops the built-in host (its apps and listeners). */
@@ -212,10 +212,10 @@ export function createLocalAppDeployer(settings: LocalAppDeployerSettings): Loca
         timeoutMs: claimTimeoutMs,
         ...(signal ? { signal } : {}),
       });
-      if (outcome.kind === 'owned') return undefined;
+      if (outcome.kind === 'owned') return {};
       if (outcome.kind === 'failed')
         throw new PermanentError(`No owner link for job ${jobId}: ${outcome.failure}`);
-      return outcome.url;
+      return { url: outcome.url };
     },
 
     listSites: () => readSites(root),

@@ -345,7 +345,7 @@ describe.runIf(enabled)('the app template, built from the EventHub model', () =>
       expect(report.lines.join('\n')).toMatch(/hard-linked/);
       expect((await fetch(`${result.productionUrl}api/health`)).status).toBe(200);
       expect(await (await fetch(result.productionUrl)).text()).toContain('EventHub');
-      const link = await deployer.issueOwnerClaim({ jobId: 'job_eventhub' });
+      const { url: link } = await deployer.issueOwnerClaim({ jobId: 'job_eventhub' });
       expect(link?.startsWith(`${result.productionUrl}claim/`)).toBe(true);
     } finally {
       await deployer.close();
