@@ -147,6 +147,7 @@ button:disabled { opacity: 0.6; cursor: progress; }
   padding: 3px 10px; border-radius: 999px; white-space: nowrap;
   background: var(--accent-soft); color: var(--accent);
 }
+.badge:empty { display: none; }
 .badge.COMPLETED { background: var(--ok-soft); color: var(--ok); }
 .badge.FAILED { background: var(--bad-soft); color: var(--bad); }
 .badge.CANCELLED { background: var(--code-bg); color: var(--muted); }
