@@ -34,10 +34,10 @@ describe.runIf(enabled)('app jobs through the CLI', () => {
       throw new Error(
         `mvp run ${name} exited ${result.code}:\n${result.stdout.slice(-3000)}\n${result.stderr.slice(-3000)}`,
       );
-    const jsonEnd = result.stdout.lastIndexOf('\n}\n');
-    const job = JSON.parse(result.stdout.slice(0, jsonEnd + 2)) as Job;
+    const job = JSON.parse(result.stdout) as Job;
     jobs.set(name, job);
-    stdout.set(name, result.stdout.slice(jsonEnd + 2));
+    // With --json the owner link goes to stderr (stdout is the record alone).
+    stdout.set(name, result.stderr);
     return job;
   };
 
@@ -176,7 +176,7 @@ describe.runIf(enabled)('an app job killed mid-install and mid-build', () => {
           MVP_NOTIFIER: 'jsonl',
           MVP_BROWSER_CHECK: 'off',
           MVP_LEASE_TTL_MS: '3000',
-        MVP_APP_PORTS: what === 'install' ? '4640-4649' : '4650-4659',
+          MVP_APP_PORTS: what === 'install' ? '4640-4649' : '4650-4659',
           ...(process.env['TEST_DATABASE_URL']
             ? { MVP_DATABASE_PROVISIONER: 'server', MVP_APPS_DATABASE_URL: process.env['TEST_DATABASE_URL'] }
             : {}),
