@@ -8,7 +8,8 @@ const constant = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003
 /**
  * The dashboard's script. It writes every value from a job or a spec with textContent or
  * setAttribute (never as HTML), follows a job through its event stream, and keeps the jobs list
- * fresh while jobs run. No build step: plain browser JavaScript.
+ * fresh while jobs run. No build step: plain browser JavaScript. The new-job form (`FORM_JS`) and
+ * the delivery card (`DELIVERY_JS`) are parts of it, kept in their own files.
  */
 export const DASHBOARD_JS = String.raw`(() => {
   'use strict';
