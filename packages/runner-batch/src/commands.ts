@@ -204,7 +204,7 @@ async function printOwnerLink(
   const lines = [
     '',
     url
-      ? `Become the app's owner (admin): open ${url}\n  The link works once and expires in 72 hours; it is not stored anywhere (\`mvp claim ${job.jobId}\` makes a new one).`
+      ? `Become the app's owner (admin): open ${url}\n  The link works once and expires in 72 hours; it is in no record or log (\`mvp claim ${job.jobId}\` makes a new one).`
       : 'The app has an owner already: sign in as them.',
     job.urls.production?.startsWith('http://127.0.0.1')
       ? `The app runs while \`npm run mvp -- serve\` runs: ${job.urls.production}`

@@ -19,7 +19,7 @@ export async function notifyOnce(deps: PipelineDeps, session: JobSession): Promi
   const { retry: policy, random, stepTimeoutMs } = deps.settings;
   // A notification gets a minute (or the deploy deadline, if shorter): a hung receiver must not hold the job.
   const timeout = Math.min(stepTimeoutMs.DEPLOYING, 60_000);
-  const notification = notificationOf(deps, job);
+  const notification = { ...notificationOf(deps, job), ...(await ownerClaimOf(deps, session)) };
   try {
     await retry(
       ({ signal }) =>
@@ -60,6 +60,28 @@ export async function notifyOnce(deps: PipelineDeps, session: JobSession): Promi
 }
 
 /** The notification of a job's end: its links, the last error of a failure, what a completed job delivers. */
+/**
+ * The owner link of a completed app, made once per notification (its retries send the same
+ * one). Without one the notification still goes: the founder can ask for another.
+ */
+async function ownerClaimOf(deps: PipelineDeps, session: JobSession): Promise<{ ownerClaimUrl?: string }> {
+  const { job } = session;
+  const { deployer } = deps.ports;
+  if (job.status !== 'COMPLETED' || deliveryOf(job)?.kind !== 'app' || !deployer.issueOwnerClaim) return {};
+  try {
+    const { url } = await deployer.issueOwnerClaim({ jobId: job.jobId });
+    return url ? { ownerClaimUrl: url } : {};
+  } catch (error) {
+    const message = PipelineError.isInstance(error) ? error.message : String(error);
+    session.log(
+      job.currentStep,
+      `The notification goes without an owner link: ${deps.settings.redact(message)}`,
+      'warn',
+    );
+    return {};
+  }
+}
+
 export function notificationOf(deps: PipelineDeps, job: Job): JobNotification {
   const redact = deps.settings.redact;
   const lastError = job.status === 'FAILED' ? job.errors.at(-1) : undefined;
