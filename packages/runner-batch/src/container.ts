@@ -29,7 +29,6 @@ import {
   type Clock,
   TOKENS as CORE_TOKENS,
   createSecretRegistry,
-  type DatabaseProvisioner,
   type JobTrigger,
   type Logger,
   type Notifier,
