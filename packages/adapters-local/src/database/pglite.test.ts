@@ -6,7 +6,7 @@ import path from 'node:path';
 import { createSecretRegistry, databaseName } from '@mvp-pipeline/core';
 import { type DatabaseProvisionerHarness, databaseProvisionerContract } from '@mvp-pipeline/core/testing';
 import pg from 'pg';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createPgliteProvisioner, type PgliteProvisioner } from './pglite.js';
 
 const t = { describe, it, expect, beforeEach, afterEach };
@@ -34,11 +34,24 @@ async function heldElsewhere(dir: string, name: string): Promise<void> {
   await writeFile(path.join(dir, name, 'lock'), `${process.ppid}\n`);
 }
 
+/*
+ * One folder for the file: its template data dir is made once (a child process running
+ * initdb, the slow part), and the tests' job ids never meet.
+ */
+let dir = '';
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'mvp-pglite-test-'));
+  const warm = createPgliteProvisioner({ dir });
+  await warm.provision({ jobId: 'job_warmup', purpose: 'check' });
+  await warm.release({ jobId: 'job_warmup', purpose: 'check' });
+  await warm.close();
+}, 180_000);
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
 databaseProvisionerContract(t, 'pglite', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'mvp-pglite-test-'));
   const registered: string[] = [];
   const provisioner = createPgliteProvisioner({ dir, registerSecret: (v) => registered.push(v) });
-  const busyDir = path.join(dir, 'busy');
+  const busyDir = await mkdtemp(path.join(os.tmpdir(), 'mvp-pglite-busy-'));
   const busy = createPgliteProvisioner({ dir: busyDir });
   // The role lives in the database's own data dir: both go with the folder.
   const held = (name: string) => existsSync(path.join(dir, name, 'pgdata'));
@@ -62,13 +75,12 @@ databaseProvisionerContract(t, 'pglite', async () => {
     dispose: async () => {
       await provisioner.close();
       await busy.close();
-      await rm(dir, { recursive: true, force: true });
+      await rm(busyDir, { recursive: true, force: true });
     },
   } satisfies DatabaseProvisionerHarness;
 });
 
 describe('the PGlite provisioner', () => {
-  let dir = '';
   let provisioners: PgliteProvisioner[] = [];
   const make = () => {
     const registry = createSecretRegistry();
@@ -76,13 +88,11 @@ describe('the PGlite provisioner', () => {
     provisioners.push(p);
     return Object.assign(p, { registry });
   };
-  beforeEach(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'mvp-pglite-test-'));
+  beforeEach(() => {
     provisioners = [];
   });
   afterEach(async () => {
     for (const p of provisioners) await p.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('keeps an app database across a restart, on the same port', async () => {
@@ -155,6 +165,8 @@ describe('the PGlite provisioner', () => {
       // The session is the database's own role (parity with a server), not the superuser.
       const who = await pool.query('SELECT current_user AS u, current_database() AS d');
       expect(who.rows).toEqual([{ u: db.resource.role, d: db.resource.database }]);
+      // Small shared buffers: memory per running database stays around 50 MB.
+      expect((await pool.query('SHOW shared_buffers')).rows).toEqual([{ shared_buffers: '16MB' }]);
     } finally {
       await pool.end();
       await migration.end();

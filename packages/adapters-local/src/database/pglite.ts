@@ -1,8 +1,11 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { PGlite } from '@electric-sql/pglite';
 import {
   createRedactor,
@@ -35,6 +38,20 @@ export type PgliteProvisioner = DatabaseProvisioner & {
 
 export const PGLITE_PROVIDER = 'postgres-pglite';
 const DEFAULT_MAX_CONNECTIONS = 20;
+/**
+ * PGlite's default 128 MB of shared buffers costs ~200 MB of memory per running database (and
+ * ~800 MB for the first); 16 MB (the embedded cluster's setting) brings that to ~50 MB.
+ */
+const POSTGRESQL_CONF = ['shared_buffers = 16MB'];
+/**
+ * Makes an empty PGlite data dir at $TARGET. Run in a child process: PGlite's initdb keeps
+ * ~0.5 GB of memory in the process that ran it, and the runner should not carry that.
+ */
+const INITDB_SCRIPT = `import { PGlite } from '@electric-sql/pglite';
+const db = await PGlite.create(process.env.TARGET, { postgresqlconf: ${JSON.stringify(POSTGRESQL_CONF)} });
+await db.close();`;
+/** Where the child resolves '@electric-sql/pglite' from: this module's folder (src or dist). */
+const HERE = path.dirname(fileURLToPath(import.meta.url));
 
 /** One database being served by this process: PGlite, its pglite-socket server and the TCP front. */
 interface Served {
@@ -166,12 +183,56 @@ export function createPgliteProvisioner(settings: PgliteProvisionerSettings): Pg
     return (await import('@electric-sql/pglite')).PGlite;
   }
 
+  /**
+   * `<dir>/template`: an empty data dir made once by a child process (see INITDB_SCRIPT); each
+   * database starts as a copy of it, so no initdb runs in this process.
+   */
+  async function template(): Promise<string> {
+    const target = path.join(dir, 'template');
+    return inTurn(target, async () => {
+      if (existsSync(path.join(target, 'PG_VERSION'))) return target;
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const temp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}`;
+      try {
+        await new Promise<void>((resolve, reject) =>
+          execFile(
+            process.execPath,
+            ['--input-type=module', '-e', INITDB_SCRIPT],
+            {
+              cwd: HERE,
+              // Nothing of the runner's environment (its secrets) goes to the child.
+              env: { PATH: process.env['PATH'] ?? '', TARGET: temp },
+              timeout: 180_000,
+              maxBuffer: 4 * 1024 * 1024,
+            },
+            (error, _stdout, stderr) =>
+              error
+                ? reject(
+                    new PermanentError(
+                      `PGlite's initdb failed (${error.code ?? error.signal}): ${stderr.slice(-2000)}`.trim(),
+                    ),
+                  )
+                : resolve(),
+          ),
+        );
+        // Whole or absent: another process that got there first keeps its own.
+        await rename(temp, target).catch((error: NodeJS.ErrnoException) => {
+          if (!existsSync(path.join(target, 'PG_VERSION'))) throw error;
+        });
+      } finally {
+        await rm(temp, { recursive: true, force: true });
+      }
+      return target;
+    });
+  }
+
   /** A new data dir holding a login role `name` (no superuser, no createdb/createrole) and a database it owns. */
   async function init(name: string, jobId: string, purpose: DatabasePurpose): Promise<void> {
     const f = files(name);
     await rm(f.pgdata, { recursive: true, force: true });
+    await cp(await template(), f.pgdata, { recursive: true });
     const Pglite = await loadPglite();
-    const db = await Pglite.create(f.pgdata);
+    const db = await Pglite.create(f.pgdata, { postgresqlconf: POSTGRESQL_CONF });
     try {
       await db.exec(
         `CREATE ROLE ${name} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS`,
@@ -208,7 +269,11 @@ export function createPgliteProvisioner(settings: PgliteProvisionerSettings): Pg
     try {
       // The session opens as the database's own role: an app needing superuser fails here as it
       // would on a server (parity, not a boundary: see README).
-      const db = await Pglite.create(f.pgdata, { username: name, database: name });
+      const db = await Pglite.create(f.pgdata, {
+        username: name,
+        database: name,
+        postgresqlconf: POSTGRESQL_CONF,
+      });
       steps.push(() => db.close());
       const backendPath = path.join(socketDir, 's');
       // More than the front admits: pglite-socket frees a slot a tick after a client leaves.
@@ -257,6 +322,8 @@ export function createPgliteProvisioner(settings: PgliteProvisionerSettings): Pg
       const name = databaseName(jobId, purpose);
       signal?.throwIfAborted();
       const f = files(name);
+      // Marked before any wait, so a close() called meanwhile queues behind this and stops it.
+      started.add(f.home);
       const password = await passwords.ensure(name, generatePassword);
       register(password);
       return inTurn(f.home, async () => {
@@ -278,7 +345,6 @@ export function createPgliteProvisioner(settings: PgliteProvisionerSettings): Pg
           }
         }
         const { port } = await serve(name, password);
-        started.add(f.home);
         const url = new URL(`postgresql://127.0.0.1:${port}/${name}`);
         url.username = name;
         url.password = password;
