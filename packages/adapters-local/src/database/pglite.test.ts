@@ -144,7 +144,7 @@ describe('the PGlite provisioner', () => {
     await migration.connect();
     await migration.query('BEGIN');
     await migration.query('CREATE TABLE item (id serial PRIMARY KEY, n int NOT NULL)');
-    const pool = new pg.Pool({ connectionString: db.connectionUrl, max: 4 });
+    const pool = new pg.Pool({ connectionString: db.connectionUrl, max: 3 });
     try {
       // The pool's queries wait for the migration's transaction, then see its table.
       const waiting = Promise.all(
@@ -160,6 +160,13 @@ describe('the PGlite provisioner', () => {
       } finally {
         client.release();
       }
+      // A client that leaves inside a transaction: its work is rolled back, the others go on.
+      const leaving = new pg.Client({ connectionString: db.connectionUrl });
+      leaving.on('error', () => undefined);
+      await leaving.connect();
+      await leaving.query('BEGIN');
+      await leaving.query('INSERT INTO item (n) VALUES (1000)');
+      (leaving as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
       const { rows } = await pool.query('SELECT count(*)::int AS c, sum(n)::int AS s FROM item');
       expect(rows).toEqual([{ c: 8, s: 36 }]);
       // The session is the database's own role (parity with a server), not the superuser.
@@ -200,6 +207,19 @@ describe('the PGlite provisioner', () => {
     // Slots come back when clients leave.
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect((await query(db.connectionUrl, 'SELECT 1 AS one')).ok).toBe(true);
+  }, 60_000);
+
+  it('ends open connections on release, one inside a transaction too', async () => {
+    const p = make();
+    const db = await p.provision({ jobId: 'job_open', purpose: 'app' });
+    const client = new pg.Client({ connectionString: db.connectionUrl });
+    const ended = new Promise((resolve) => client.once('error', resolve));
+    await client.connect();
+    await client.query('BEGIN');
+    await client.query('CREATE TABLE half (x int)');
+    expect(await p.release({ jobId: 'job_open', purpose: 'app' })).toEqual({ removed: true });
+    expect(String(await ended)).toMatch(/terminated|ECONNRESET|closed/i);
+    expect(existsSync(path.join(dir, db.resource.database))).toBe(false);
   }, 60_000);
 
   it('keeps the password in a 0600 file that the resource points at', async () => {

@@ -260,11 +260,15 @@ export function createPgliteProvisioner(settings: PgliteProvisionerSettings): Pg
       () => rm(socketDir, { recursive: true, force: true }),
       () => rm(f.lock, { force: true }),
     ];
-    const stop = async () => {
-      const errors: unknown[] = [];
-      for (const step of steps.reverse()) await step().catch((error) => errors.push(error));
-      served.delete(f.home);
-      if (errors.length) throw toDatabaseError(`Stopping PGlite database ${name}`, errors[0], redact);
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= (async () => {
+        const errors: unknown[] = [];
+        for (const step of steps.reverse()) await step().catch((error) => errors.push(error));
+        served.delete(f.home);
+        if (errors.length) throw toDatabaseError(`Stopping PGlite database ${name}`, errors[0], redact);
+      })();
+      return stopping;
     };
     try {
       // The session opens as the database's own role: an app needing superuser fails here as it
@@ -283,7 +287,14 @@ export function createPgliteProvisioner(settings: PgliteProvisionerSettings): Pg
         maxConnections: maxConnections * 2,
       });
       await socketServer.start();
-      steps.push(() => socketServer.stop());
+      steps.push(async () => {
+        // The front has ended every connection; pglite-socket rolls back a transaction one left
+        // open as it notices, a tick later. Waited for, so that no ROLLBACK meets a closed PGlite.
+        for (let i = 0; i < 100 && socketServer.getStats().activeConnections > 0; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        await socketServer.stop();
+      });
       const front = await startPgliteFront({
         backendPath,
         user: name,
