@@ -9,6 +9,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // The proofs of durability, load and bad input run many jobs: on the static `landing`
+    // template they take seconds. The app jobs' own tests set MVP_TEMPLATE=app.
+    env: { MVP_TEMPLATE: 'landing' },
     reporters: ['default', 'json'],
     outputFile: { json: 'test-output/vitest.json' },
   },

@@ -66,7 +66,7 @@ async function jobOnce() {
   const dataDir = mkdtempSync(join(tmpdir(), 'mvp-bench-'));
   try {
     const pipeline = await createPipeline({
-      config: loadConfig({ MVP_DATA_DIR: dataDir, MVP_BROWSER_CHECK: 'off' }),
+      config: loadConfig({ MVP_DATA_DIR: dataDir, MVP_BROWSER_CHECK: 'off', MVP_TEMPLATE: 'landing' }),
       logLevel: 'error',
     });
     const spec = await pipeline.specFiles.registerFile(join(root, 'examples/eventhub.json'));
@@ -95,7 +95,7 @@ async function cliOnce() {
         '--json',
       ],
       {
-        env: { ...process.env, MVP_DATA_DIR: dataDir, MVP_BROWSER_CHECK: 'off' },
+        env: { ...process.env, MVP_DATA_DIR: dataDir, MVP_BROWSER_CHECK: 'off', MVP_TEMPLATE: 'landing' },
       },
     );
   } finally {

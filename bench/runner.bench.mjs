@@ -101,6 +101,8 @@ export async function run() {
       MVP_TEMPLATES_DIR: join(app, 'templates'),
       MVP_JOB_STORE: 'dynamodb',
       MVP_NOTIFIER: 'none',
+      // The runner's overhead on the static template; app jobs have their own bench.
+      MVP_TEMPLATE: 'landing',
       DYNAMODB_TABLE: 'bench-jobs',
       AWS_REGION: 'us-east-1',
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,

@@ -1,4 +1,5 @@
 // The embedded defaults and the in-memory fakes. Each barrel below is one area of the package.
+export * from './apps/index.js';
 export * from './browser/index.js';
 export * from './clock/index.js';
 export * from './database/index.js';

@@ -5,6 +5,7 @@ import {
   cancelJob,
   compareNewestFirst,
   createRedactor,
+  deliveryOf,
   getJob,
   type Job,
   listJobs,
@@ -45,6 +46,7 @@ Usage:
   mvp status JOB_ID [--json]                       a job's steps, links, usage and errors
   mvp jobs [--user ID] [--limit N] [--json]        jobs, newest first
   mvp cancel JOB_ID                                stop a job
+  mvp claim JOB_ID                                 a new one-time owner link for a finished app
   mvp run-batch-job [JOB_ID]                       the container entrypoint (JOB_ID or $JOB_ID)
   mvp serve [--port N] [--host H]                  dashboard, status API and sites, with a worker
   mvp db migrate | mvp db seed FILE…               the PostgreSQL schema and example specs
@@ -89,6 +91,8 @@ async function main(argv: string[]): Promise<number> {
       return jobsCommand(rest);
     case 'cancel':
       return cancelCommand(rest);
+    case 'claim':
+      return claimCommand(rest);
     case 'run-batch-job':
       return runBatchJob(rest);
     case 'serve':
@@ -174,12 +178,51 @@ async function runHere(pipeline: Pipeline, job: Job, json: boolean): Promise<num
   else {
     const shown = record ? relative(process.cwd(), record) || record : undefined;
     process.stdout.write(`\n${summaryLines(result.job, styleFor(process.stdout), shown).join('\n')}\n`);
+    if (result.job.status === 'COMPLETED') await printOwnerLink(pipeline, result.job);
   }
   if (result.outcome === 'INTERRUPTED') {
     process.stderr.write(`Interrupted. \`mvp worker --once\` resumes ${job.jobId} where it stopped.\n`);
     return EXIT.RETRYABLE;
   }
   return result.job.status === 'COMPLETED' ? EXIT.OK : EXIT.JOB_FAILED;
+}
+
+/**
+ * A finished app's owner link, shown to the person who ran the job and to nobody else: on this
+ * terminal only, never in a log line or the record. Then how to open the app.
+ */
+async function printOwnerLink(pipeline: Pipeline, job: Job): Promise<boolean> {
+  const { deployer } = pipeline.deps.ports;
+  if (!deployer.issueOwnerClaim || deliveryOf(job)?.kind !== 'app') return false;
+  const { url } = await deployer.issueOwnerClaim({ jobId: job.jobId });
+  const lines = [
+    '',
+    url
+      ? `Become the app's owner (admin): open ${url}\n  The link works once and expires in 72 hours; it is not stored anywhere (\`mvp claim ${job.jobId}\` makes a new one).`
+      : 'The app has an owner already: sign in as them.',
+    job.urls.production?.startsWith('http://127.0.0.1')
+      ? `The app runs while \`npm run mvp -- serve\` runs: ${job.urls.production}`
+      : undefined,
+  ].filter((line): line is string => line !== undefined);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return true;
+}
+
+async function claimCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {});
+  if (values.help) return help();
+  const jobId = positionals[0];
+  if (!jobId) throw new UsageError('mvp claim needs a JOB_ID');
+  const pipeline = await open();
+  try {
+    const job = await getJob(pipeline.deps, { jobId }).catch(missing(`no job ${jobId}`));
+    if (job.status !== 'COMPLETED') throw new UsageError(`job ${jobId} is ${job.status}, not COMPLETED`);
+    if (!(await printOwnerLink(pipeline, job)))
+      throw new UsageError(`job ${jobId} delivered no app with accounts on this deployer`);
+    return EXIT.OK;
+  } finally {
+    await pipeline.close();
+  }
 }
 
 async function workerCommand(args: string[]): Promise<number> {

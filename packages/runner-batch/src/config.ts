@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, PipelineError } from '@mvp-pipeline/core';
 import { parseWholeNumber } from './whole-number.js';
@@ -10,6 +10,8 @@ import { parseWholeNumber } from './whole-number.js';
  */
 export interface RunnerConfig {
   dataDir: string;
+  /** MVP_CACHE_DIR: dependencies per lockfile and build caches, shared by the jobs of this machine. */
+  cacheDir: string;
   jobStore: 'file' | 'memory' | 'dynamodb';
   specSource: 'json' | 'postgres';
   repoHost: 'local' | 'github';
@@ -154,8 +156,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
     }
   }
 
+  const dataDir = resolve(cwd, read('MVP_DATA_DIR') ?? '.mvp');
   const config: RunnerConfig = {
-    dataDir: resolve(cwd, read('MVP_DATA_DIR') ?? '.mvp'),
+    dataDir,
+    cacheDir: resolve(cwd, read('MVP_CACHE_DIR') ?? join(dataDir, 'cache')),
     jobStore: oneOf('MVP_JOB_STORE', ['file', 'memory', 'dynamodb'] as const, 'file'),
     specSource: oneOf('MVP_SPEC_SOURCE', ['json', 'postgres'] as const, 'json'),
     repoHost: oneOf('MVP_REPO_HOST', ['local', 'github'] as const, 'local'),
@@ -166,7 +170,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
     ),
     jobTrigger: oneOf('MVP_JOB_TRIGGER', ['in-process', 'eventbridge'] as const, 'in-process'),
     templatesDir: resolve(cwd, read('MVP_TEMPLATES_DIR') ?? DEFAULT_TEMPLATES_DIR),
-    template: read('MVP_TEMPLATE') ?? 'landing',
+    template: read('MVP_TEMPLATE') ?? 'app',
     leaseTtlMs: integer('MVP_LEASE_TTL_MS', 60_000, 1_000, 3_600_000),
     maxRepairRounds: integer('MVP_MAX_REPAIR_ROUNDS', 2, 0, 10),
     maxAttempts: integer('MVP_MAX_ATTEMPTS', 5, 1, 50),

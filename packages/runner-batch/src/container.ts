@@ -8,8 +8,12 @@ import {
   createGitRepoHost,
   createHttpSiteChecker,
   createInProcessTrigger,
+  createJourneyAppChecker,
   createJsonlNotifier,
   createJsonSpecSource,
+  createLocalAppDeployer,
+  createLocalDatabaseProvisioner,
+  createLocalDeployer,
   createLocalTemplateSource,
   createMemoryJobStore,
   createProcessBuilder,
@@ -24,7 +28,8 @@ import {
   assertNever,
   type Clock,
   TOKENS as CORE_TOKENS,
-  createRedactor,
+  createSecretRegistry,
+  type DatabaseProvisioner,
   type JobTrigger,
   type Logger,
   type Notifier,
@@ -34,6 +39,7 @@ import {
   type ProductSpec,
   pipelineSettings,
   type Redactor,
+  type SecretRegistry,
   type SpecSource,
   token,
   withFallbackGenerator,
@@ -49,7 +55,12 @@ import { type VendorDeps, vendorAdapters } from './vendors.js';
  * runner's configuration. Each token carries its type: `container.rebind(TOKENS.Deployer)` takes
  * a Deployer and nothing else. The symbols are `Symbol.for('mvp-pipeline/<Name>')`.
  */
-export const TOKENS = { ...CORE_TOKENS, Config: token<RunnerConfig>('Config') } as const;
+export const TOKENS = {
+  ...CORE_TOKENS,
+  Config: token<RunnerConfig>('Config'),
+  /** The redactor's registry: adapters that make secrets at run time (database passwords) add them. */
+  Secrets: token<SecretRegistry>('Secrets'),
+} as const;
 
 export interface CreatePipelineOptions {
   config: RunnerConfig;
@@ -59,6 +70,11 @@ export interface CreatePipelineOptions {
   settings?: Partial<PipelineSettings>;
   /** Replaces the structured logger (stderr, redacted). */
   logger?: Logger;
+  /**
+   * Whether the local deployer serves the apps it deploys while this process lives (default
+   * true). `mvp serve` says false: its own app host serves every published app.
+   */
+  hostApps?: boolean;
   /** The lowest level the default logger writes. Default info. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
 }
@@ -102,6 +118,8 @@ export const PORT_TOKENS = {
   builder: TOKENS.Builder,
   deployer: TOKENS.Deployer,
   siteChecker: TOKENS.SiteChecker,
+  databases: TOKENS.DatabaseProvisioner,
+  appChecker: TOKENS.AppChecker,
   notifier: TOKENS.Notifier,
   trigger: TOKENS.JobTrigger,
   clock: TOKENS.Clock,
@@ -136,8 +154,9 @@ export async function createPipeline(options: CreatePipelineOptions): Promise<Pi
 
   container.bind(TOKENS.Config).toConstantValue(options.config);
   container
-    .bind(TOKENS.Redactor)
-    .toResolvedValue((config) => createRedactor(secretsOf(config)), [TOKENS.Config]);
+    .bind(TOKENS.Secrets)
+    .toResolvedValue((config) => createSecretRegistry(secretsOf(config)), [TOKENS.Config]);
+  container.bind(TOKENS.Redactor).toResolvedValue((secrets) => secrets.redact, [TOKENS.Secrets]);
   container
     .bind(TOKENS.Logger)
     .toResolvedValue(
@@ -199,16 +218,49 @@ export async function createPipeline(options: CreatePipelineOptions): Promise<Pi
     const claude = await vendorAdapters.claudeCodeGenerator(vendor(...deps));
     return config.aiFallback === 'template' ? withFallbackGenerator(claude, template) : claude;
   }, COMMON);
-  container.bind(TOKENS.Builder).toResolvedValue(() => createProcessBuilder({}));
+  container
+    .bind(TOKENS.Builder)
+    .toResolvedValue((config) => createProcessBuilder({ cacheDir: config.cacheDir }), [TOKENS.Config]);
+  container.bind(TOKENS.DatabaseProvisioner).toResolvedValue(
+    (config, secrets) => {
+      const { provisioner, close } = createLocalDatabaseProvisioner({
+        mode: config.appsDatabase.provisioner,
+        adminUrl: config.appsDatabase.adminUrl,
+        dir: join(config.dataDir, 'databases'),
+        registerSecret: secrets.add,
+      });
+      closers.push(close);
+      return provisioner;
+    },
+    [TOKENS.Config, TOKENS.Secrets],
+  );
+  container.bind(TOKENS.AppChecker).toResolvedValue(
+    (config) =>
+      createJourneyAppChecker({
+        chromiumPath: config.chromiumPath,
+        browser: config.browserCheck !== 'off',
+      }),
+    [TOKENS.Config],
+  );
   container.bind(TOKENS.Deployer).toResolvedValue(
-    (...deps: Common) =>
-      deps[0].deployer === 'vercel'
-        ? vendorAdapters.vercelDeployer(vendor(...deps))
-        : createStaticDeployer({
-            root: deps[0].dataDir,
-            ...(deps[0].siteBaseUrl ? { baseUrl: deps[0].siteBaseUrl } : {}),
-          }),
-    COMMON,
+    (config, redact, logger, clock, databases) => {
+      if (config.deployer === 'vercel')
+        return vendorAdapters.vercelDeployer(vendor(config, redact, logger, clock));
+      const app = createLocalAppDeployer({
+        root: config.dataDir,
+        databases,
+        redact,
+        // `mvp serve` hosts the apps itself; a run hosts its app while it lives (for the site check).
+        serve: options.hostApps !== false,
+      });
+      closers.push(() => app.close());
+      const site = createStaticDeployer({
+        root: config.dataDir,
+        ...(config.siteBaseUrl ? { baseUrl: config.siteBaseUrl } : {}),
+      });
+      return createLocalDeployer({ site, app });
+    },
+    [...COMMON, TOKENS.DatabaseProvisioner],
   );
   container
     .bind(TOKENS.SiteChecker)

@@ -1,6 +1,17 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { constants, existsSync } from 'node:fs';
-import { type FileHandle, lstat, mkdir, open, readdir, realpath, rename, rm } from 'node:fs/promises';
+import {
+  type FileHandle,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  readlink,
+  realpath,
+  rename,
+  rm,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { ValidationError } from '@mvp-pipeline/core';
 
@@ -164,4 +175,31 @@ export async function writeFileInside(
   } finally {
     await dir.close().catch(() => {});
   }
+}
+
+/**
+ * A sha256 per file under `dir` (as {@link listFiles} lists them), keyed by relative path;
+ * `only` keeps the files at those paths (a path ending in `/` keeps everything under it),
+ * `skip` leaves out folders (e.g. a build output). A symlink is digested by its target's name.
+ */
+export async function digestFiles(
+  dir: string,
+  options: { only?: readonly string[]; skip?: readonly string[] } = {},
+): Promise<Record<string, string>> {
+  const under = (file: string, prefix: string) =>
+    prefix.endsWith('/') ? file.startsWith(prefix) : file === prefix || file.startsWith(`${prefix}/`);
+  const skip = (options.skip ?? []).map((p) => p.replace(/\/+$/, ''));
+  const files = (await listFiles(dir)).filter(
+    (file) =>
+      !skip.some((p) => under(file, p)) &&
+      (options.only === undefined || options.only.some((p) => under(file, p))),
+  );
+  const out: Record<string, string> = {};
+  for (const file of files) {
+    const full = path.join(dir, ...file.split('/'));
+    const info = await lstat(full);
+    const content = info.isSymbolicLink() ? `link:${await readlink(full)}` : await readFile(full);
+    out[file] = createHash('sha256').update(content).digest('hex');
+  }
+  return out;
 }

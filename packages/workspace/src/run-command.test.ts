@@ -146,3 +146,24 @@ describe('runCommand', () => {
     });
   });
 });
+
+describe('runCommand secretEnv', () => {
+  it('passes secret-looking variables given as secretEnv and redacts them from the output', async () => {
+    const url = 'postgresql://app_y:an0ther-pass@127.0.0.1:5432/app_y';
+    const result = await runCommand({
+      argv: [
+        node,
+        '-e',
+        'console.log(process.env.DATABASE_URL); console.log(new URL(process.env.DATABASE_URL).password); console.log(process.env.API_TOKEN)',
+      ],
+      cwd,
+      timeoutMs: 30_000,
+      env: { DATABASE_URL: 'postgresql://dropped:dropped@x/y' },
+      secretEnv: { DATABASE_URL: url, API_TOKEN: 'tok-1234567' },
+    });
+    expect(result.exitCode).toBe(0);
+    expect(result.output.split('\n').slice(0, 3)).toEqual(['[REDACTED]', '[REDACTED]', '[REDACTED]']);
+    expect(result.output).not.toContain('an0ther');
+    expect(result.output).not.toContain('dropped');
+  });
+});

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -27,6 +27,33 @@ describe('disk build outputs', () => {
     expect(await outputs.find({ jobId: 'job_1', commit: 'b'.repeat(40) })).toEqual({});
     await outputs.discard({ jobId: 'job_1' });
     expect(await outputs.find({ jobId: 'job_1', commit })).toEqual({});
+  });
+
+  it('keeps an app without .git and excluded folders, linking shared files and copying the rest', async () => {
+    const app = path.join(dir, 'ws');
+    const shared = path.join(dir, 'cache', 'react.js');
+    await mkdir(path.join(app, 'node_modules'), { recursive: true });
+    await mkdir(path.join(app, '.git'), { recursive: true });
+    await mkdir(path.join(app, '.next', 'cache'), { recursive: true });
+    await mkdir(path.dirname(shared), { recursive: true });
+    await writeFile(shared, 'react');
+    await link(shared, path.join(app, 'node_modules', 'react.js'));
+    await writeFile(path.join(app, '.next', 'BUILD_ID'), 'b1');
+    await writeFile(path.join(app, '.next', 'cache', 'big'), 'x');
+    await writeFile(path.join(app, '.git', 'HEAD'), 'ref');
+    const outputs = createDiskBuildOutputs({ root: path.join(dir, 'builds') });
+    const { outputDir } = await outputs.keep({
+      jobId: 'job_2',
+      commit: 'c'.repeat(40),
+      outputDir: app,
+      exclude: ['.next/cache'],
+    });
+    expect((await stat(path.join(outputDir, 'node_modules', 'react.js'))).ino).toBe((await stat(shared)).ino);
+    const buildId = path.join(outputDir, '.next', 'BUILD_ID');
+    expect((await stat(buildId)).ino).not.toBe((await stat(path.join(app, '.next', 'BUILD_ID'))).ino);
+    expect(await readFile(buildId, 'utf8')).toBe('b1');
+    await expect(stat(path.join(outputDir, '.next', 'cache'))).rejects.toThrow();
+    await expect(stat(path.join(outputDir, '.git'))).rejects.toThrow();
   });
 
   it('refuses a commit or job id that is not one', async () => {

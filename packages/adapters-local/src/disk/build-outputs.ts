@@ -1,4 +1,4 @@
-import { cp, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, readdir, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { type BuildOutputStore, ValidationError } from '@mvp-pipeline/core';
 import { asPipelineError, assertJobId } from './errors.js';
@@ -9,6 +9,27 @@ export interface DiskBuildOutputsSettings {
 }
 
 const COMMIT = /^[0-9a-f]{7,64}$/;
+
+/**
+ * Copies `from` to `to` without the `skip` paths (relative, '/'-separated): files with other hard
+ * links (dependencies linked from the machine's cache, read-only) are linked again, other files
+ * copied, symlinks recreated as they are.
+ */
+async function copyOutput(from: string, to: string, skip: ReadonlySet<string>, prefix = ''): Promise<void> {
+  await mkdir(to, { recursive: true });
+  for (const entry of await readdir(from, { withFileTypes: true })) {
+    const relative = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (skip.has(relative)) continue;
+    const source = path.join(from, entry.name);
+    const target = path.join(to, entry.name);
+    if (entry.isDirectory()) await copyOutput(source, target, skip, relative);
+    else if (entry.isSymbolicLink()) await symlink(await readlink(source), target);
+    else if (entry.isFile()) {
+      if ((await lstat(source)).nlink > 1) await link(source, target);
+      else await copyFile(source, target);
+    }
+  }
+}
 
 /**
  * Build outputs kept on this machine as `<root>/<jobId>/<commit>/`, copied there when BUILDING
@@ -29,14 +50,14 @@ export function createDiskBuildOutputs(settings: DiskBuildOutputsSettings): Buil
   };
   return {
     specificationVersion: 'v1',
-    async keep({ jobId, commit, outputDir, signal }) {
+    async keep({ jobId, commit, outputDir, exclude = [], signal }) {
       signal?.throwIfAborted();
       const target = where(jobId, commit);
       const partial = `${target}.partial`;
       try {
         await rm(partial, { recursive: true, force: true });
         await mkdir(path.dirname(target), { recursive: true });
-        await cp(outputDir, partial, { recursive: true, verbatimSymlinks: true });
+        await copyOutput(outputDir, partial, new Set(['.git', ...exclude.map((p) => p.replace(/\/+$/, ''))]));
         await rm(target, { recursive: true, force: true });
         await rename(partial, target);
         return { outputDir: target };

@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { type Redactor, ValidationError, type Workspace, type WorkspaceProvider } from '@mvp-pipeline/core';
+import { digestFiles } from '@mvp-pipeline/workspace';
 import { asPipelineError, assertJobId } from './errors.js';
 
 export interface DiskWorkspaceProviderSettings {
@@ -28,6 +29,13 @@ export function createDiskWorkspaceProvider(settings: DiskWorkspaceProviderSetti
         return { workspace: { jobId, dir } };
       } catch (error) {
         throw asPipelineError(`Cannot create a workspace under ${root}`, error, settings.redact);
+      }
+    },
+    async digest({ workspace, paths }) {
+      try {
+        return await digestFiles(workspace.dir, { only: paths });
+      } catch (error) {
+        throw asPipelineError(`Cannot read the files of ${workspace.dir}`, error, settings.redact);
       }
     },
     async dispose({ workspace }: { workspace: Workspace }) {

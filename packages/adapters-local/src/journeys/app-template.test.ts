@@ -1,22 +1,25 @@
 // The `app` template end to end: installs, generates from the EventHub model, builds once, migrates
-// a throwaway database, starts `next start` and walks every journey; restarts keep the data;
-// hostile text stays text; a route that skips its access check fails the access journeys.
+// a throwaway database, and runs the journey checker (it starts `next start`, claims the owner and
+// walks every journey in Chromium); restarts keep the data; hostile text stays text; a route that
+// skips its access check fails the access journeys.
 // Slow (an install and two builds, the second from the build cache): it runs in CI, and locally
 // with MVP_SLOW_TESTS=1. Databases: TEST_DATABASE_URL's server (a database created and dropped),
 // otherwise PGlite behind its socket server.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { DatabaseProvisioner, TemplateManifest } from '@mvp-pipeline/core';
+import { memoryCheckpoint, recordingReporter } from '@mvp-pipeline/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLocalAppDeployer } from '../apps/app-deployer.js';
+import { type RunningApp, serverAppOf, startServerApp } from '../apps/server-app.js';
 import { findChromium } from '../browser/chromium.js';
 import { createLocalTemplateSource } from '../disk/template-source.js';
-import { runBrowserJourneys } from './browser-journeys.js';
-import { runHttpJourneys } from './http-journeys.js';
+import { createJourneyAppChecker } from './app-checker.js';
 import { HOSTILE_TEXT, type JourneyModel } from './model.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -109,17 +112,6 @@ async function must(cmd: string, args: string[], cwd: string, env: Record<string
   return r;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 interface Db {
   url: string;
   close(): Promise<void>;
@@ -163,75 +155,40 @@ async function startDatabase(appDir: string): Promise<Db> {
   };
 }
 
-interface App {
-  url: string;
-  stop(): Promise<void>;
-}
+const checker = createJourneyAppChecker({ chromiumPath: CHROMIUM ?? '/usr/bin/chromium' });
+const httpChecker = createJourneyAppChecker({ chromiumPath: '/nonexistent/chromium' });
 
-async function startApp(appDir: string, databaseUrl: string): Promise<App> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['scripts/next.mjs', 'start', '-H', '127.0.0.1', '-p', String(port)],
-    {
-      cwd: appDir,
-      env: { ...process.env, DATABASE_URL: databaseUrl, APP_URL: url, NODE_ENV: 'production' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let output = '';
-  child.stdout?.on('data', (d) => (output += d));
-  child.stderr?.on('data', (d) => (output += d));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const ok = await fetch(`${url}/api/health`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    if (child.exitCode !== null || Date.now() > deadline)
-      throw new Error(`the app did not start:\n${output}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return {
-    url,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
-      }),
-  };
-}
-
-async function claim(appDir: string, databaseUrl: string, appUrl: string): Promise<string> {
-  const r = await must(process.execPath, ['scripts/owner-claim.mjs'], appDir, {
-    DATABASE_URL: databaseUrl,
-    APP_URL: appUrl,
+async function startApp(
+  appDir: string,
+  manifest: TemplateManifest,
+  databaseUrl: string,
+): Promise<RunningApp> {
+  const started = await startServerApp({
+    dir: appDir,
+    app: serverAppOf(manifest),
+    databaseUrl,
+    timeoutMs: 60_000,
   });
-  return r.output.trim().split('\n').at(-1) ?? '';
+  if (!started.ok) throw new Error(started.failure);
+  return started.running;
 }
 
 describe.runIf(enabled)('the app template, built from the EventHub model', () => {
   let work: string;
   let appDir: string;
+  let manifest: TemplateManifest;
   const dbs: Db[] = [];
-  const apps: App[] = [];
+  const apps: RunningApp[] = [];
   let db: Db;
-  let app: App;
   const figures: Record<string, number> = {};
+  const workspace = () => ({ jobId: 'app-test', dir: appDir });
 
   beforeAll(async () => {
     work = await mkdtemp(path.join(tmpdir(), 'mvp-app-template-'));
     appDir = path.join(work, 'app');
     await mkdir(appDir);
     const source = createLocalTemplateSource({ root: path.join(repo, 'templates') });
-    const { manifest } = await source.fetchTemplate({
-      template: 'app',
-      workspace: { jobId: 'app-test', dir: appDir },
-    });
+    ({ manifest } = await source.fetchTemplate({ template: 'app', workspace: workspace() }));
     expect(manifest.framework).toBe('nextjs');
     await writeFile(path.join(appDir, 'app.model.json'), JSON.stringify(EVENTHUB_MODEL, null, 2));
     const spec = {
@@ -258,8 +215,6 @@ describe.runIf(enabled)('the app template, built from the EventHub model', () =>
     await must(process.execPath, ['scripts/migrate.mjs'], appDir, { DATABASE_URL: db.url });
     const again = await must(process.execPath, ['scripts/migrate.mjs'], appDir, { DATABASE_URL: db.url });
     expect(again.output).toContain('0 applied');
-    app = await startApp(appDir, db.url);
-    apps.push(app);
     console.log(`app template: install ${figures['installMs']} ms, build ${figures['buildMs']} ms`);
   }, 900_000);
 
@@ -270,16 +225,13 @@ describe.runIf(enabled)('the app template, built from the EventHub model', () =>
   }, 60_000);
 
   it('passes every journey in Chromium', async () => {
-    const claimUrl = await claim(appDir, db.url, app.url);
-    const report = await runBrowserJourneys({
-      baseUrl: app.url,
-      model: EVENTHUB_MODEL,
-      claimUrl,
-      executablePath: CHROMIUM ?? '/usr/bin/chromium',
-    });
-    const failed = report.results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.failure}`);
+    const report = recordingReporter();
+    const result = await checker.check({ workspace: workspace(), manifest, databaseUrl: db.url, report });
+    expect(result.mode).toBe('browser');
+    const failed = result.results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.failure}`);
     expect(failed).toEqual([]);
-    expect(report.results.map((r) => r.name)).toEqual(
+    expect(result.ok).toBe(true);
+    expect(result.results.map((r) => r.name)).toEqual(
       expect.arrayContaining([
         'home',
         'owner',
@@ -295,6 +247,8 @@ describe.runIf(enabled)('the app template, built from the EventHub model', () =>
         'access:event',
       ]),
     );
+    expect(report.lines).toContain('Journey create:rsvp ok');
+    expect(report.lines.join('\n')).not.toContain('/claim/');
   }, 300_000);
 
   it('stores hostile text as data and shows it as text', async () => {
@@ -309,45 +263,96 @@ describe.runIf(enabled)('the app template, built from the EventHub model', () =>
     } finally {
       await client.end();
     }
+    const app = await startApp(appDir, manifest, db.url);
+    apps.push(app);
     const home = await (await fetch(`${app.url}/`)).text();
     expect(home).not.toContain('<script>alert(1)</script>');
     expect(home).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     const events = await (await fetch(`${app.url}/events`)).text();
     expect(events).not.toContain('<b>bold</b>');
     expect(events).toContain('&lt;b&gt;bold&lt;/b&gt;');
-  });
+  }, 120_000);
 
   it('keeps the data when the app restarts', async () => {
+    let app = apps.at(-1) ?? (await startApp(appDir, manifest, db.url));
     const before = (await (await fetch(`${app.url}/api/events`)).json()) as { items: Array<{ id: string }> };
     expect(before.items.length).toBeGreaterThan(0);
     await app.stop();
-    app = await startApp(appDir, db.url);
+    app = await startApp(appDir, manifest, db.url);
     apps.push(app);
     const after = (await (await fetch(`${app.url}/api/events`)).json()) as { items: Array<{ id: string }> };
     expect(after.items.map((i) => i.id)).toEqual(before.items.map((i) => i.id));
+    await app.stop();
   }, 120_000);
 
   it('passes the HTTP-only journeys on a fresh database', async () => {
     const fresh = await startDatabase(appDir);
     dbs.push(fresh);
     await must(process.execPath, ['scripts/migrate.mjs'], appDir, { DATABASE_URL: fresh.url });
-    const second = await startApp(appDir, fresh.url);
-    apps.push(second);
-    const report = await runHttpJourneys({
-      baseUrl: second.url,
-      model: EVENTHUB_MODEL,
-      claimUrl: await claim(appDir, fresh.url, second.url),
+    const report = await httpChecker.check({
+      workspace: workspace(),
+      manifest,
+      databaseUrl: fresh.url,
+      report: recordingReporter(),
     });
     expect(report.mode).toBe('http');
     expect(report.results.filter((r) => !r.ok)).toEqual([]);
     expect(report.results.map((r) => r.name)).toEqual(
       expect.arrayContaining(['sign-up', 'create:rsvp', 'access:rsvp']),
     );
-    await second.stop();
   }, 120_000);
 
+  it('is deployed by the local app deployer and served on demand from its published copy', async () => {
+    const appDb = await startDatabase(appDir);
+    dbs.push(appDb);
+    // One database for the job's app, as a provisioner finds it again on every call.
+    const databases: DatabaseProvisioner = {
+      specificationVersion: 'v1',
+      provision: async ({ purpose }) => ({
+        resource: {
+          provider: 'test',
+          purpose,
+          database: 'app',
+          role: 'app',
+          host: 'local',
+          secretRef: 'none',
+        },
+        connectionUrl: appDb.url,
+        created: false,
+      }),
+      describe: async () => ({ resource: undefined }),
+      release: async () => ({ removed: false }),
+    };
+    const hosting = path.join(work, 'hosting');
+    await mkdir(hosting);
+    const first = 20_000 + Math.floor(Math.random() * 9_000);
+    const deployer = createLocalAppDeployer({
+      root: hosting,
+      databases,
+      portRange: { first, last: first + 10 },
+    });
+    try {
+      const report = recordingReporter();
+      const result = await deployer.deploy({
+        jobId: 'job_eventhub',
+        commit: 'e'.repeat(40),
+        projectName: 'eventhub',
+        outputDir: appDir,
+        manifest,
+        checkpoint: memoryCheckpoint(),
+        report,
+      });
+      expect(report.lines.join('\n')).toMatch(/hard-linked/);
+      expect((await fetch(`${result.productionUrl}api/health`)).status).toBe(200);
+      expect(await (await fetch(result.productionUrl)).text()).toContain('EventHub');
+      const { url: link } = await deployer.issueOwnerClaim({ jobId: 'job_eventhub' });
+      expect(link?.startsWith(`${result.productionUrl}claim/`)).toBe(true);
+    } finally {
+      await deployer.close();
+    }
+  }, 300_000);
+
   it('fails the access journeys of a build whose route skips its access check', async () => {
-    for (const a of apps) await a.stop();
     const route = path.join(appDir, 'app/api/rsvps/[id]/route.ts');
     const text = await readFile(route, 'utf8');
     const broken = text.replace(/\n {2}if \(!allows\(rsvp\.access\.read[^\n]*\n/, '\n');
@@ -357,13 +362,11 @@ describe.runIf(enabled)('the app template, built from the EventHub model', () =>
     const fresh = await startDatabase(appDir);
     dbs.push(fresh);
     await must(process.execPath, ['scripts/migrate.mjs'], appDir, { DATABASE_URL: fresh.url });
-    const leaky = await startApp(appDir, fresh.url);
-    apps.push(leaky);
-    const report = await runBrowserJourneys({
-      baseUrl: leaky.url,
-      model: EVENTHUB_MODEL,
-      claimUrl: await claim(appDir, fresh.url, leaky.url),
-      executablePath: CHROMIUM ?? '/usr/bin/chromium',
+    const report = await checker.check({
+      workspace: workspace(),
+      manifest,
+      databaseUrl: fresh.url,
+      report: recordingReporter(),
     });
     const access = report.results.find((r) => r.name === 'access:rsvp');
     expect(access?.ok).toBe(false);

@@ -17,36 +17,38 @@ export interface JourneyField {
     | 'enum'
     | 'reference'
     | 'user';
-  required?: boolean;
-  unique?: boolean;
-  maxLength?: number;
-  minLength?: number;
-  min?: number;
-  max?: number;
-  integer?: boolean;
-  values?: string[];
-  entity?: string;
-  label?: string;
+  required?: boolean | undefined;
+  unique?: boolean | undefined;
+  maxLength?: number | undefined;
+  minLength?: number | undefined;
+  min?: number | undefined;
+  max?: number | undefined;
+  integer?: boolean | undefined;
+  values?: string[] | undefined;
+  entity?: string | undefined;
+  label?: string | undefined;
 }
 
 export interface JourneyEntity {
   name: string;
-  label?: string;
-  plural?: string;
+  label?: string | undefined;
+  plural?: string | undefined;
   fields: JourneyField[];
   access: Record<'list' | 'read' | 'create' | 'update' | 'delete', AccessLevel>;
-  display?: string;
-  rules?: {
-    capacity?: { parent: string; capacityField: string };
-    onePerAccount?: { scope: string[] };
-    checkIn?: boolean;
-    csvExport?: boolean;
-  };
+  display?: string | undefined;
+  rules?:
+    | {
+        capacity?: { parent: string; capacityField: string } | undefined;
+        onePerAccount?: { scope: string[] } | undefined;
+        checkIn?: boolean | undefined;
+        csvExport?: boolean | undefined;
+      }
+    | undefined;
 }
 
 export interface JourneyModel {
   version: 1;
-  app: { name: string; tagline?: string };
+  app: { name: string; tagline?: string | undefined };
   entities: JourneyEntity[];
 }
 
@@ -112,17 +114,5 @@ export function orderByReferences(entities: JourneyEntity[]): JourneyEntity[] {
   return out;
 }
 
-/** What a journey found: `failure` says what went wrong, in words a developer can act on. */
-export interface JourneyResult {
-  name: string;
-  ok: boolean;
-  failure?: string;
-  durationMs: number;
-}
-
-export interface JourneyReport {
-  /** `browser`: walked in Chromium; `http`: API-level journeys only (no browser available). */
-  mode: 'browser' | 'http';
-  results: JourneyResult[];
-  ok: boolean;
-}
+// What a journey found and the whole report are the core's (they go on the job's record).
+export type { JourneyReport, JourneyResult } from '@mvp-pipeline/core';

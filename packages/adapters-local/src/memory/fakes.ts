@@ -38,6 +38,14 @@ export function createMemoryWorkspaceProvider(files: MemoryFiles): WorkspaceProv
       files.mkdir(dir);
       return { workspace: { jobId, dir } };
     },
+    async digest({ workspace, paths }) {
+      const out: Record<string, string> = {};
+      for (const file of files.list(workspace.dir)) {
+        if (paths.some((p) => (p.endsWith('/') ? file.startsWith(p) : file === p)))
+          out[file] = stableHash(files.read(`${workspace.dir}/${file}`) ?? '');
+      }
+      return out;
+    },
     async dispose({ workspace }) {
       calls.record('dispose');
       files.removeDir(workspace.dir);

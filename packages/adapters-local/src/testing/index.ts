@@ -1,2 +1,3 @@
 export * from './disk-files.js';
+export * from './fake-server-app.js';
 export * from './faults.js';

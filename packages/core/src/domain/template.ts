@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from '../errors.js';
-import { toFieldIssues } from './spec.js';
+import { type ProductSpec, toFieldIssues } from './spec.js';
 
 const relativePath = z
   .string()
@@ -79,4 +79,22 @@ export function parseTemplateManifest(input: unknown, template: string): Templat
     throw new ValidationError(`template manifest of "${template}"`, toFieldIssues(result.error.issues));
   }
   return result.data;
+}
+
+/** `technicalRequirements.framework` values that ask for a static page, and for an app. */
+const STATIC_FRAMEWORKS = new Set(['static', 'html', 'landing', 'landing-page', 'none']);
+const APP_FRAMEWORKS = new Set(['nextjs', 'next', 'next.js', 'react', 'app']);
+
+/**
+ * The template a spec asks for through `specifications.technicalRequirements.framework`:
+ * `landing` for a static page, `app` for a Next.js app, undefined when it names neither (the
+ * request's or the configured default then decides).
+ */
+export function templateForSpec(spec: ProductSpec): 'landing' | 'app' | undefined {
+  const framework = spec.specifications?.technicalRequirements?.['framework'];
+  if (typeof framework !== 'string') return undefined;
+  const name = framework.trim().toLowerCase();
+  if (STATIC_FRAMEWORKS.has(name)) return 'landing';
+  if (APP_FRAMEWORKS.has(name)) return 'app';
+  return undefined;
 }

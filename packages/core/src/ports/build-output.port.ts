@@ -8,13 +8,17 @@
 export interface BuildOutputStore {
   readonly specificationVersion: 'v1';
   /**
-   * Keeps a copy of the built site at `outputDir` as the output of (jobId, commit) and returns
-   * where it is kept. Keeping the same (jobId, commit) again replaces it.
+   * Keeps a copy of the build output at `outputDir` as the output of (jobId, commit) and returns
+   * where it is kept. Keeping the same (jobId, commit) again replaces it. A `.git` folder is
+   * never kept; files that are hard links (dependencies shared from the machine's cache) may be
+   * kept as links.
    */
   keep(options: {
     jobId: string;
     commit: string;
     outputDir: string;
+    /** Folders of the output, relative to it, that are not kept (a build cache). */
+    exclude?: readonly string[];
     signal?: AbortSignal;
   }): Promise<{ outputDir: string }>;
   /** Where the output of (jobId, commit) is kept on this machine, or `undefined`. */

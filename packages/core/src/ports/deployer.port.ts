@@ -41,4 +41,11 @@ export interface Deployer {
     report: ProgressReporter;
     signal?: AbortSignal;
   }): Promise<DeployResult>;
+  /**
+   * For a deployed app with accounts: a one-time, expiring link that makes whoever opens it the
+   * app's owner (see the template's `claim` command), or `{}` when the app has an owner already.
+   * The link is a secret for the founder alone: the caller shows it to them and never logs or
+   * records it. Optional: deployers of static sites have no owner to make.
+   */
+  issueOwnerClaim?(options: { jobId: string; signal?: AbortSignal }): Promise<{ url?: string }>;
 }

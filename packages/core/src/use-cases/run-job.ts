@@ -18,7 +18,13 @@ import type { PipelineDeps } from './deps.js';
 import { JobSession } from './job-session.js';
 import { notifyOnce } from './notify.js';
 import { compareSpec } from './spec-check.js';
-import { createStepContext, STEP_HANDLERS, type StepResult, WorkspaceHolder } from './steps/index.js';
+import {
+  createStepContext,
+  STEP_HANDLERS,
+  type StepRepair,
+  type StepResult,
+  WorkspaceHolder,
+} from './steps/index.js';
 
 export interface RunJobOptions {
   jobId: string;
@@ -238,7 +244,7 @@ class JobRun {
   }
 
   /** A failed build with repair rounds left: back to AI_DEVELOPMENT with the build's errors. */
-  private async repair(failed: { summary: string; output: string; commit: string }): Promise<void> {
+  private async repair(failed: StepRepair['repair']): Promise<void> {
     const round = this.job.repairRounds + 1;
     const { maxRepairRounds, redact } = this.deps.settings;
     this.session.log(
@@ -252,7 +258,12 @@ class JobRun {
         set: {
           checkpoints: {
             ...rest,
-            repair: { round, commit: failed.commit, buildOutput: redact(failed.output).slice(-4000) },
+            repair: {
+              round,
+              commit: failed.commit,
+              buildOutput: redact(failed.output).slice(-4000),
+              ...(failed.journeys ? { journeys: failed.journeys } : {}),
+            },
           },
         },
         appendErrors: [

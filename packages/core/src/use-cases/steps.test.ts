@@ -1,8 +1,15 @@
 import { getEventListeners } from 'node:events';
-import { createFakePipeline, createMemoryBuildOutputs } from '@mvp-pipeline/adapters-local';
+import {
+  createFakePipeline,
+  createMemoryBuildOutputs,
+  createMemoryTemplateSource,
+  MEMORY_TEMPLATE_MANIFEST,
+} from '@mvp-pipeline/adapters-local';
 import { withFaults } from '@mvp-pipeline/adapters-local/testing';
 import { describe, expect, it } from 'vitest';
+import { deliveryOf } from '../domain/delivery.js';
 import type { ProductSpec } from '../domain/spec.js';
+import type { TemplateManifest } from '../domain/template.js';
 import { sampleSpec } from '../testing/fixtures.js';
 import type { PipelineDeps } from './deps.js';
 import { runJob } from './run-job.js';
@@ -202,5 +209,88 @@ describe('runWorker', () => {
     expect(pollErrors).toEqual(['TRANSIENT', 'TRANSIENT']);
     expect(fakes.notifier.sent.map((n) => n.jobId)).toEqual([job.jobId]);
     expect(fakes.logger.entries.some((l) => /Could not ask the store/.test(l.message))).toBe(true);
+  });
+});
+
+describe('what a job delivers', () => {
+  const withTemplate = (manifest: Partial<TemplateManifest>, files: Record<string, string> = {}) => {
+    const { deps, fakes } = setup();
+    const templates = createMemoryTemplateSource(fakes.files, {
+      landing: {
+        manifest: { ...MEMORY_TEMPLATE_MANIFEST, ...manifest },
+        files: { 'src/index.html': '<h1>{{name}}</h1>', ...files },
+      },
+    });
+    return { deps: { ...deps, ports: { ...deps.ports, templates } }, fakes };
+  };
+
+  it('fails AI_DEVELOPMENT, naming the files, when the generator changes a protected file', async () => {
+    const { deps, fakes } = withTemplate(
+      { protectedFiles: ['lib/auth.ts', 'lib/checks/'] },
+      { 'lib/auth.ts': 'export const auth = true;', 'lib/checks/a.ts': 'a', 'lib/free.ts': 'free' },
+    );
+    const generate = deps.ports.generator.generate.bind(deps.ports.generator);
+    const generator = {
+      ...deps.ports.generator,
+      generate: async (options: Parameters<typeof generate>[0]) => {
+        fakes.files.write(`${options.workspace.dir}/lib/auth.ts`, 'export const auth = false;');
+        fakes.files.write(`${options.workspace.dir}/lib/checks/b.ts`, 'planted');
+        fakes.files.write(`${options.workspace.dir}/lib/free.ts`, 'changed');
+        return generate(options);
+      },
+    };
+    const patched = { ...deps, ports: { ...deps.ports, generator } };
+    const job = await submitted(patched);
+    const { job: done } = await runJob(patched, { jobId: job.jobId });
+    expect(done.status).toBe('FAILED');
+    expect(done.currentStep).toBe('AI_DEVELOPMENT');
+    expect(done.errors.at(-1)?.message).toContain('protects: lib/auth.ts, lib/checks/b.ts');
+    expect(done.errors.at(-1)?.message).not.toContain('lib/free.ts');
+  });
+
+  it('says "landing page only" and lists every key feature as not built on a template without a model', async () => {
+    const { deps } = setup();
+    const job = await submitted(deps);
+    const { job: done } = await runJob(deps, { jobId: job.jobId });
+    expect(done.status).toBe('COMPLETED');
+    const delivery = deliveryOf(done);
+    expect(delivery?.kind).toBe('landing-page-only');
+    expect(delivery?.features.length).toBeGreaterThan(0);
+    expect(delivery?.features.every((f) => f.builtBy === null)).toBe(true);
+    expect(done.executionLogs.map((l) => l.message).join('\n')).toMatch(/Landing page only/);
+  });
+
+  it('picks the template the spec asks for unless the request names one', async () => {
+    const { deps, fakes } = setup();
+    const staticSpec = sampleSpec({ userId: 'user_1', productId: 'product_2' });
+    staticSpec.specifications = {
+      ...staticSpec.specifications,
+      technicalRequirements: { framework: 'Static' },
+    };
+    await fakes.specs.register(staticSpec);
+    const app = { ...deps, settings: { ...deps.settings, defaultTemplate: 'app' } };
+    expect((await submitJob(app, { userId: 'user_1', productId: 'product_2' })).job.template).toBe('landing');
+    expect((await submitJob(app, { userId: 'user_1', productId: 'product_1' })).job.template).toBe('app');
+    expect(
+      (await submitJob(app, { userId: 'user_1', productId: 'product_2', template: 'app' })).job.template,
+    ).toBe('app');
+  });
+
+  it('refuses a spec with a bad app model before creating a job', async () => {
+    const { deps, fakes } = setup();
+    const spec = sampleSpec({ userId: 'user_1', productId: 'product_3' });
+    spec.specifications = {
+      ...spec.specifications,
+      app: {
+        version: 1,
+        app: { name: 'X' },
+        entities: [{ name: 'session', fields: [{ name: 'a', type: 'blob' }] }],
+      },
+    } as never;
+    await fakes.specs.register(spec);
+    await expect(submitJob(deps, { userId: 'user_1', productId: 'product_3' })).rejects.toThrow(
+      /specifications\.app[\s\S]*entities\[0\]/,
+    );
+    expect((await fakes.store.listByUser({ userId: 'user_1' })).jobs).toEqual([]);
   });
 });

@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { deriveAppModel } from '../domain/app-recipes.js';
 import { createJobRecord, type Job } from '../domain/job.js';
 import { idSchema, toFieldIssues } from '../domain/spec.js';
+import { templateForSpec } from '../domain/template.js';
 import { transition } from '../domain/transition.js';
 import { PipelineError, TransientError, toPipelineError, ValidationError } from '../errors.js';
 import type { PipelineDeps } from './deps.js';
@@ -20,7 +22,8 @@ export type SubmitJobInput = z.infer<typeof submitJobInputSchema> & {
 };
 
 /**
- * Validates the request and the product's spec, creates the job record (PENDING, QUEUED) and
+ * Validates the request and the product's spec (an explicit app model in full), picks the
+ * template (the request's, else the one the spec's framework asks for, else the default), creates the job record (PENDING, QUEUED) and
  * triggers a runner. A failed trigger marks the job FAILED, so no job looks queued that is not.
  */
 export async function submitJob(deps: PipelineDeps, input: unknown): Promise<{ job: Job }> {
@@ -35,13 +38,15 @@ export async function submitJob(deps: PipelineDeps, input: unknown): Promise<{ j
     productId: request.productId,
     ...(signal ? { signal } : {}),
   });
+  // A bad explicit app model stops here, before anything exists.
+  if (spec.specifications?.app !== undefined) deriveAppModel(spec);
   const { job } = await store.create({
     job: createJobRecord({
       jobId: ids.jobId(),
       userId: request.userId,
       productId: request.productId,
       businessName: spec.product.name,
-      template: request.template ?? deps.settings.defaultTemplate,
+      template: request.template ?? templateForSpec(spec) ?? deps.settings.defaultTemplate,
       now: clock.now(),
     }),
   });

@@ -54,7 +54,7 @@ async function start(configure?: (dataDir: string) => Parameters<typeof startSer
   cleanup.push(() => rm(dataDir, { recursive: true, force: true, maxRetries: 3 }));
   const { logger, lines } = recordingLogger();
   const server: RunningServer = await startServer({
-    config: loadConfig({ MVP_DATA_DIR: dataDir, MVP_NOTIFIER: 'none', MVP_BROWSER_CHECK: 'off' }, dataDir),
+    config: loadConfig({ MVP_DATA_DIR: dataDir, MVP_NOTIFIER: 'none', MVP_BROWSER_CHECK: 'off', MVP_TEMPLATE: 'landing' }, dataDir),
     port: 0,
     logger,
     settings: { flushIntervalMs: 50, retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 40 } },
@@ -143,7 +143,7 @@ describe('mvp serve start-up', () => {
     const { server, dataDir } = await start();
     const port = Number(new URL(server.url).port);
     const error = await startServer({
-      config: loadConfig({ MVP_DATA_DIR: dataDir, MVP_NOTIFIER: 'none' }, dataDir),
+      config: loadConfig({ MVP_DATA_DIR: dataDir, MVP_NOTIFIER: 'none', MVP_TEMPLATE: 'landing' }, dataDir),
       port,
     }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'CONFIG', message: `--port: 127.0.0.1:${port} is already in use` });

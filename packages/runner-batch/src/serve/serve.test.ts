@@ -53,7 +53,7 @@ function gatedBuilder(inner: Builder) {
 
 async function serverIn(dataDir: string, options: Partial<ServeOptions> = {}): Promise<RunningServer> {
   return startServer({
-    config: loadConfig({ MVP_DATA_DIR: dataDir, MVP_NOTIFIER: 'none' }, dataDir),
+    config: loadConfig({ MVP_DATA_DIR: dataDir, MVP_NOTIFIER: 'none', MVP_TEMPLATE: 'landing' }, dataDir),
     port: 0,
     logger: quiet,
     settings: { flushIntervalMs: 50 },

@@ -79,8 +79,19 @@ export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true, maxRetries: 3 });
 }
 
-/** The port names of `PipelinePorts` that do work, with their container tokens. */
-const { trigger: _trigger, clock: _clock, ids: _ids, logger: _logger, ...workPorts } = PIPELINE_PORT_TOKENS;
+/**
+ * The port names of `PipelinePorts` that do work on the proofs' (landing) jobs, with their
+ * container tokens. The databases and the app checker work only on app jobs: not here.
+ */
+const {
+  trigger: _trigger,
+  clock: _clock,
+  ids: _ids,
+  logger: _logger,
+  databases: _databases,
+  appChecker: _appChecker,
+  ...workPorts
+} = PIPELINE_PORT_TOKENS;
 export const PORT_TOKENS = workPorts;
 
 export type WorkPort = keyof typeof PORT_TOKENS;
@@ -101,7 +112,7 @@ export interface ProofPipeline {
  * HTTP/file site check (the Chromium check has its own tests; here its start-up time would eat
  * into the short deadlines of the hang cells).
  */
-export const PROOF_ENV = { MVP_NOTIFIER: 'jsonl', MVP_BROWSER_CHECK: 'off', ...FAKE_SECRETS };
+export const PROOF_ENV = { MVP_NOTIFIER: 'jsonl', MVP_BROWSER_CHECK: 'off', MVP_TEMPLATE: 'landing', ...FAKE_SECRETS };
 
 export interface OpenOptions {
   dataDir: string;

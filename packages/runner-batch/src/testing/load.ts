@@ -97,7 +97,8 @@ export interface LoadResult {
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const receiver = await startThrottlingReceiver(options.throttleEvery ?? 5);
   const dataDir = await tempDir('load');
-  const env = { MVP_NOTIFIER: 'jsonl,webhook', MVP_WEBHOOK_URL: receiver.url };
+  // The load proof runs many jobs: on the static template (app jobs have their own bench).
+  const env = { MVP_NOTIFIER: 'jsonl,webhook', MVP_WEBHOOK_URL: receiver.url, MVP_TEMPLATE: 'landing' };
   try {
     const submitter = await openPipeline({ dataDir, env });
     const submitted: Job[] = [];

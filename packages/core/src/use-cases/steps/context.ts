@@ -1,3 +1,4 @@
+import type { JourneyReport } from '../../domain/delivery.js';
 import type { Checkpoints, Job, RepoRef } from '../../domain/job.js';
 import type { ProductSpec } from '../../domain/spec.js';
 import type { WorkStep } from '../../domain/steps.js';
@@ -105,7 +106,7 @@ export interface StepDone<S extends WorkStep> {
 
 /** BUILDING's other outcome: the build failed and a repair round sends the job back. */
 export interface StepRepair {
-  repair: { summary: string; output: string; commit: string };
+  repair: { summary: string; output: string; commit: string; journeys?: JourneyReport };
 }
 
 export type StepResult<S extends WorkStep> = StepDone<S> | (S extends 'BUILDING' ? StepRepair : never);

@@ -10,11 +10,13 @@ export async function deploy(ctx: StepContext): Promise<StepResult<'DEPLOYING'>>
   const commit = ctx.head();
   const businessName = ctx.checkpoints.FETCHING_DATA?.businessName ?? job.businessName;
   const outputDir = await builtOutput(ctx);
+  const { manifest } = await ctx.checkout();
   const deployment = await deployer.deploy({
     jobId: job.jobId,
     commit,
     projectName: slugify(businessName),
     outputDir,
+    manifest,
     checkpoint: ctx.checkpoint,
     report: ctx.report,
     signal,

@@ -1,3 +1,4 @@
+import { deriveAppModel } from '../../domain/app-recipes.js';
 import { stableHash } from '../../domain/naming.js';
 import { parseProductSpec } from '../../domain/spec.js';
 import { ValidationError } from '../../errors.js';
@@ -26,6 +27,8 @@ export async function fetchData(ctx: StepContext): Promise<StepResult<'FETCHING_
       { path: '', message: `must be at most ${MAX_CHECKPOINTED_SPEC_BYTES} bytes as JSON, got ${bytes}` },
     ]);
   }
+  // A record written elsewhere (FounderDash) reaches here unchecked: a bad app model fails now.
+  if (spec.specifications?.app !== undefined) deriveAppModel(spec);
   return {
     outputs: { specHash: stableHash(spec), businessName: spec.product.name, spec },
     fields: () => ({ businessName: spec.product.name }),

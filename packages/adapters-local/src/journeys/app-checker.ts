@@ -1,0 +1,158 @@
+import { readFile } from 'node:fs/promises';
+import {
+  type AppChecker,
+  createRedactor,
+  type JourneyReport,
+  type JourneyResult,
+  PermanentError,
+  parseAppModel,
+  type Redactor,
+  ValidationError,
+} from '@mvp-pipeline/core';
+import { resolveInside } from '@mvp-pipeline/workspace';
+import { claimOwner, serverAppOf, startServerApp } from '../apps/server-app.js';
+import { findChromium } from '../browser/chromium.js';
+import { runBrowserJourneys } from './browser-journeys.js';
+import { runHttpJourneys } from './http-journeys.js';
+
+export interface JourneyAppCheckerSettings {
+  /** The browser to walk the journeys in; without one found, the HTTP-only journeys run. */
+  chromiumPath?: string | undefined;
+  /** `false`: the HTTP-only journeys, even where Chromium is installed. Default true. */
+  browser?: boolean;
+  /** How long the app has to answer its `readyPath` with 200. Default 90 000 ms. */
+  startTimeoutMs?: number;
+  /** Per browser action (a navigation, a click, a wait). Default 15 000 ms. */
+  journeyTimeoutMs?: number;
+  /** Time allowed to the `claim` command. Default 60 000 ms. */
+  claimTimeoutMs?: number;
+}
+
+const DEFAULT_START_TIMEOUT_MS = 90_000;
+const DEFAULT_JOURNEY_TIMEOUT_MS = 15_000;
+const DEFAULT_CLAIM_TIMEOUT_MS = 60_000;
+
+/**
+ * The AppChecker of a built server app in its workspace: validates the app model
+ * (`manifest.model`, with the core's parseAppModel), starts `manifest.commands.start` (see
+ * startServerApp: isolated, port in `manifest.start.portEnv`, bound to 127.0.0.1, `APP_URL`, the
+ * database URL as a secret) and waits for `manifest.start.readyPath` to answer 200, makes a
+ * one-time owner link with `manifest.commands.claim` (a secret, never logged), walks the journeys
+ * in Chromium (or over HTTP only when no Chromium is found: `mode: 'http'`), logs one line per
+ * journey, and always stops the app. An app that does not start, or a claim that fails, is a
+ * failed `start` / `claim` journey (the generated code's fault, for a repair round) quoting the
+ * redacted tail of its output. A manifest without `model`, `start`, `commands.start` or
+ * `commands.claim` is a PermanentError, an invalid model a ValidationError, a browser that cannot
+ * run a PermanentError; an aborted signal stops the app and rejects with its reason.
+ */
+export function createJourneyAppChecker(settings: JourneyAppCheckerSettings = {}): AppChecker {
+  const startTimeoutMs = settings.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+  const journeyTimeoutMs = settings.journeyTimeoutMs ?? DEFAULT_JOURNEY_TIMEOUT_MS;
+  const claimTimeoutMs = settings.claimTimeoutMs ?? DEFAULT_CLAIM_TIMEOUT_MS;
+  for (const [name, value] of Object.entries({ startTimeoutMs, journeyTimeoutMs, claimTimeoutMs })) {
+    if (!(value > 0)) {
+      throw new ValidationError('journey app checker settings', [
+        { path: name, message: 'must be a positive number of milliseconds' },
+      ]);
+    }
+  }
+  return {
+    specificationVersion: 'v1',
+    async check({ workspace, manifest, databaseUrl, report, signal }): Promise<JourneyReport> {
+      signal?.throwIfAborted();
+      const app = serverAppOf(manifest, ['claim', 'model']);
+      const modelFile = app.model!;
+      const model = parseAppModel(await readModel(workspace.dir, modelFile), `app model ${modelFile}`);
+      const chromium = settings.browser === false ? undefined : findChromium(settings.chromiumPath);
+      const mode: JourneyReport['mode'] = chromium ? 'browser' : 'http';
+      if (!chromium) {
+        report.log('No Chromium found: walking the HTTP-only journeys (no browser check)', 'warn');
+      }
+      const secrets = [databaseUrl];
+      const redact: Redactor = (text) => createRedactor(secrets)(text);
+      const failed = (name: string, failure: string): JourneyReport => {
+        report.log(`Journey ${name} failed: ${redact(failure).split('\n')[0]}`, 'error');
+        return { mode, ok: false, results: [{ name, ok: false, failure: redact(failure), durationMs: 0 }] };
+      };
+
+      report.log(`Starting the app: ${app.start.join(' ')}`);
+      const begun = Date.now();
+      const started = await startServerApp({
+        dir: workspace.dir,
+        app,
+        databaseUrl,
+        timeoutMs: startTimeoutMs,
+        ...(signal ? { signal } : {}),
+      });
+      if (!started.ok) return failed('start', started.failure);
+      const { running } = started;
+      try {
+        report.log(`The app answers on ${running.url} (${Date.now() - begun} ms)`);
+        const claim = await claimOwner({
+          dir: workspace.dir,
+          app,
+          databaseUrl,
+          appUrl: running.url,
+          timeoutMs: claimTimeoutMs,
+          ...(signal ? { signal } : {}),
+        });
+        if (claim.kind === 'owned') {
+          return failed('claim', 'The check database already has an owner: it is not a fresh one');
+        }
+        if (claim.kind === 'failed') return failed('claim', claim.failure);
+        const claimUrl = claim.url;
+        secrets.push(claimUrl, new URL(claimUrl).pathname.split('/').pop() ?? claimUrl);
+
+        const logResult = (r: JourneyResult) =>
+          report.log(
+            r.ok
+              ? `Journey ${r.name} ok`
+              : `Journey ${r.name} failed: ${redact(r.failure ?? 'no reason given')}`,
+            r.ok ? 'info' : 'error',
+          );
+        let walked: JourneyReport;
+        try {
+          walked = chromium
+            ? await runBrowserJourneys({
+                baseUrl: running.url,
+                model,
+                claimUrl,
+                executablePath: chromium,
+                timeoutMs: journeyTimeoutMs,
+                onResult: logResult,
+              })
+            : await runHttpJourneys({ baseUrl: running.url, model, claimUrl });
+        } catch (error) {
+          signal?.throwIfAborted();
+          throw new PermanentError(
+            `The ${mode} journeys could not run: ${redact(error instanceof Error ? error.message : String(error))}`,
+          );
+        }
+        signal?.throwIfAborted();
+        if (!chromium) walked.results.forEach(logResult);
+        // A journey's failure may quote a URL it visited: the claim link never leaves here.
+        const results = walked.results.map((r) =>
+          r.failure === undefined ? r : { ...r, failure: redact(r.failure) },
+        );
+        return { mode, ok: results.every((r) => r.ok), results };
+      } finally {
+        await running.stop();
+      }
+    },
+  };
+}
+
+async function readModel(dir: string, file: string): Promise<unknown> {
+  const text = await readFile(await resolveInside(dir, file), 'utf8').catch((error: unknown) => {
+    throw new PermanentError(`Cannot read the app model ${file}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  });
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new ValidationError(`app model ${file}`, [
+      { path: '', message: `is not JSON: ${(error as Error).message}` },
+    ]);
+  }
+}
