@@ -122,6 +122,12 @@ describe('the PGlite provisioner', () => {
     await writeFile(path.join(dir, name, 'lock'), `${dead}\n`);
     const db = await p.provision({ jobId: 'job_stale', purpose: 'app' });
     expect((await query(db.connectionUrl, 'SELECT 1 AS one')).ok).toBe(true);
+    // A lock left empty (a crash between making and writing it) is taken over too, after a wait.
+    const empty = databaseName('job_stale', 'check');
+    await mkdir(path.join(dir, empty), { recursive: true });
+    await writeFile(path.join(dir, empty, 'lock'), '');
+    const check = await p.provision({ jobId: 'job_stale', purpose: 'check' });
+    expect((await query(check.connectionUrl, 'SELECT 1 AS one')).ok).toBe(true);
   }, 60_000);
 
   it('refuses a database held by another live process with a TransientError, leaving it alone', async () => {

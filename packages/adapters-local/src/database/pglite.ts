@@ -1,11 +1,7 @@
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { PGlite } from '@electric-sql/pglite';
 import {
   createRedactor,
@@ -16,9 +12,11 @@ import {
   PermanentError,
   TransientError,
 } from '@mvp-pipeline/core';
+import { portIsFree } from './embedded-postgres.js';
 import { toDatabaseError, urlSecrets } from './errors.js';
 import { createFilePasswordStore, generatePassword, type PasswordStore } from './password-store.js';
 import { startPgliteFront } from './pglite-front.js';
+import { POSTGRESQL_CONF, pgliteTemplate } from './pglite-template.js';
 
 export interface PgliteProvisionerSettings {
   /** The folder of every PGlite database (`<data dir>/databases/pglite`); passwords in `<dir>/passwords`. */
@@ -38,21 +36,6 @@ export type PgliteProvisioner = DatabaseProvisioner & {
 
 export const PGLITE_PROVIDER = 'postgres-pglite';
 const DEFAULT_MAX_CONNECTIONS = 20;
-/**
- * PGlite's default 128 MB of shared buffers costs ~200 MB of memory per running database (and
- * ~800 MB for the first); 16 MB (the embedded cluster's setting) brings that to ~50 MB.
- */
-const POSTGRESQL_CONF = ['shared_buffers = 16MB'];
-/**
- * Makes an empty PGlite data dir at $TARGET. Run in a child process: PGlite's initdb keeps
- * ~0.5 GB of memory in the process that ran it, and the runner should not carry that.
- */
-const INITDB_SCRIPT = `import { PGlite } from '@electric-sql/pglite';
-const db = await PGlite.create(process.env.TARGET, { postgresqlconf: ${JSON.stringify(POSTGRESQL_CONF)} });
-await db.close();`;
-/** Where the child resolves '@electric-sql/pglite' from: this module's folder (src or dist). */
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-
 /** One database being served by this process: PGlite, its pglite-socket server and the TCP front. */
 interface Served {
   port: number;
@@ -88,14 +71,6 @@ function alive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-async function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
 }
 
 const readText = (file: string) =>
@@ -161,7 +136,7 @@ export function createPgliteProvisioner(settings: PgliteProvisionerSettings): Pg
    */
   async function lock(name: string): Promise<void> {
     const file = files(name).lock;
-    for (let attempt = 0; attempt < 3; attempt++) {
+    for (let attempt = 0; attempt < 4; attempt++) {
       try {
         await writeFile(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
         return;
@@ -169,9 +144,16 @@ export function createPgliteProvisioner(settings: PgliteProvisionerSettings): Pg
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
       const pid = Number(await readText(file));
-      // Our own pid without a served entry: left by a stop that failed half-way.
+      // Ours: served by this process, or left by a stop that failed half-way.
       if (pid === process.pid) return;
-      if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
+      const written = Number.isInteger(pid) && pid > 0;
+      // Empty: another process may have just made it and not yet written its pid; empty for
+      // long, it was left by a crash between the two.
+      if (!written && attempt < 2) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
+      if (written && alive(pid)) {
         throw new TransientError(`The PGlite database ${name} is in use by process ${pid}; try again later`);
       }
       await rm(file, { force: true });
@@ -183,54 +165,11 @@ export function createPgliteProvisioner(settings: PgliteProvisionerSettings): Pg
     return (await import('@electric-sql/pglite')).PGlite;
   }
 
-  /**
-   * `<dir>/template`: an empty data dir made once by a child process (see INITDB_SCRIPT); each
-   * database starts as a copy of it, so no initdb runs in this process.
-   */
-  async function template(): Promise<string> {
-    const target = path.join(dir, 'template');
-    return inTurn(target, async () => {
-      if (existsSync(path.join(target, 'PG_VERSION'))) return target;
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      const temp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}`;
-      try {
-        await new Promise<void>((resolve, reject) =>
-          execFile(
-            process.execPath,
-            ['--input-type=module', '-e', INITDB_SCRIPT],
-            {
-              cwd: HERE,
-              // Nothing of the runner's environment (its secrets) goes to the child.
-              env: { PATH: process.env['PATH'] ?? '', TARGET: temp },
-              timeout: 180_000,
-              maxBuffer: 4 * 1024 * 1024,
-            },
-            (error, _stdout, stderr) =>
-              error
-                ? reject(
-                    new PermanentError(
-                      `PGlite's initdb failed (${error.code ?? error.signal}): ${stderr.slice(-2000)}`.trim(),
-                    ),
-                  )
-                : resolve(),
-          ),
-        );
-        // Whole or absent: another process that got there first keeps its own.
-        await rename(temp, target).catch((error: NodeJS.ErrnoException) => {
-          if (!existsSync(path.join(target, 'PG_VERSION'))) throw error;
-        });
-      } finally {
-        await rm(temp, { recursive: true, force: true });
-      }
-      return target;
-    });
-  }
-
   /** A new data dir holding a login role `name` (no superuser, no createdb/createrole) and a database it owns. */
   async function init(name: string, jobId: string, purpose: DatabasePurpose): Promise<void> {
     const f = files(name);
     await rm(f.pgdata, { recursive: true, force: true });
-    await cp(await template(), f.pgdata, { recursive: true });
+    await cp(await pgliteTemplate(dir), f.pgdata, { recursive: true });
     const Pglite = await loadPglite();
     const db = await Pglite.create(f.pgdata, { postgresqlconf: POSTGRESQL_CONF });
     try {
@@ -362,6 +301,9 @@ export function createPgliteProvisioner(settings: PgliteProvisionerSettings): Pg
         const connectionUrl = url.toString();
         register(connectionUrl);
         return { resource: resourceOf(name, purpose, port), connectionUrl, created: fresh };
+      }).catch((error) => {
+        if (signal?.aborted) throw signal.reason;
+        throw toDatabaseError(`Provisioning PGlite database ${name}`, error, redact);
       });
     },
 
@@ -388,6 +330,8 @@ export function createPgliteProvisioner(settings: PgliteProvisionerSettings): Pg
         started.delete(f.home);
         await rm(f.home, { recursive: true, force: true });
         return true;
+      }).catch((error) => {
+        throw toDatabaseError(`Removing PGlite database ${name}`, error, redact);
       });
       const hadPassword = await passwords.remove(name);
       return { removed: removed || hadPassword };
