@@ -250,6 +250,7 @@ export async function createPipeline(options: CreatePipelineOptions): Promise<Pi
         root: config.dataDir,
         databases,
         redact,
+        portRange: config.appPorts,
         // `mvp serve` hosts the apps itself; a run hosts its app while it lives (for the site check).
         serve: options.hostApps !== false,
       });
