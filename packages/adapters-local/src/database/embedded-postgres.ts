@@ -274,7 +274,8 @@ export function createEmbeddedPostgres(settings: EmbeddedPostgresSettings): Embe
   };
 }
 
-async function portIsFree(port: number): Promise<boolean> {
+/** Whether `port` on 127.0.0.1 can be listened on now. */
+export async function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.once('error', () => resolve(false));
