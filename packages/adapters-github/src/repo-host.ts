@@ -39,6 +39,9 @@ import {
 } from './names.js';
 import { createOctokit, type LogLine } from './octokit.js';
 
+/** The host's name in the record's `resources.repository`. */
+const PROVIDER = 'github';
+
 /** Settings of the GitHub RepoHost (environment names in brackets). */
 export interface GitHubRepoHostSettings {
   /** A token that may create repositories and push to them (GITHUB_TOKEN). This, or `app`. */
@@ -396,7 +399,8 @@ export function createGitHubRepoHost(
         const candidate = candidateName(name, attempt);
         const existing = await getRepo(account.login, candidate, signal);
         if (existing) {
-          if (belongsToJob(existing.description, jobId)) return { repo: toRef(existing), created: false };
+          if (belongsToJob(existing.description, jobId))
+            return { repo: toRef(existing), created: false, provider: PROVIDER };
           log(`Repository ${existing.full_name} belongs to someone else; trying another name`);
           continue;
         }
@@ -410,7 +414,8 @@ export function createGitHubRepoHost(
           }
           // Taken, though GET said 404: made moments ago (perhaps by this job's last attempt) and not yet visible.
           const taken = await settled(account.login, candidate, signal);
-          if (taken && belongsToJob(taken.description, jobId)) return { repo: toRef(taken), created: false };
+          if (taken && belongsToJob(taken.description, jobId))
+            return { repo: toRef(taken), created: false, provider: PROVIDER };
           // Not ours, or not one we can see at all (another team's private repository): move on.
           log(`Repository ${account.login}/${candidate} belongs to someone else; trying another name`);
           continue;
@@ -427,6 +432,7 @@ export function createGitHubRepoHost(
         return {
           repo: toRef({ ...made, default_branch: visible.default_branch ?? made.default_branch }),
           created: true,
+          provider: PROVIDER,
         };
       }
       throw new PermanentError(
