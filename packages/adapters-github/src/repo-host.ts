@@ -387,10 +387,11 @@ export function createGitHubRepoHost(
     return refs.find((r) => r.ref === ref)?.oid;
   }
 
-  return {
+  const host: RepoHost = {
     specificationVersion: 'v1',
 
     async ensureRepo({ jobId, name, description, signal }) {
+      signal?.throwIfAborted();
       assertRepoName(name);
       if (!jobId.trim()) throw new ValidationError('job', [{ path: 'jobId', message: 'must not be empty' }]);
       const account = await owner(signal);
@@ -516,6 +517,13 @@ export function createGitHubRepoHost(
       return { commit: oid };
     },
   };
+  // Every call ends in signal.reason once aborted, whatever octokit or git made of the abort.
+  return {
+    specificationVersion: 'v1',
+    ensureRepo: (options) => abortable(options.signal, () => host.ensureRepo(options)),
+    push: (options) => abortable(options.signal, () => host.push(options)),
+    checkout: (options) => abortable(options.signal, () => host.checkout(options)),
+  };
 }
 
 async function assertEmpty(workspace: Workspace): Promise<void> {
@@ -524,5 +532,14 @@ async function assertEmpty(workspace: Workspace): Promise<void> {
     throw new ValidationError('workspace', [
       { path: workspace.dir, message: 'must be empty to check a repository out into it' },
     ]);
+  }
+}
+
+async function abortable<T>(signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    throw error;
   }
 }

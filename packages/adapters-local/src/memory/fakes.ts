@@ -319,8 +319,9 @@ export function createMemoryNotifier(): Notifier & { sent: JobNotification[]; ca
     specificationVersion: 'v1',
     sent,
     calls,
-    async notify({ notification, idempotencyKey }) {
+    async notify({ notification, idempotencyKey, signal }) {
       calls.record('notify');
+      throwIfAborted(signal);
       if (keys.has(idempotencyKey)) return;
       keys.add(idempotencyKey);
       sent.push(structuredClone(notification));

@@ -128,10 +128,15 @@ siteCheckerContract(t, 'memory', () => {
   };
 });
 
-notifierContract(t, 'memory', () => {
-  const notifier = createMemoryNotifier();
-  return { notifier, delivered: async () => notifier.sent };
-});
+notifierContract(
+  t,
+  'memory',
+  () => {
+    const notifier = createMemoryNotifier();
+    return { notifier, delivered: async () => notifier.sent };
+  },
+  { deduplicates: true },
+);
 
 jobTriggerContract(t, 'memory', () => {
   const trigger = createMemoryTrigger();

@@ -73,7 +73,9 @@ async function startHost(breakage: Breakage) {
     send(
       200,
       content,
-      breakage.octetStream ? 'application/octet-stream' : (TYPES[path.extname(file)] ?? 'application/octet-stream'),
+      breakage.octetStream
+        ? 'application/octet-stream'
+        : (TYPES[path.extname(file)] ?? 'application/octet-stream'),
     );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -112,7 +114,9 @@ function hostDeployer(host: string, fetchFn: typeof fetch, breakage: Breakage): 
       response = await fetchFn(url, withSignal);
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
-      throw new TransientError(`${what}: the host did not answer (${(error as Error).message})`, { cause: error });
+      throw new TransientError(`${what}: the host did not answer (${(error as Error).message})`, {
+        cause: error,
+      });
     }
     if (response.ok || response.status === 404) return response;
     if (response.status === 429) {
@@ -134,7 +138,12 @@ function hostDeployer(host: string, fetchFn: typeof fetch, breakage: Breakage): 
           ? saved.deploymentId
           : `dpl_${shortHash(`${jobId}\0${commit}`)}`;
       await checkpoint.save({ commit, deploymentId });
-      const known = await call('look up the deployment', `${host}/api-deployments/${deploymentId}`, {}, signal);
+      const known = await call(
+        'look up the deployment',
+        `${host}/api-deployments/${deploymentId}`,
+        {},
+        signal,
+      );
       if (known.status === 404) {
         const files = breakage.rawErrors
           ? await readTree(outputDir)
@@ -258,7 +267,10 @@ describe('the Deployer contract suite catches broken deployers', () => {
     it(`fails a deployer that ${what}, saying what to fix`, async () => {
       const failed = await failures(breakage);
       const hit = failed.find((f) => caseName.test(f.name));
-      expect(hit, `no failing case matched ${caseName}; failed: ${failed.map((f) => f.name).join(', ')}`).toBeDefined();
+      expect(
+        hit,
+        `no failing case matched ${caseName}; failed: ${failed.map((f) => f.name).join(', ')}`,
+      ).toBeDefined();
       expect(hit?.message.replace(/\s+/g, ' ')).toMatch(message);
     }, 30_000);
   }

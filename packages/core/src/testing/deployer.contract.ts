@@ -354,7 +354,7 @@ export function deployerContract(
             if (code === 'RATE_LIMITED' && outcome.kind === 'pipeline')
               expect(
                 outcome.error.retryAfterMs,
-                'a RateLimitedError must carry retryAfterMs (from Retry-After: 30)',
+                'a RateLimitedError must carry retryAfterMs (from Retry-After: 120)',
               ).toBeGreaterThan(0);
           });
         }

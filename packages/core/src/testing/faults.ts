@@ -6,7 +6,7 @@ import { PipelineError } from '../errors.js';
  * - `timeout`: the request times out (what `fetch` throws when `AbortSignal.timeout` fires);
  * - `server-error`: the remote side answers 503;
  * - `client-error`: the remote side answers 400 (a request it will never accept);
- * - `rate-limited`: the remote side answers 429 with `Retry-After: 30`;
+ * - `rate-limited`: the remote side answers 429 with `Retry-After: 120` (too long to sleep through);
  * - `hang`: the request never answers (until the caller's signal aborts it).
  */
 export type NetworkFault =
@@ -91,7 +91,7 @@ export function faultyFetch(base: typeof fetch = (input, init) => fetch(input, i
         return json(
           429,
           { error: { code: 'rate_limited', message: 'Injected 429' } },
-          { 'retry-after': '30' },
+          { 'retry-after': '120' },
         );
       case 'hang':
         return new Promise<Response>((_resolve, reject) => {
