@@ -5,7 +5,8 @@ import { ConfigError, PipelineError } from '@mvp-pipeline/core';
 import { parseWholeNumber } from './whole-number.js';
 
 /**
- * The runner's configuration, parsed once from the environment. Names follow design.md and the
+ * The runner's configuration, parsed once from the environment. Names follow the root README's
+ * configuration table and the
  * vendors' own conventions, so every external service can point at a local stand-in.
  */
 export interface RunnerConfig {
