@@ -131,8 +131,12 @@ describe.skipIf(!enabled)('the packages installed outside the workspace', () => 
     });
     expect(install.code, `npm install failed:\n${install.stderr}\n${install.stdout}`).toBe(0);
     expect(`${install.stdout}${install.stderr}`).not.toMatch(/Failed to create bin/i);
-    // npm found every package it asked for among the workspace's own.
-    expect(registry.missing).toEqual([]);
+    // npm found every package it needs among the workspace's own: it asks the registry for ours
+    // too (then takes the tarballs), and for optional peers (pg-native), and goes on without them.
+    const unserved = registry.missing.filter(
+      (name) => !name.startsWith('@mvp-pipeline/') && !registry.optional.has(name),
+    );
+    expect(unserved).toEqual([]);
     expect(registry.served.length).toBeGreaterThan(0);
     expect(await readdir(join(project, 'node_modules/@mvp-pipeline'))).toEqual(
       expect.arrayContaining(LIBRARIES),
