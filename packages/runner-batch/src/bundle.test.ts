@@ -167,8 +167,7 @@ describe('the bundle and its image', () => {
 describe('the bundled runner against DynamoDB (dynalite) and the local adapters', () => {
   it('runs a job to COMPLETED, records the Batch job id, and a second runner changes nothing', async () => {
     const env = containerEnv(await dataDir('complete'));
-    // The runner's durability on the static template; app jobs have their own tests.
-    const submitted = await submit(env, 'landing');
+    const submitted = await submit(env);
     expect(submitted).toMatchObject({ status: 'PENDING', currentStep: 'QUEUED' });
 
     const run = await startProcess(batchCommand(submitted.jobId), appDir, {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { NotFoundError, type ProductSpec, parseProductSpec, type SpecSource } from '@mvp-pipeline/core';
 import { readSpecFile } from './spec-file.js';
 
-/** A SpecSource over specs registered from JSON files (the ../shared/specs shape). */
+/** A SpecSource over specs registered from JSON files (the shape of `examples/*.json`). */
 export interface JsonSpecSource extends Required<SpecSource> {
   /** Validates and registers a spec; returns it. */
   register(spec: unknown, origin?: string): Promise<ProductSpec>;

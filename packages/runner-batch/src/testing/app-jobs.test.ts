@@ -105,21 +105,28 @@ describe.runIf(enabled)('app jobs through the CLI', () => {
     expect(deliveryOf(jobs.get('explicit')!)?.features.some((f) => f.builtBy === 'model')).toBe(true);
   });
 
-  it('keeps secrets out of records, logs and the repository', async () => {
+  it('keeps secrets out of records and logs; the owner link goes only to the founder', async () => {
     const leaks: string[] = [];
-    for (const dir of ['jobs', 'notifications.jsonl']) {
-      const path = join(dataDir, dir);
-      const names = dir.endsWith('.jsonl') ? [''] : await readdir(path);
-      for (const file of names) {
-        const text = await readFile(join(path, file), 'utf8').catch(() => '');
-        if (/postgres(ql)?:\/\/[^\s"]*:[^\s"@]+@/.test(text))
-          leaks.push(`${dir}/${file}: a database URL with a password`);
-        if (/\/claim\/[A-Za-z0-9_-]{20,}/.test(text)) leaks.push(`${dir}/${file}: an owner claim link`);
-        for (const needle of SECRET_NEEDLES)
-          if (text.includes(needle)) leaks.push(`${dir}/${file}: ${needle}`);
-      }
+    const scan = (where: string, text: string, claimAllowed: boolean) => {
+      if (/postgres(ql)?:\/\/[^\s"]*:[^\s"@]+@/.test(text))
+        leaks.push(`${where}: a database URL with a password`);
+      if (!claimAllowed && /\/claim\/[A-Za-z0-9_-]{20,}/.test(text))
+        leaks.push(`${where}: an owner claim link`);
+      for (const needle of SECRET_NEEDLES) if (text.includes(needle)) leaks.push(`${where}: ${needle}`);
+    };
+    for (const file of await readdir(join(dataDir, 'jobs'))) {
+      if (file.endsWith('.json') || file.endsWith('.jsonl'))
+        scan(`jobs/${file}`, await readFile(join(dataDir, 'jobs', file), 'utf8'), false);
     }
+    const notices = (await readFile(join(dataDir, 'notifications.jsonl'), 'utf8')).trim().split('\n');
+    for (const line of notices) scan('notifications.jsonl', line, true);
     expect(leaks).toEqual([]);
+    // The end notification is the founder's channel: it carries their owner link.
+    const completed = notices
+      .map((l) => JSON.parse(l) as { status?: string })
+      .filter((n) => n.status === 'COMPLETED');
+    expect(completed).toHaveLength(3);
+    expect(JSON.stringify(completed)).toMatch(/"ownerClaimUrl":"http:\/\/127\.0\.0\.1:\d+\/claim\//);
   });
 
   it('serves the deployed app from `mvp serve`, and its data outlives a restart', async () => {
