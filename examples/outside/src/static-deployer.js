@@ -42,9 +42,9 @@ function mapError(error, what) {
 
 /**
  * Starts the host on 127.0.0.1 (a free port) over `root`. A deployment is
- * `<root>/deployments/<id>/`, served at `/d/<id>/`; each job's site is `/s/<site>/`, where the
- * site name is the project name plus a hash of the job id (two founders with the same product
- * name get two sites), pointing at the job's latest deployment.
+ * `<root>/deployments/<id>/`, served at `/d/<id>/`; each job's site is `/s/<siteName>/` (the core's
+ * per-job site name: two founders with the same product name get two sites), pointing at the
+ * job's latest deployment.
  * @param {{ root: string }} options
  * @returns {Promise<{ deployer: Deployer, url: string, close(): Promise<void> }>}
  */
@@ -82,7 +82,7 @@ export async function startStaticHost({ root }) {
   /** @type {Deployer} */
   const deployer = {
     specificationVersion: 'v1',
-    async deploy({ jobId, commit, projectName, outputDir, report, signal }) {
+    async deploy({ jobId, commit, siteName, outputDir, report, signal }) {
       signal?.throwIfAborted();
       // The same (job, commit) is the same deployment: a retried deploy finds it.
       const deploymentId = `dpl_${shortHash(`${jobId}\n${commit}`)}`;
@@ -105,9 +105,11 @@ export async function startStaticHost({ root }) {
         }
         report.log(`Published ${deploymentId} to our host`);
       }
-      const site = `${projectName}-${shortHash(jobId).slice(0, 8)}`;
+      // The core's per-job site name: two founders with the same product name get two sites.
+      const site = siteName;
       sites.set(site, deploymentId);
       return {
+        provider: 'outside-static',
         deploymentId,
         stagingUrl: `${url}/d/${deploymentId}/`,
         productionUrl: `${url}/s/${encodeURIComponent(site)}/`,
