@@ -33,7 +33,8 @@ export function createJsonSpecSource(settings: JsonSpecSourceSettings = {}): Jso
 
   const source: JsonSpecSource = {
     specificationVersion: 'v1',
-    async getSpec({ userId, productId }) {
+    async getSpec({ userId, productId, signal }) {
+      signal?.throwIfAborted();
       let spec = specs.get(key(userId, productId));
       if (!spec && settings.dir) {
         const text = await readFile(pathOf(settings.dir, userId, productId), 'utf8').catch(() => undefined);
