@@ -336,6 +336,47 @@ describe('Claude code generator', () => {
       await expect(readFile(join(outside, 'new.txt'))).rejects.toThrow();
     });
 
+    it('refuses writes, edits and deletes of files the template protects, naming the file', async () => {
+      let results: ScriptContext['toolResults'] = [];
+      const AUTH = 'export const auth = true;\n';
+      const attempts = [
+        call('write_file', { path: 'lib/auth.ts', content: 'export const auth = false;\n' }),
+        call('edit_file', { path: './lib/auth.ts', old_text: 'true', new_text: 'false' }),
+        call('delete_file', { path: 'lib/auth.ts' }),
+        call('write_file', { path: 'journeys/new.mjs', content: 'x' }),
+        call('write_file', { path: 'via-link/auth.ts', content: 'x' }),
+        call('read_file', { path: 'lib/auth.ts' }),
+        call('write_file', { path: 'lib/auth.ts.bak', content: 'copy' }),
+      ];
+      const { run, dir, manifest } = await setup(
+        scripted([
+          toolCalls(attempts),
+          (context) => {
+            results = context.toolResults;
+            return endTurn('Left the protected files alone.');
+          },
+        ]),
+        { verifyBuild: false },
+      );
+      manifest.protectedFiles = ['lib/auth.ts', 'journeys/'];
+      await mkdir(join(dir, 'lib'));
+      await mkdir(join(dir, 'journeys'));
+      await writeFile(join(dir, 'lib', 'auth.ts'), AUTH);
+      await symlink('lib', join(dir, 'via-link'));
+      const result = await run();
+      expect(results.map((r) => r.is_error)).toEqual([true, true, true, true, true, false, false]);
+      for (const refused of results.slice(0, 3)) {
+        expect(refused.content).toContain('lib/auth.ts is protected by the "tiny" template');
+      }
+      expect(results[3]!.content).toContain('journeys/new.mjs is protected');
+      // A write through a symlink is refused either way (writes follow no symlink).
+      expect(results[5]!.content).toBe(AUTH);
+      expect(await readFile(join(dir, 'lib', 'auth.ts'), 'utf8')).toBe(AUTH);
+      await expect(readFile(join(dir, 'journeys', 'new.mjs'))).rejects.toThrow();
+      expect(result.filesChanged).toContain('lib/auth.ts.bak');
+      expect(result.filesChanged).not.toContain('lib/auth.ts');
+    });
+
     it('refuses a command that is not declared, and arguments to a declared one', async () => {
       let results: ScriptContext['toolResults'] = [];
       const { run } = await setup(

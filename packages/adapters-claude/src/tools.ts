@@ -138,6 +138,21 @@ export function createToolbox(options: ToolboxOptions): Toolbox {
     }
   };
 
+  const guarded = manifest.protectedFiles ?? [];
+
+  // Refused up front: the core also fails the step when a protected file changed, but a refusal
+  // tells the model at once instead of failing the whole session at the end.
+  const changeable = async (path: string): Promise<{ absolute: string; relative: string }> => {
+    const target = await confined(path);
+    const rule = protectingRule(guarded, target.relative);
+    if (rule !== undefined) {
+      throw new ToolRefusal(
+        `${target.relative} is protected by the "${manifest.name}" template (protectedFiles: ${rule}); it must not be changed or deleted. Change other files instead.`,
+      );
+    }
+    return target;
+  };
+
   const confined = async (path: string): Promise<{ absolute: string; relative: string }> => {
     const absolute = await resolveInside(dir, path);
     const relative = relativePath(dir, absolute);
@@ -193,7 +208,7 @@ export function createToolbox(options: ToolboxOptions): Toolbox {
       return ok(clipped, `reading ${relative}`);
     },
     async write_file({ path, content }) {
-      const { absolute, relative } = await confined(path);
+      const { absolute, relative } = await changeable(path);
       const changed = await write(relative, absolute, content);
       return {
         ...ok(
@@ -206,7 +221,7 @@ export function createToolbox(options: ToolboxOptions): Toolbox {
       };
     },
     async edit_file({ path, old_text, new_text }) {
-      const { absolute, relative } = await confined(path);
+      const { absolute, relative } = await changeable(path);
       const text = await current(absolute);
       if (text === null) return refused(`${path}: no such file`, `editing ${relative}`);
       const first = text.indexOf(old_text);
@@ -222,7 +237,7 @@ export function createToolbox(options: ToolboxOptions): Toolbox {
       return { ...ok(`Edited ${relative}`, `editing ${relative}`), changed };
     },
     async delete_file({ path }) {
-      const { absolute, relative } = await confined(path);
+      const { absolute, relative } = await changeable(path);
       const info = await stat(absolute).catch(() => undefined);
       if (!info) return refused(`${path}: no such file`, `deleting ${relative}`);
       if (!info.isFile())
@@ -313,6 +328,14 @@ export function createToolbox(options: ToolboxOptions): Toolbox {
 }
 
 class ToolRefusal extends Error {}
+
+/** The `protectedFiles` entry covering `relative` (a path, or a folder ending in `/`), if any. */
+function protectingRule(rules: readonly string[], relative: string): string | undefined {
+  return rules.find((rule) => {
+    const clean = rule.replace(/^\.\//, '');
+    return clean.endsWith('/') ? relative.startsWith(clean) || `${relative}/` === clean : relative === clean;
+  });
+}
 
 function relativePath(root: string, absolute: string): string {
   return relativeTo(root, absolute).split(sep).join('/');
