@@ -507,6 +507,46 @@ describe('Claude code generator', () => {
     });
   });
 
+  describe('thinking', () => {
+    it('sends the thinking budget inside max_tokens, and sends thinking blocks back', async () => {
+      const { run, standIn } = await setup(
+        scripted([
+          {
+            kind: 'message',
+            content: [
+              { type: 'thinking', thinking: 'The page needs an RSVP section.', signature: 'sig-1' },
+              { type: 'tool_use', name: 'write_file', input: { path: 'src/app.mjs', content: WORKING_APP } },
+            ],
+            stopReason: 'tool_use',
+          },
+          endTurn('done'),
+        ]),
+        { thinkingBudgetTokens: 4_000, maxTokensPerTurn: 20_000, verifyBuild: false },
+      );
+      await run();
+      const first = standIn.requests[0]!.body;
+      expect(first['thinking']).toEqual({ type: 'enabled', budget_tokens: 4_000 });
+      expect(first.max_tokens).toBe(20_000);
+      const replay = standIn.requests[1]!.body.messages!.find((m) => m.role === 'assistant')!;
+      expect(replay.content).toContainEqual(
+        expect.objectContaining({
+          type: 'thinking',
+          thinking: 'The page needs an RSVP section.',
+          signature: 'sig-1',
+        }),
+      );
+    });
+
+    it('refuses a thinking budget that leaves no room for the answer', () => {
+      expect(() => createClaudeCodeGenerator({ apiKey: KEY, thinkingBudgetTokens: 500 })).toThrow(
+        /thinkingBudgetTokens/,
+      );
+      expect(() =>
+        createClaudeCodeGenerator({ apiKey: KEY, thinkingBudgetTokens: 16_000, maxTokensPerTurn: 16_000 }),
+      ).toThrow(/thinkingBudgetTokens/);
+    });
+  });
+
   describe('API errors', () => {
     const done = endTurn('done');
 
@@ -518,6 +558,43 @@ describe('Claude code generator', () => {
       expect(sleeps).toEqual([2_000]);
       expect(standIn.requests).toHaveLength(2);
       expect(report.lines.join('\n')).toMatch(/overloaded \(529 overloaded_error\).*retrying in 2\.0 s/);
+    });
+
+    it('streams every call; one turn under two 529s makes three calls, its usage taken from the stream', async () => {
+      const { run, standIn, report } = await setup(
+        scripted([
+          overloaded(),
+          overloaded(),
+          toolCalls([call('write_file', { path: 'src/app.mjs', content: WORKING_APP })]),
+          done,
+        ]),
+        { verifyBuild: false },
+      );
+      const result = await run();
+      expect(result.filesChanged).toContain('src/app.mjs');
+      expect(standIn.requests).toHaveLength(4);
+      expect(standIn.requests.every((r) => r.body['stream'] === true)).toBe(true);
+      // Usage is reported once per answered turn, and equals what the stand-in billed.
+      const billed = standIn.requests.filter((r) => r.usage).map((r) => r.usage!);
+      expect(billed).toHaveLength(2);
+      expect(
+        report.usages.map((u) => [u.inputTokens, u.outputTokens, u.cacheWriteTokens, u.cacheReadTokens]),
+      ).toEqual(
+        billed.map((u) => [
+          u.input_tokens,
+          u.output_tokens,
+          u.cache_creation_input_tokens,
+          u.cache_read_input_tokens,
+        ]),
+      );
+      expect(billed[0]!.cache_creation_input_tokens).toBeGreaterThan(0);
+    });
+
+    it('bounds the calls of one turn under 529s to maxRetries + 1', async () => {
+      const { run, standIn } = await setup(() => overloaded(), { verifyBuild: false, maxRetries: 2 });
+      const error = await failure(run());
+      expect(error.code).toBe('TRANSIENT');
+      expect(standIn.requests).toHaveLength(3);
     });
 
     it('retries a 429 rate limit after retry-after, and gives up typed when it persists', async () => {

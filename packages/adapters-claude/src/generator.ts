@@ -7,9 +7,10 @@ import type {
   ContentBlock,
   ContentBlockParam,
   Message,
-  MessageCreateParamsNonStreaming,
+  MessageCreateParamsBase,
   MessageParam,
   TextBlockParam,
+  ThinkingConfigParam,
   ToolResultBlockParam,
   ToolUseBlock,
 } from '@anthropic-ai/sdk/resources/messages/messages';
@@ -61,8 +62,13 @@ export interface ClaudeCodeGeneratorSettings {
   maxCostUsd?: number | undefined;
   /** Prices of `model` per MTok; default {@link DEFAULT_MODEL_PRICES}[model] (required for other models). */
   prices?: ModelPrices | undefined;
-  /** `max_tokens` of one turn (at most 21 000: longer non-streaming calls are refused by the SDK). Default 16 000. */
+  /** `max_tokens` of one turn, thinking included (calls stream, so whole files fit). Default 32 000. */
   maxTokensPerTurn?: number | undefined;
+  /**
+   * Extended thinking: the `budget_tokens` of each turn (at least 1 024, below `maxTokensPerTurn`;
+   * thinking tokens count against `max_tokens` and are billed as output). Default off.
+   */
+  thinkingBudgetTokens?: number | undefined;
   /** Timeout of one template command run by the model. Default 5 minutes. */
   commandTimeoutMs?: number | undefined;
   /** Bytes of a command's output (its tail) shown to the model. Default 16 KiB. */
@@ -116,6 +122,7 @@ interface Resolved {
   maxOutputTokens: number;
   maxCostUsd: number;
   maxTokensPerTurn: number;
+  thinkingBudgetTokens: number | undefined;
   commandTimeoutMs: number;
   outputCap: number;
   maxReadChars: number;
@@ -132,6 +139,16 @@ interface Resolved {
 
 // Below this many tokens of room a turn cannot do useful work: the budget counts as spent.
 const MIN_TURN_TOKENS = 1_024;
+
+/**
+ * The `thinking` field of a turn: the configured budget, cut so that `MIN_TURN_TOKENS` of
+ * `max_tokens` stay for the answer (thinking counts against it); none when the room is too small.
+ */
+function thinkingFor(budget: number | undefined, maxTokens: number): { thinking?: ThinkingConfigParam } {
+  if (budget === undefined) return {};
+  const fits = Math.min(budget, maxTokens - MIN_TURN_TOKENS);
+  return fits >= 1_024 ? { thinking: { type: 'enabled', budget_tokens: fits } } : {};
+}
 const MAX_NOTES_CHARS = 20_000;
 /** Backoff of one API call's retries (the number of tries is `maxRetries + 1`). */
 const CALL_RETRY_POLICY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 30_000 };
@@ -209,11 +226,18 @@ function resolveSettings(s: ClaudeCodeGeneratorSettings): Resolved {
     }
     return value;
   };
-  const maxTokensPerTurn = positive('maxTokensPerTurn', s.maxTokensPerTurn, 16_000);
-  if (maxTokensPerTurn > 21_000) {
+  const maxTokensPerTurn = positive('maxTokensPerTurn', s.maxTokensPerTurn, 32_000);
+  const thinkingBudgetTokens =
+    s.thinkingBudgetTokens === undefined
+      ? undefined
+      : positive('thinkingBudgetTokens', s.thinkingBudgetTokens, 0);
+  if (
+    thinkingBudgetTokens !== undefined &&
+    (thinkingBudgetTokens < 1_024 || thinkingBudgetTokens + MIN_TURN_TOKENS > maxTokensPerTurn)
+  ) {
     throw new ConfigError(
-      'maxTokensPerTurn',
-      'must be at most 21000 (longer non-streaming calls are refused)',
+      'thinkingBudgetTokens',
+      `must be at least 1024 and leave ${MIN_TURN_TOKENS} tokens of maxTokensPerTurn (${maxTokensPerTurn}) for the answer, got ${thinkingBudgetTokens}`,
     );
   }
   const breaker = { ...DEFAULT_BREAKER };
@@ -227,6 +251,7 @@ function resolveSettings(s: ClaudeCodeGeneratorSettings): Resolved {
     maxOutputTokens: positive('maxOutputTokens', s.maxOutputTokens, 200_000),
     maxCostUsd: positive('maxCostUsd', s.maxCostUsd, 5, false),
     maxTokensPerTurn,
+    thinkingBudgetTokens,
     commandTimeoutMs: positive('commandTimeoutMs', s.commandTimeoutMs, 5 * 60_000),
     outputCap: positive('outputCap', s.outputCap, 16 * 1024),
     maxReadChars: positive('maxReadChars', s.maxReadChars, 100_000),
@@ -356,6 +381,7 @@ class Session {
           {
             model: this.config.model,
             max_tokens: maxTokens,
+            ...thinkingFor(this.config.thinkingBudgetTokens, maxTokens),
             system: cachedSystem,
             tools,
             messages: withCachePoints(this.messages, cacheControl),
@@ -503,13 +529,16 @@ class Session {
    * goes up says how many tries were made (`tries`), and the pipeline's step retry counts them
    * against the same policy instead of restarting the session for the same failure.
    */
-  private async call(body: MessageCreateParamsNonStreaming, signal: AbortSignal): Promise<Message> {
+  private async call(body: MessageCreateParamsBase, signal: AbortSignal): Promise<Message> {
     const { maxRetries, maxRetryWaitMs, callTimeoutMs } = this.config;
     try {
       return await retry(
         () =>
+          // Streamed: a turn writing whole files runs for minutes, which the SDK refuses (and a
+          // proxy may cut) without streaming. The timeout bounds the wait for the response to start.
           this.client.messages
-            .create(body, { signal, timeout: callTimeoutMs, maxRetries: 0 })
+            .stream(body, { signal, timeout: callTimeoutMs, maxRetries: 0 })
+            .finalMessage()
             .catch((thrown) => {
               throw signal.aborted ? (signal.reason ?? thrown) : mapModelError(thrown, this.redact);
             }),

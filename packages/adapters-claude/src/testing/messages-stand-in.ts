@@ -169,10 +169,13 @@ export async function startMessagesStandIn(options: MessagesStandInOptions): Pro
       output_tokens: reply.outputTokens ?? Math.max(1, approxTokens(JSON.stringify(content))),
     };
     recorded.usage = usage;
+    const id = `msg_${randomUUID().replace(/-/g, '').slice(0, 24)}`;
+    if (body.stream === true)
+      return streamMessage(res, { id, model: String(body.model), content, reply, usage });
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(
       JSON.stringify({
-        id: `msg_${randomUUID().replace(/-/g, '').slice(0, 24)}`,
+        id,
         type: 'message',
         role: 'assistant',
         model: body.model,
@@ -196,6 +199,83 @@ export async function startMessagesStandIn(options: MessagesStandInOptions): Pro
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * Sends a reply as the API's server-sent events: message_start (input and cache usage,
+ * output_tokens 1), each block as content_block_start / _delta / _stop (text_delta,
+ * input_json_delta in two pieces, thinking_delta + signature_delta), then message_delta (stop
+ * reason and the whole message's usage) and message_stop.
+ */
+function streamMessage(
+  res: ServerResponse,
+  message: {
+    id: string;
+    model: string;
+    content: Record<string, unknown>[];
+    reply: Extract<StandInReply, { kind: 'message' }>;
+    usage: StandInUsage;
+  },
+): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  const send = (event: string, data: Record<string, unknown>) =>
+    res.write(`event: ${event}\ndata: ${JSON.stringify({ type: event, ...data })}\n\n`);
+  const { output_tokens, ...input } = message.usage;
+  send('message_start', {
+    message: {
+      id: message.id,
+      type: 'message',
+      role: 'assistant',
+      model: message.model,
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      stop_details: null,
+      container: null,
+      usage: {
+        ...input,
+        output_tokens: 1,
+        service_tier: 'standard',
+        server_tool_use: null,
+        inference_geo: null,
+      },
+    },
+  });
+  for (const [index, block] of message.content.entries()) {
+    if (block['type'] === 'tool_use') {
+      send('content_block_start', { index, content_block: { ...block, input: {} } });
+      const json = JSON.stringify(block['input'] ?? {});
+      const half = Math.floor(json.length / 2);
+      for (const partial_json of [json.slice(0, half), json.slice(half)]) {
+        send('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json } });
+      }
+    } else if (block['type'] === 'thinking') {
+      send('content_block_start', {
+        index,
+        content_block: { type: 'thinking', thinking: '', signature: '' },
+      });
+      send('content_block_delta', { index, delta: { type: 'thinking_delta', thinking: block['thinking'] } });
+      send('content_block_delta', {
+        index,
+        delta: { type: 'signature_delta', signature: block['signature'] },
+      });
+    } else {
+      send('content_block_start', { index, content_block: { type: 'text', text: '', citations: null } });
+      send('content_block_delta', { index, delta: { type: 'text_delta', text: block['text'] } });
+    }
+    send('content_block_stop', { index });
+  }
+  send('message_delta', {
+    delta: {
+      stop_reason: message.reply.stopReason,
+      stop_sequence: null,
+      stop_details: message.reply.stopDetails ?? null,
+      container: null,
+    },
+    usage: { ...input, output_tokens },
+  });
+  send('message_stop', {});
+  res.end();
 }
 
 function validate(body: WireBody): string | undefined {
