@@ -211,7 +211,7 @@ function resolveSettings(s: ClaudeCodeGeneratorSettings): Resolved {
   if (!prices) {
     throw new ConfigError(
       'ANTHROPIC_MODEL',
-      `no prices are known for model "${model}": configure its prices (USD per MTok for input, output, cache write and cache read)`,
+      `no prices are known for model "${model}": set MVP_AI_PRICES (the \`prices\` setting), USD per million tokens, e.g. {"input":3,"output":15,"cacheWrite":3.75,"cacheRead":0.3}`,
     );
   }
   for (const [name, value] of Object.entries(prices)) {

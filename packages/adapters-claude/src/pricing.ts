@@ -19,7 +19,8 @@ export const DEFAULT_CLAUDE_MODEL = 'claude-sonnet-5-5';
 /**
  * Default prices by model id, the configuration default only: a deployment passes its own
  * `prices` when the vendor changes them or it uses another model. Source: Anthropic's pricing
- * page (per MTok) as published on the dates given.
+ * page (per MTok) as published on the dates given, checked against the stored copies quoted in
+ * shared/reference/vendor-apis.md (Sonnet 5.5's cache-read cut to $0.10 is from third-party changelogs there).
  */
 export const DEFAULT_MODEL_PRICES: Readonly<Record<string, ModelPrices>> = {
   'claude-sonnet-5-5': {

@@ -70,6 +70,65 @@ describe('loadConfig', () => {
   });
 });
 
+describe('Claude settings', () => {
+  it('reads MVP_AI_PRICES and MVP_AI_THINKING_BUDGET', () => {
+    const config = loadConfig(
+      {
+        ANTHROPIC_MODEL: 'claude-future-9',
+        MVP_AI_PRICES: '{"input":3,"output":15,"cacheWrite":3.75,"cacheRead":0.3}',
+        MVP_AI_THINKING_BUDGET: '8000',
+      },
+      '/srv',
+    );
+    expect(config.anthropic).toMatchObject({
+      model: 'claude-future-9',
+      prices: { inputPerMTok: 3, outputPerMTok: 15, cacheWritePerMTok: 3.75, cacheReadPerMTok: 0.3 },
+      thinkingBudgetTokens: 8_000,
+    });
+    expect(loadConfig({}, '/srv').anthropic).toMatchObject({
+      prices: undefined,
+      thinkingBudgetTokens: undefined,
+    });
+  });
+
+  it('names a malformed MVP_AI_PRICES or thinking budget', () => {
+    for (const prices of [
+      '3',
+      '{"input":3}',
+      '{"input":3,"output":15,"cacheWrite":3.75,"cacheRead":-1}',
+      '{"input":3,"output":15,"cacheWrite":3.75,"cacheRead":0.3,"extra":1}',
+      '{nope',
+    ]) {
+      expect(errorsOf({ MVP_AI_PRICES: prices }), prices).toMatch(
+        /MVP_AI_PRICES: must be JSON of USD per million tokens/,
+      );
+    }
+    expect(errorsOf({ MVP_AI_THINKING_BUDGET: '500' })).toMatch(
+      /MVP_AI_THINKING_BUDGET: must be a whole number from 1024/,
+    );
+  });
+
+  it('fails at startup for a model with neither built-in nor configured prices, and runs it with MVP_AI_PRICES', async () => {
+    const env = {
+      MVP_JOB_STORE: 'memory',
+      MVP_CODE_GENERATOR: 'claude',
+      ANTHROPIC_API_KEY: 'sk-ant-test',
+      ANTHROPIC_MODEL: 'claude-future-9',
+    };
+    await expect(createPipeline({ config: loadConfig(env, '/tmp/mvp-config-test') })).rejects.toThrow(
+      /ANTHROPIC_MODEL: .*claude-future-9.*MVP_AI_PRICES/,
+    );
+    const pipeline = await createPipeline({
+      config: loadConfig(
+        { ...env, MVP_AI_PRICES: '{"input":3,"output":15,"cacheWrite":3.75,"cacheRead":0.3}' },
+        '/tmp/mvp-config-test',
+      ),
+    });
+    expect(pipeline.deps.ports.generator).toBeDefined();
+    await pipeline.close();
+  });
+});
+
 describe('createPipeline', () => {
   it('builds every port from the configuration and lets an embedder rebind one', async () => {
     const { TOKENS } = await import('@mvp-pipeline/core');

@@ -52,6 +52,10 @@ export interface RunnerConfig {
     maxTurns: number | undefined;
     maxOutputTokens: number | undefined;
     maxCostUsd: number | undefined;
+    /** MVP_AI_PRICES: USD per million tokens, for a model the built-in table does not know (or to override it). */
+    prices: AiPrices | undefined;
+    /** MVP_AI_THINKING_BUDGET: extended thinking's budget_tokens per turn (inside max_tokens); unset is off. */
+    thinkingBudgetTokens: number | undefined;
   };
   vercel: { token: string | undefined; teamId: string | undefined; apiUrl: string | undefined };
   databaseUrl: string | undefined;
@@ -234,6 +238,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
           ? undefined
           : integer('MVP_AI_MAX_OUTPUT_TOKENS', 200_000, 1_000, 10_000_000),
       maxCostUsd: decimal('MVP_AI_MAX_COST_USD'),
+      prices: aiPrices(read('MVP_AI_PRICES'), problems),
+      thinkingBudgetTokens:
+        read('MVP_AI_THINKING_BUDGET') === undefined
+          ? undefined
+          : integer('MVP_AI_THINKING_BUDGET', 1_024, 1_024, 1_000_000),
     },
     vercel: { token: read('VERCEL_TOKEN'), teamId: read('VERCEL_TEAM_ID'), apiUrl: url('VERCEL_API_URL') },
     databaseUrl: read('FOUNDERDASH_DB_URL'),
@@ -279,6 +288,57 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
   const unique = [...new Map(problems.map((p) => [p.message, p])).values()];
   if (unique.length > 0) throw new ConfigErrors(unique);
   return config;
+}
+
+/** Prices of the Claude model in USD per million tokens, as the adapter takes them. */
+export interface AiPrices {
+  inputPerMTok: number;
+  outputPerMTok: number;
+  cacheWritePerMTok: number;
+  cacheWrite1hPerMTok?: number;
+  cacheReadPerMTok: number;
+}
+
+const PRICE_FIELDS = {
+  input: 'inputPerMTok',
+  output: 'outputPerMTok',
+  cacheWrite: 'cacheWritePerMTok',
+  cacheWrite1h: 'cacheWrite1hPerMTok',
+  cacheRead: 'cacheReadPerMTok',
+} as const;
+
+/** MVP_AI_PRICES, e.g. {"input":3,"output":15,"cacheWrite":3.75,"cacheRead":0.3} (cacheWrite1h optional). */
+function aiPrices(value: string | undefined, problems: ConfigError[]): AiPrices | undefined {
+  if (value === undefined) return undefined;
+  const wrong = () => {
+    problems.push(
+      new ConfigError(
+        'MVP_AI_PRICES',
+        'must be JSON of USD per million tokens: {"input":3,"output":15,"cacheWrite":3.75,"cacheRead":0.3} (cacheWrite1h optional), each a number 0 or more',
+      ),
+    );
+    return undefined;
+  };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return wrong();
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return wrong();
+  const entries = Object.entries(parsed as Record<string, unknown>);
+  const out: Record<string, number> = {};
+  for (const [key, price] of entries) {
+    const field = Object.hasOwn(PRICE_FIELDS, key)
+      ? PRICE_FIELDS[key as keyof typeof PRICE_FIELDS]
+      : undefined;
+    if (!field || typeof price !== 'number' || !Number.isFinite(price) || price < 0) return wrong();
+    out[field] = price;
+  }
+  for (const key of ['input', 'output', 'cacheWrite', 'cacheRead'] as const) {
+    if (out[PRICE_FIELDS[key]] === undefined) return wrong();
+  }
+  return out as unknown as AiPrices;
 }
 
 /** The secret values in the configuration, for the redactor. */

@@ -71,6 +71,8 @@ export const vendorAdapters = {
         maxTurns: config.anthropic.maxTurns,
         maxOutputTokens: config.anthropic.maxOutputTokens,
         maxCostUsd: config.anthropic.maxCostUsd,
+        prices: config.anthropic.prices,
+        thinkingBudgetTokens: config.anthropic.thinkingBudgetTokens,
         secrets: secretsOf(config),
       },
       { redact, now: () => clock.now().getTime() },
