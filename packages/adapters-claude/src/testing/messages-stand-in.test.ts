@@ -14,6 +14,47 @@ afterEach(async () => {
 const big = 'x'.repeat(8_000); // 2 000 tokens at four characters each
 
 describe('Messages API stand-in', () => {
+  it('streams a reply as the API server-sent events, which the SDK reassembles', async () => {
+    const reply = {
+      kind: 'message' as const,
+      content: [
+        { type: 'thinking' as const, thinking: 'Plan the page.', signature: 'sig-9' },
+        { type: 'text' as const, text: 'Writing it.' },
+        { type: 'tool_use' as const, name: 'write_file', input: { path: 'a.txt', content: 'é "quoted"' } },
+      ],
+      stopReason: 'tool_use' as const,
+      outputTokens: 42,
+    };
+    standIn = await startMessagesStandIn({ apiKey: KEY, script: () => reply });
+    const body = {
+      model: 'claude-sonnet-5-5',
+      max_tokens: 100,
+      messages: [{ role: 'user' as const, content: 'hi' }],
+    };
+    const raw = await fetch(`${standIn.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': KEY, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...body, stream: true }),
+    });
+    expect(raw.headers.get('content-type')).toBe('text/event-stream');
+    const events = [...(await raw.text()).matchAll(/^event: (\S+)$/gm)].map((m) => m[1]);
+    expect(events[0]).toBe('message_start');
+    expect(events.slice(-2)).toEqual(['message_delta', 'message_stop']);
+    expect(events.filter((e) => e === 'content_block_start')).toHaveLength(3);
+    expect(events.filter((e) => e === 'content_block_stop')).toHaveLength(3);
+
+    const client = new Anthropic({ apiKey: KEY, baseURL: standIn.url, maxRetries: 0 });
+    const message = await client.messages.stream(body).finalMessage();
+    expect(message.stop_reason).toBe('tool_use');
+    expect(message.content).toMatchObject([
+      { type: 'thinking', thinking: 'Plan the page.', signature: 'sig-9' },
+      { type: 'text', text: 'Writing it.' },
+      { type: 'tool_use', name: 'write_file', input: { path: 'a.txt', content: 'é "quoted"' } },
+    ]);
+    expect(message.usage.output_tokens).toBe(42);
+    expect(message.usage.input_tokens).toBe(standIn.requests.at(-1)!.usage!.input_tokens);
+  });
+
   it('bills cache writes, reads and plain input from the breakpoints it receives', async () => {
     standIn = await startMessagesStandIn({ apiKey: KEY, script: scripted([], () => endTurn('ok')) });
     const client = new Anthropic({ apiKey: KEY, baseURL: standIn.url, maxRetries: 0 });
