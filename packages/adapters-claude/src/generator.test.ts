@@ -507,6 +507,31 @@ describe('Claude code generator', () => {
     });
   });
 
+  describe('any model', () => {
+    it('runs a model the price table does not know with configured prices, and refuses it without', async () => {
+      const prices = { inputPerMTok: 3, outputPerMTok: 15, cacheWritePerMTok: 3.75, cacheReadPerMTok: 0.3 };
+      const { run, standIn, report } = await setup(scripted([endTurn('done')]), {
+        model: 'claude-future-9',
+        prices,
+        verifyBuild: false,
+      });
+      const result = await run();
+      expect(result.generator).toBe('claude:claude-future-9');
+      expect(standIn.requests[0]!.body.model).toBe('claude-future-9');
+      const u = standIn.requests[0]!.usage!;
+      const expected =
+        (u.input_tokens * 3 +
+          u.output_tokens * 15 +
+          u.cache_creation_input_tokens * 3.75 +
+          u.cache_read_input_tokens * 0.3) /
+        1e6;
+      expect(report.usages[0]!.costUsd).toBeCloseTo(expected, 5);
+      expect(() => createClaudeCodeGenerator({ apiKey: KEY, model: 'claude-future-9' })).toThrow(
+        /ANTHROPIC_MODEL.*claude-future-9.*MVP_AI_PRICES/,
+      );
+    });
+  });
+
   describe('thinking', () => {
     it('sends the thinking budget inside max_tokens, and sends thinking blocks back', async () => {
       const { run, standIn } = await setup(
