@@ -14,7 +14,7 @@
 // PostgreSQL server (MVP_APPS_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres)
 // and Chromium. APP_BENCH_WORKER_JOBS (default 4) sets the worker's job count; APP_BENCH_PARTS
 // (e.g. `install,worker`) runs only some sections (job, rebuild, install, disk, worker).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cp, lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -146,14 +146,16 @@ async function appJob(dataDir, cacheDir) {
 async function generatedFiles(dataDir) {
   const repos = join(dataDir, 'repos');
   const gitDir = join(repos, (await readdir(repos)).find((n) => n.endsWith('.git')));
-  const git = (...args) => exec(['git', `--git-dir=${gitDir}`, ...args]);
-  const names = (await git('diff-tree', '--no-commit-id', '--name-only', '-r', 'HEAD~1', 'HEAD'))
+  // Whole bytes (not exec's output tail): untimed input of the floor.
+  const git = (...args) => spawnSync('git', [`--git-dir=${gitDir}`, ...args], { maxBuffer: 256 * MiB });
+  const names = git('diff-tree', '--no-commit-id', '--name-only', '-r', 'HEAD~1', 'HEAD')
+    .stdout.toString()
     .split('\n')
     .filter(Boolean);
   const files = [];
   for (const name of names) {
-    const content = await git('show', `HEAD:${name}`).catch(() => undefined); // removed in the commit
-    if (content !== undefined) files.push({ name, content });
+    const shown = git('show', `HEAD:${name}`);
+    if (shown.status === 0) files.push({ name, content: shown.stdout }); // else removed in the commit
   }
   return { files, gitDir };
 }
