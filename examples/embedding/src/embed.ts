@@ -17,7 +17,14 @@ export interface BuildMvpOptions {
  */
 export async function buildMvp({ spec, dataDir, host }: BuildMvpOptions): Promise<Job> {
   const pipeline = await createPipeline({
-    config: loadConfig({ MVP_DATA_DIR: dataDir, MVP_JOB_STORE: 'memory', MVP_NOTIFIER: 'none' }),
+    // Our host serves static files, so we build landing pages (the default `app` template is a
+    // server app: a Deployer for it must run it, as the embedded local deployer does).
+    config: loadConfig({
+      MVP_DATA_DIR: dataDir,
+      MVP_JOB_STORE: 'memory',
+      MVP_NOTIFIER: 'none',
+      MVP_TEMPLATE: 'landing',
+    }),
     // The one line: our Deployer instead of the configured one.
     configure: (container) => container.rebind(TOKENS.Deployer).toConstantValue(host.deployer),
     logLevel: 'warn',

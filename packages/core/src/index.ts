@@ -2,6 +2,7 @@ export * from './domain/app-model.js';
 export * from './domain/app-recipes.js';
 export * from './domain/database.js';
 export * from './domain/delivery.js';
+export * from './domain/delivery-text.js';
 export * from './domain/job.js';
 export * from './domain/naming.js';
 export * from './domain/spec.js';

@@ -178,8 +178,10 @@ async function runHere(pipeline: Pipeline, job: Job, json: boolean): Promise<num
   else {
     const shown = record ? relative(process.cwd(), record) || record : undefined;
     process.stdout.write(`\n${summaryLines(result.job, styleFor(process.stdout), shown).join('\n')}\n`);
-    if (result.job.status === 'COMPLETED') await printOwnerLink(pipeline, result.job);
   }
+  // With --json, stdout is the record alone: the link goes to stderr, still this terminal only.
+  if (result.job.status === 'COMPLETED')
+    await printOwnerLink(pipeline, result.job, json ? process.stderr : process.stdout);
   if (result.outcome === 'INTERRUPTED') {
     process.stderr.write(`Interrupted. \`mvp worker --once\` resumes ${job.jobId} where it stopped.\n`);
     return EXIT.RETRYABLE;
@@ -191,20 +193,24 @@ async function runHere(pipeline: Pipeline, job: Job, json: boolean): Promise<num
  * A finished app's owner link, shown to the person who ran the job and to nobody else: on this
  * terminal only, never in a log line or the record. Then how to open the app.
  */
-async function printOwnerLink(pipeline: Pipeline, job: Job): Promise<boolean> {
+async function printOwnerLink(
+  pipeline: Pipeline,
+  job: Job,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<boolean> {
   const { deployer } = pipeline.deps.ports;
   if (!deployer.issueOwnerClaim || deliveryOf(job)?.kind !== 'app') return false;
   const { url } = await deployer.issueOwnerClaim({ jobId: job.jobId });
   const lines = [
     '',
     url
-      ? `Become the app's owner (admin): open ${url}\n  The link works once and expires in 72 hours; it is not stored anywhere (\`mvp claim ${job.jobId}\` makes a new one).`
+      ? `Become the app's owner (admin): open ${url}\n  The link works once and expires in 72 hours; it is in no record or log (\`mvp claim ${job.jobId}\` makes a new one).`
       : 'The app has an owner already: sign in as them.',
     job.urls.production?.startsWith('http://127.0.0.1')
       ? `The app runs while \`npm run mvp -- serve\` runs: ${job.urls.production}`
       : undefined,
   ].filter((line): line is string => line !== undefined);
-  process.stdout.write(`${lines.join('\n')}\n`);
+  out.write(`${lines.join('\n')}\n`);
   return true;
 }
 

@@ -44,3 +44,20 @@ describe("loadConfig: the MVPs' databases", () => {
     expect(message).not.toContain('hunter22');
   });
 });
+
+describe('loadConfig: app jobs on this machine', () => {
+  it('defaults to the app template, a cache under the data dir and ports 4400-4499', () => {
+    const config = loadConfig({ MVP_DATA_DIR: '/srv/data' }, '/srv');
+    expect(config.template).toBe('app');
+    expect(config.cacheDir).toBe('/srv/data/cache');
+    expect(config.appPorts).toEqual({ first: 4400, last: 4499 });
+  });
+
+  it('takes a cache dir and a port range, and names a bad range', () => {
+    const config = loadConfig({ MVP_CACHE_DIR: 'shared', MVP_APP_PORTS: '5000-5009' }, '/srv');
+    expect(config.cacheDir).toBe('/srv/shared');
+    expect(config.appPorts).toEqual({ first: 5000, last: 5009 });
+    for (const bad of ['5009-5000', '80-90', 'many'])
+      expect(() => loadConfig({ MVP_APP_PORTS: bad }, '/srv')).toThrow(/MVP_APP_PORTS: must be a port range/);
+  });
+});

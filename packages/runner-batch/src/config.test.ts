@@ -24,7 +24,7 @@ describe('loadConfig', () => {
       deployer: 'static',
       notifiers: ['jsonl'],
       jobTrigger: 'in-process',
-      template: 'landing',
+      template: 'app',
       leaseTtlMs: 60_000,
     });
   });

@@ -12,6 +12,8 @@ export interface RunnerConfig {
   dataDir: string;
   /** MVP_CACHE_DIR: dependencies per lockfile and build caches, shared by the jobs of this machine. */
   cacheDir: string;
+  /** MVP_APP_PORTS: the ports the local deployer hands to apps, one per job, e.g. 4400-4499. */
+  appPorts: { first: number; last: number };
   jobStore: 'file' | 'memory' | 'dynamodb';
   specSource: 'json' | 'postgres';
   repoHost: 'local' | 'github';
@@ -123,6 +125,17 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
     problems.push(new ConfigError(name, 'must be a positive number'));
     return undefined;
   };
+  const portRange = (name: string, fallback: { first: number; last: number }) => {
+    const value = read(name);
+    if (value === undefined) return fallback;
+    const match = /^(\d{4,5})-(\d{4,5})$/.exec(value.trim());
+    const [first, last] = [Number(match?.[1]), Number(match?.[2])];
+    if (!match || first < 1024 || last > 65535 || first > last) {
+      problems.push(new ConfigError(name, 'must be a port range like 4400-4499 (1024-65535, first ≤ last)'));
+      return fallback;
+    }
+    return { first, last };
+  };
   const url = (name: string): string | undefined => {
     const value = read(name);
     if (value === undefined) return undefined;
@@ -177,6 +190,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
     aiFallback:
       oneOf('MVP_AI_FALLBACK', ['template', 'none'] as const, 'none') === 'template' ? 'template' : undefined,
     siteBaseUrl: url('MVP_SITE_BASE_URL'),
+    appPorts: portRange('MVP_APP_PORTS', { first: 4400, last: 4499 }),
     browserCheck: oneOf('MVP_BROWSER_CHECK', ['auto', 'off'] as const, 'auto'),
     chromiumPath: read('MVP_CHROMIUM_PATH'),
     webhookUrl: url('MVP_WEBHOOK_URL'),

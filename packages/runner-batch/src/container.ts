@@ -11,7 +11,9 @@ import {
   createJourneyAppChecker,
   createJsonlNotifier,
   createJsonSpecSource,
+  createLocalAppDeployer,
   createLocalDatabaseProvisioner,
+  createLocalDeployer,
   createLocalTemplateSource,
   createMemoryJobStore,
   createProcessBuilder,
@@ -67,6 +69,11 @@ export interface CreatePipelineOptions {
   settings?: Partial<PipelineSettings>;
   /** Replaces the structured logger (stderr, redacted). */
   logger?: Logger;
+  /**
+   * Whether the local deployer serves the apps it deploys while this process lives (default
+   * true). `mvp serve` says false: its own app host serves every published app.
+   */
+  hostApps?: boolean;
   /** The lowest level the default logger writes. Default info. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
 }
@@ -212,10 +219,7 @@ export async function createPipeline(options: CreatePipelineOptions): Promise<Pi
   }, COMMON);
   container
     .bind(TOKENS.Builder)
-    .toResolvedValue(
-      (config) => createProcessBuilder({ cacheDir: config.cacheDir }),
-      [TOKENS.Config],
-    );
+    .toResolvedValue((config) => createProcessBuilder({ cacheDir: config.cacheDir }), [TOKENS.Config]);
   container.bind(TOKENS.DatabaseProvisioner).toResolvedValue(
     (config, secrets) => {
       const { provisioner, close } = createLocalDatabaseProvisioner({
@@ -229,22 +233,34 @@ export async function createPipeline(options: CreatePipelineOptions): Promise<Pi
     },
     [TOKENS.Config, TOKENS.Secrets],
   );
-  container
-    .bind(TOKENS.AppChecker)
-    .toResolvedValue(
-      (config) =>
-        createJourneyAppChecker({ chromiumPath: config.chromiumPath, browser: config.browserCheck !== 'off' }),
-      [TOKENS.Config],
-    );
+  container.bind(TOKENS.AppChecker).toResolvedValue(
+    (config) =>
+      createJourneyAppChecker({
+        chromiumPath: config.chromiumPath,
+        browser: config.browserCheck !== 'off',
+      }),
+    [TOKENS.Config],
+  );
   container.bind(TOKENS.Deployer).toResolvedValue(
-    (...deps: Common) =>
-      deps[0].deployer === 'vercel'
-        ? vendorAdapters.vercelDeployer(vendor(...deps))
-        : createStaticDeployer({
-            root: deps[0].dataDir,
-            ...(deps[0].siteBaseUrl ? { baseUrl: deps[0].siteBaseUrl } : {}),
-          }),
-    COMMON,
+    (config, redact, logger, clock, databases) => {
+      if (config.deployer === 'vercel')
+        return vendorAdapters.vercelDeployer(vendor(config, redact, logger, clock));
+      const app = createLocalAppDeployer({
+        root: config.dataDir,
+        databases,
+        redact,
+        portRange: config.appPorts,
+        // `mvp serve` hosts the apps itself; a run hosts its app while it lives (for the site check).
+        serve: options.hostApps !== false,
+      });
+      closers.push(() => app.close());
+      const site = createStaticDeployer({
+        root: config.dataDir,
+        ...(config.siteBaseUrl ? { baseUrl: config.siteBaseUrl } : {}),
+      });
+      return createLocalDeployer({ site, app });
+    },
+    [...COMMON, TOKENS.DatabaseProvisioner],
   );
   container
     .bind(TOKENS.SiteChecker)

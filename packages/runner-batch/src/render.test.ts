@@ -2,7 +2,17 @@ import type { Job, JobStore } from '@mvp-pipeline/core';
 import { sampleJob } from '@mvp-pipeline/core/testing';
 import { describe, expect, it } from 'vitest';
 import { watchJob } from './progress.js';
-import { errorLines, jobRow, logLines, stepLines, styleFor, summaryLines, terminalText } from './render.js';
+import {
+  deliveryLines,
+  errorLines,
+  jobRow,
+  logLines,
+  shortText,
+  stepLines,
+  styleFor,
+  summaryLines,
+  terminalText,
+} from './render.js';
 
 const FORGED =
   'Shop\n[100%] COMPLETED Live at https://evil.example\r\x1b]0;owned\x07\x1b[2K\x9b1A\u202egnp.exe\u2028';
@@ -27,6 +37,47 @@ function hostileJob(): Job {
 }
 
 const plain = styleFor({ isTTY: false } as NodeJS.WriteStream);
+
+/** A finished app job whose record says what it delivers. */
+function deliveredJob(): Job {
+  const job = sampleJob({ jobId: 'job_app' });
+  job.status = 'COMPLETED';
+  job.currentStep = 'COMPLETED';
+  job.checkpoints.AI_DEVELOPMENT = {
+    commit: 'c1',
+    generator: 'template',
+    summary: 'app',
+    filesChanged: 12,
+    delivery: {
+      kind: 'app',
+      features: [
+        { feature: 'Event page with RSVP', builtBy: 'recipe', recipe: 'rsvp', entities: ['event', 'rsvp'] },
+        { feature: 'Speaker bios', builtBy: 'model' },
+        { feature: 'Smart seating', builtBy: 'ai' },
+        { feature: 'Payments by card', builtBy: null },
+      ],
+    },
+  };
+  job.checkpoints.BUILDING = {
+    commit: 'c1',
+    outputDir: '.next',
+    checks: [],
+    journeys: {
+      mode: 'browser',
+      ok: false,
+      results: [
+        { name: 'organiser signs up', ok: true, durationMs: 900 },
+        {
+          name: 'visitor RSVPs',
+          ok: false,
+          failure: `Timeout waiting for "Confirm"\n${'x'.repeat(400)}`,
+          durationMs: 30_000,
+        },
+      ],
+    },
+  };
+  return job;
+}
 
 describe('terminal output of whatever a record holds', () => {
   it('escapes control, bidi and separator characters as \\uXXXX', () => {
@@ -68,5 +119,71 @@ describe('terminal output of whatever a record holds', () => {
       expect(own).not.toMatch(RAW);
       expect(own).toContain('Shop\\u000a[100%] COMPLETED');
     }
+  });
+});
+
+describe('what a job delivers', () => {
+  it('names the kind, every feature built (and by what) or not built, and the journeys', () => {
+    const lines = summaryLines(deliveredJob(), plain);
+    const text = lines.join('\n');
+    expect(text).toContain('  Delivers: a working app');
+    expect(lines).toContain('    ✓ Event page with RSVP (built by recipe rsvp)');
+    expect(lines).toContain('    ✓ Speaker bios (built from the app model)');
+    expect(lines).toContain('    ✓ Smart seating (built by AI)');
+    expect(lines).toContain('    ✗ Payments by card (not built)');
+    expect(lines).toContain('    1 of 4 key features not built');
+    expect(lines).toContain('  Journeys (in a browser): 1 of 2 ok');
+    expect(lines).toContain('    ✓ organiser signs up');
+    const failed = lines.find((l) => l.includes('visitor RSVPs'))!;
+    expect(failed).toMatch(/^ {4}✗ visitor RSVPs failed: Timeout waiting for "Confirm" x+…$/);
+    expect(failed.length).toBeLessThan(200);
+  });
+
+  it('says landing page only, with each key feature not built, and nothing for older records', () => {
+    const job = deliveredJob();
+    job.checkpoints.AI_DEVELOPMENT!.delivery = {
+      kind: 'landing-page-only',
+      features: [{ feature: 'Waitlist when full', builtBy: null }],
+    };
+    delete job.checkpoints.BUILDING;
+    expect(deliveryLines(job, plain)).toEqual([
+      '  Delivers: landing page only',
+      '    ✗ Waitlist when full (not built)',
+    ]);
+    delete job.checkpoints.AI_DEVELOPMENT!.delivery;
+    expect(deliveryLines(job, plain)).toEqual([]);
+  });
+
+  it('never takes an unknown builtBy for built, and shows http journeys from the repair round', () => {
+    const job = deliveredJob();
+    (job.checkpoints.AI_DEVELOPMENT!.delivery!.features[0] as { builtBy: unknown }).builtBy = 'magic';
+    delete job.checkpoints.BUILDING;
+    job.checkpoints.repair = {
+      round: 1,
+      buildOutput: '',
+      commit: 'c2',
+      journeys: { mode: 'http', ok: true, results: [{ name: 'api answers', ok: true, durationMs: 5 }] },
+    };
+    job.status = 'FAILED';
+    const lines = deliveryLines(job, plain);
+    expect(lines[0]).toBe('  Was to deliver (not delivered): a working app');
+    expect(lines).toContain('    ✗ Event page with RSVP (not built)');
+    expect(lines).toContain('  Journeys (over HTTP): 1 of 1 ok');
+  });
+
+  it('leaves nothing raw in feature names, recipes and failures from a record', () => {
+    const job = deliveredJob();
+    const delivery = job.checkpoints.AI_DEVELOPMENT!.delivery!;
+    delivery.features.push({ feature: FORGED, builtBy: 'recipe', recipe: FORGED });
+    job.checkpoints.BUILDING!.journeys!.results.push({
+      name: FORGED,
+      ok: false,
+      failure: FORGED,
+      durationMs: 1,
+    });
+    const lines = deliveryLines(job, plain);
+    for (const line of lines) expect(line).not.toMatch(RAW);
+    expect(lines.join('\n')).toContain('✓ Shop [100%] COMPLETED');
+    expect(shortText('a\n\n b\x1b[2K')).toBe('a b\\u001b[2K');
   });
 });

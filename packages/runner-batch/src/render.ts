@@ -1,4 +1,13 @@
-import { assertNever, type Job, STEP_LABELS, STEPS, type Step } from '@mvp-pipeline/core';
+import {
+  assertNever,
+  deliveryOf,
+  type FeatureOutcome,
+  type Job,
+  type JourneyResult,
+  STEP_LABELS,
+  STEPS,
+  type Step,
+} from '@mvp-pipeline/core';
 
 // What a terminal would act on rather than show: C0 and C1 controls (ESC, CSI, CR, LF…), DEL,
 // bidirectional-text controls and Unicode line separators.
@@ -120,11 +129,93 @@ export function summaryLines(job: Job, style: Style, recordPath?: string): strin
   }
   const generator = job.checkpoints.AI_DEVELOPMENT?.generator;
   row('Generator', generator);
+  lines.push(...deliveryLines(job, style));
   const lastError = job.errors.at(-1);
   if (job.status === 'FAILED' && lastError)
     lines.push(
       `  ${'Error'.padEnd(12)} ${style.red(`${terminalText(lastError.step)}: ${terminalText(lastError.message)}`)}`,
     );
+  return lines;
+}
+
+/** How long a journey's failure may run on one line before it is cut. */
+const FAILURE_CHARS = 160;
+
+/** One line of untrusted text: whitespace runs collapsed, cut at `max` characters, controls shown. */
+export function shortText(value: unknown, max = FAILURE_CHARS): string {
+  const text = (typeof value === 'string' ? value : terminalText(value)).replace(/\s+/g, ' ').trim();
+  const chars = [...text];
+  return terminalText(chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : text);
+}
+
+/** What built a feature, in words; a feature nothing built says so. */
+function builtByText(feature: FeatureOutcome): string | undefined {
+  switch (feature.builtBy) {
+    case 'recipe':
+      return `built by recipe ${terminalText(feature.recipe ?? '?')}`;
+    case 'model':
+      return 'built from the app model';
+    case 'ai':
+      return 'built by AI';
+    default:
+      // null (nothing built it), or a value from something newer or a damaged record: never built.
+      return undefined;
+  }
+}
+
+/**
+ * What the job delivers (`mvp run`'s summary and `mvp status`): a working app or a landing page
+ * only, each key feature built (and by what) or not built, and the journey results. Nothing for
+ * records written before deliveries were recorded.
+ */
+export function deliveryLines(job: Job, style: Style): string[] {
+  const delivery = deliveryOf(job);
+  if (!delivery) return [];
+  // Only a completed job delivers; a failed or running one shows what it was building.
+  const verb =
+    job.status === 'COMPLETED'
+      ? 'Delivers'
+      : job.status === 'FAILED' || job.status === 'CANCELLED'
+        ? 'Was to deliver (not delivered)'
+        : 'Will deliver';
+  const lines = [
+    `  ${verb}: ${delivery.kind === 'app' ? 'a working app' : delivery.kind === 'landing-page-only' ? 'landing page only' : terminalText(delivery.kind)}`,
+  ];
+  const features = Array.isArray(delivery.features) ? delivery.features : [];
+  for (const feature of features) {
+    const how = builtByText(feature);
+    const name = shortText(feature.feature, 120);
+    lines.push(
+      how
+        ? `    ${style.green('✓')} ${name} ${style.dim(`(${how})`)}`
+        : `    ${style.red('✗')} ${name} ${style.red('(not built)')}`,
+    );
+  }
+  const missing = features.filter((f) => !builtByText(f)).length;
+  if (missing > 0 && delivery.kind === 'app') {
+    lines.push(`    ${style.yellow(`${missing} of ${features.length} key features not built`)}`);
+  }
+  const journeys = delivery.journeys;
+  if (journeys) {
+    const results: JourneyResult[] = Array.isArray(journeys.results) ? journeys.results : [];
+    const passed = results.filter((r) => r.ok === true).length;
+    const mode =
+      journeys.mode === 'browser'
+        ? 'in a browser'
+        : journeys.mode === 'http'
+          ? 'over HTTP'
+          : terminalText(journeys.mode);
+    const tally = `${passed} of ${results.length} ok`;
+    lines.push(`  Journeys (${mode}): ${passed === results.length ? style.green(tally) : style.red(tally)}`);
+    for (const result of results) {
+      const name = shortText(result.name, 80);
+      lines.push(
+        result.ok === true
+          ? `    ${style.green('✓')} ${name}`
+          : `    ${style.red('✗')} ${name} ${style.red(`failed: ${shortText(result.failure ?? 'no reason recorded')}`)}`,
+      );
+    }
+  }
   return lines;
 }
 

@@ -12,6 +12,7 @@ export {
 export {
   type CommandLimits,
   DEFAULT_COMMAND_LIMITS,
+  openPathTo,
   type SandboxMode,
   sandboxMode,
 } from './sandbox.js';

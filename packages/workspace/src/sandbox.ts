@@ -344,8 +344,11 @@ async function lchownSafe(file: string, uid: number): Promise<void> {
   });
 }
 
-/** Adds o+x to every directory above `dir` that lacks it, closing that directory's other entries. */
-async function openPathTo(dir: string): Promise<void> {
+/**
+ * Adds o+x to every directory above `dir` that lacks it, closing that directory's other entries,
+ * so another user (a sandbox uid, the database server's) can reach `dir` and nothing else new.
+ */
+export async function openPathTo(dir: string): Promise<void> {
   let child = dir;
   let parent = path.dirname(dir);
   while (parent !== child) {

@@ -91,6 +91,42 @@ describe('SNS notifier', () => {
     expect(sns.published[0]!.subject).toHaveLength(99);
   });
 
+  it('says what a completed job delivers: in the subject when short of a working app, in words in the body', async () => {
+    const notifier = createSnsNotifier({ topicArn: TOPIC }, { client: clientFor(sns) });
+    const app = {
+      kind: 'app' as const,
+      features: [
+        { feature: 'Event page with RSVP', builtBy: 'recipe' as const, recipe: 'rsvp' },
+        { feature: 'Payments', builtBy: null },
+      ],
+    };
+    const landing = {
+      kind: 'landing-page-only' as const,
+      features: [{ feature: 'Waitlist', builtBy: null }],
+    };
+    const built = { kind: 'app' as const, features: [{ feature: 'Check-in', builtBy: 'model' as const }] };
+    for (const delivery of [app, landing, built]) {
+      await notifier.notify({ notification: sampleNotification({ delivery }), idempotencyKey: 'k' });
+    }
+    await notifier.notify({
+      notification: sampleNotification({ businessName: 'N'.repeat(120), delivery: landing }),
+      idempotencyKey: 'k',
+    });
+    expect(sns.published.map((p) => p.subject)).toEqual([
+      'MVP completed (1 of 2 features not built): EventHub',
+      'MVP completed (landing page only): EventHub',
+      'MVP completed: EventHub',
+      `MVP completed (landing page only): ${'N'.repeat(99 - 'MVP completed (landing page only): '.length)}`,
+    ]);
+    const bodies = sns.published.map((p) => JSON.parse(p.message) as { delivery: unknown; summary: string });
+    expect(bodies[0]!.delivery).toEqual(app);
+    expect(bodies[0]!.summary).toBe(
+      'A working app, 1 of 2 key features not built. Built: Event page with RSVP (recipe rsvp). Not built: Payments.',
+    );
+    expect(bodies[1]!.summary).toBe('A landing page only. Not built: Waitlist.');
+    expect(bodies[2]!.summary).toBe('A working app. Built: Check-in (app model).');
+  });
+
   it('announces COMPLETED and FAILED only, unless told otherwise', async () => {
     const notifier = createSnsNotifier({ topicArn: TOPIC }, { client: clientFor(sns) });
     await notifier.notify({

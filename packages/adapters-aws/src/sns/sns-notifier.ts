@@ -1,6 +1,9 @@
 import { type MessageAttributeValue, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import {
   createRedactor,
+  deliveryDetails,
+  deliveryHeadline,
+  featuresNotBuilt,
   type JobNotification,
   type JobStatus,
   type Notifier,
@@ -32,6 +35,8 @@ export const SNS_MAX_MESSAGE_BYTES = 256 * 1024;
 export interface SnsJobMessage extends JobNotification {
   /** `<jobId>:<status>`: one per job and status; consumers of a standard topic deduplicate on it. */
   idempotencyKey: string;
+  /** What a completed job delivers, in words (with `delivery`): "a working app. Built: … Not built: …". */
+  summary?: string;
 }
 
 /**
@@ -61,7 +66,11 @@ export function createSnsNotifier(settings: SnsNotifierSettings, deps: SnsNotifi
     specificationVersion: 'v1',
     async notify({ notification, idempotencyKey, signal }) {
       if (!statuses.has(notification.status)) return;
-      const body: SnsJobMessage = { ...redactValue(notification, redact), idempotencyKey };
+      const body: SnsJobMessage = {
+        ...redactValue(notification, redact),
+        idempotencyKey,
+        ...(notification.delivery ? { summary: redact(summaryOf(notification.delivery)) } : {}),
+      };
       const message = JSON.stringify(body);
       const attributes: Record<string, MessageAttributeValue> = {
         status: { DataType: 'String', StringValue: notification.status },
@@ -110,7 +119,26 @@ function subject(notification: JobNotification): string {
       .normalize('NFKD')
       .replace(/[^\x20-\x7e]/g, '')
       .trim() || notification.jobId;
-  return `MVP ${notification.status.toLowerCase()}: ${name}`.slice(0, SNS_MAX_SUBJECT_LENGTH);
+  // The qualifier goes before the name, so a long name is what the length limit cuts.
+  return `MVP ${notification.status.toLowerCase()}${qualifier(notification)}: ${name}`.slice(
+    0,
+    SNS_MAX_SUBJECT_LENGTH,
+  );
+}
+
+/** A landing page or a missing feature is said in the subject, never hidden behind "completed". */
+function qualifier(notification: JobNotification): string {
+  const { delivery } = notification;
+  if (!delivery) return '';
+  if (delivery.kind !== 'app') return ' (landing page only)';
+  const missing = featuresNotBuilt(delivery);
+  return missing === 0 ? '' : ` (${missing} of ${delivery.features.length} features not built)`;
+}
+
+function summaryOf(delivery: NonNullable<JobNotification['delivery']>): string {
+  const details = deliveryDetails(delivery);
+  const headline = deliveryHeadline(delivery);
+  return details ? `${headline[0]!.toUpperCase()}${headline.slice(1)}. ${details}` : headline;
 }
 
 /** SNS subjects must be under 100 characters. */

@@ -12,6 +12,7 @@ import {
   PermanentError,
   TransientError,
 } from '@mvp-pipeline/core';
+import { openPathTo } from '@mvp-pipeline/workspace';
 import { createFilePasswordStore, generatePassword, type PasswordStore } from './password-store.js';
 import { createPostgresServerProvisioner } from './postgres-server.js';
 
@@ -174,8 +175,10 @@ export function createEmbeddedPostgres(settings: EmbeddedPostgresSettings): Embe
     // A half-made cluster (initdb interrupted) is removed and made again.
     await rm(pgdata, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
-    // Searchable (not readable) by the server's user when that is not us.
+    // Searchable (not readable) by the server's user when that is not us, and the way down to it
+    // too (a data dir is 0700).
     await chmod(dir, runAs() ? 0o711 : 0o700);
+    if (runAs()) await openPathTo(dir);
     await mkdir(pgdata, { mode: 0o700 });
     await ownIt(pgdata);
     const pwfile = path.join(dir, `.initdb-${process.pid}.pw`);
@@ -271,7 +274,8 @@ export function createEmbeddedPostgres(settings: EmbeddedPostgresSettings): Embe
   };
 }
 
-async function portIsFree(port: number): Promise<boolean> {
+/** Whether `port` on 127.0.0.1 can be listened on now. */
+export async function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.once('error', () => resolve(false));

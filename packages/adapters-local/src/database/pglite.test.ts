@@ -6,7 +6,7 @@ import path from 'node:path';
 import { createSecretRegistry, databaseName } from '@mvp-pipeline/core';
 import { type DatabaseProvisionerHarness, databaseProvisionerContract } from '@mvp-pipeline/core/testing';
 import pg from 'pg';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createPgliteProvisioner, type PgliteProvisioner } from './pglite.js';
 
 const t = { describe, it, expect, beforeEach, afterEach };
@@ -34,11 +34,24 @@ async function heldElsewhere(dir: string, name: string): Promise<void> {
   await writeFile(path.join(dir, name, 'lock'), `${process.ppid}\n`);
 }
 
+/*
+ * One folder for the file: its template data dir is made once (a child process running
+ * initdb, the slow part), and the tests' job ids never meet.
+ */
+let dir = '';
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'mvp-pglite-test-'));
+  const warm = createPgliteProvisioner({ dir });
+  await warm.provision({ jobId: 'job_warmup', purpose: 'check' });
+  await warm.release({ jobId: 'job_warmup', purpose: 'check' });
+  await warm.close();
+}, 180_000);
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
 databaseProvisionerContract(t, 'pglite', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'mvp-pglite-test-'));
   const registered: string[] = [];
   const provisioner = createPgliteProvisioner({ dir, registerSecret: (v) => registered.push(v) });
-  const busyDir = path.join(dir, 'busy');
+  const busyDir = await mkdtemp(path.join(os.tmpdir(), 'mvp-pglite-busy-'));
   const busy = createPgliteProvisioner({ dir: busyDir });
   // The role lives in the database's own data dir: both go with the folder.
   const held = (name: string) => existsSync(path.join(dir, name, 'pgdata'));
@@ -62,13 +75,12 @@ databaseProvisionerContract(t, 'pglite', async () => {
     dispose: async () => {
       await provisioner.close();
       await busy.close();
-      await rm(dir, { recursive: true, force: true });
+      await rm(busyDir, { recursive: true, force: true });
     },
   } satisfies DatabaseProvisionerHarness;
 });
 
 describe('the PGlite provisioner', () => {
-  let dir = '';
   let provisioners: PgliteProvisioner[] = [];
   const make = () => {
     const registry = createSecretRegistry();
@@ -76,13 +88,11 @@ describe('the PGlite provisioner', () => {
     provisioners.push(p);
     return Object.assign(p, { registry });
   };
-  beforeEach(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'mvp-pglite-test-'));
+  beforeEach(() => {
     provisioners = [];
   });
   afterEach(async () => {
     for (const p of provisioners) await p.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('keeps an app database across a restart, on the same port', async () => {
@@ -112,6 +122,12 @@ describe('the PGlite provisioner', () => {
     await writeFile(path.join(dir, name, 'lock'), `${dead}\n`);
     const db = await p.provision({ jobId: 'job_stale', purpose: 'app' });
     expect((await query(db.connectionUrl, 'SELECT 1 AS one')).ok).toBe(true);
+    // A lock left empty (a crash between making and writing it) is taken over too, after a wait.
+    const empty = databaseName('job_stale', 'check');
+    await mkdir(path.join(dir, empty), { recursive: true });
+    await writeFile(path.join(dir, empty, 'lock'), '');
+    const check = await p.provision({ jobId: 'job_stale', purpose: 'check' });
+    expect((await query(check.connectionUrl, 'SELECT 1 AS one')).ok).toBe(true);
   }, 60_000);
 
   it('refuses a database held by another live process with a TransientError, leaving it alone', async () => {
@@ -134,7 +150,7 @@ describe('the PGlite provisioner', () => {
     await migration.connect();
     await migration.query('BEGIN');
     await migration.query('CREATE TABLE item (id serial PRIMARY KEY, n int NOT NULL)');
-    const pool = new pg.Pool({ connectionString: db.connectionUrl, max: 4 });
+    const pool = new pg.Pool({ connectionString: db.connectionUrl, max: 3 });
     try {
       // The pool's queries wait for the migration's transaction, then see its table.
       const waiting = Promise.all(
@@ -150,11 +166,20 @@ describe('the PGlite provisioner', () => {
       } finally {
         client.release();
       }
+      // A client that leaves inside a transaction: its work is rolled back, the others go on.
+      const leaving = new pg.Client({ connectionString: db.connectionUrl });
+      leaving.on('error', () => undefined);
+      await leaving.connect();
+      await leaving.query('BEGIN');
+      await leaving.query('INSERT INTO item (n) VALUES (1000)');
+      (leaving as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
       const { rows } = await pool.query('SELECT count(*)::int AS c, sum(n)::int AS s FROM item');
       expect(rows).toEqual([{ c: 8, s: 36 }]);
       // The session is the database's own role (parity with a server), not the superuser.
       const who = await pool.query('SELECT current_user AS u, current_database() AS d');
       expect(who.rows).toEqual([{ u: db.resource.role, d: db.resource.database }]);
+      // Small shared buffers: memory per running database stays around 50 MB.
+      expect((await pool.query('SHOW shared_buffers')).rows).toEqual([{ shared_buffers: '16MB' }]);
     } finally {
       await pool.end();
       await migration.end();
@@ -188,6 +213,19 @@ describe('the PGlite provisioner', () => {
     // Slots come back when clients leave.
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect((await query(db.connectionUrl, 'SELECT 1 AS one')).ok).toBe(true);
+  }, 60_000);
+
+  it('ends open connections on release, one inside a transaction too', async () => {
+    const p = make();
+    const db = await p.provision({ jobId: 'job_open', purpose: 'app' });
+    const client = new pg.Client({ connectionString: db.connectionUrl });
+    const ended = new Promise((resolve) => client.once('error', resolve));
+    await client.connect();
+    await client.query('BEGIN');
+    await client.query('CREATE TABLE half (x int)');
+    expect(await p.release({ jobId: 'job_open', purpose: 'app' })).toEqual({ removed: true });
+    expect(String(await ended)).toMatch(/terminated|ECONNRESET|closed/i);
+    expect(existsSync(path.join(dir, db.resource.database))).toBe(false);
   }, 60_000);
 
   it('keeps the password in a 0600 file that the resource points at', async () => {

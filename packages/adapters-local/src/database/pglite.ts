@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
@@ -13,9 +12,11 @@ import {
   PermanentError,
   TransientError,
 } from '@mvp-pipeline/core';
+import { portIsFree } from './embedded-postgres.js';
 import { toDatabaseError, urlSecrets } from './errors.js';
 import { createFilePasswordStore, generatePassword, type PasswordStore } from './password-store.js';
 import { startPgliteFront } from './pglite-front.js';
+import { POSTGRESQL_CONF, pgliteTemplate } from './pglite-template.js';
 
 export interface PgliteProvisionerSettings {
   /** The folder of every PGlite database (`<data dir>/databases/pglite`); passwords in `<dir>/passwords`. */
@@ -35,7 +36,6 @@ export type PgliteProvisioner = DatabaseProvisioner & {
 
 export const PGLITE_PROVIDER = 'postgres-pglite';
 const DEFAULT_MAX_CONNECTIONS = 20;
-
 /** One database being served by this process: PGlite, its pglite-socket server and the TCP front. */
 interface Served {
   port: number;
@@ -71,14 +71,6 @@ function alive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-async function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
 }
 
 const readText = (file: string) =>
@@ -144,7 +136,7 @@ export function createPgliteProvisioner(settings: PgliteProvisionerSettings): Pg
    */
   async function lock(name: string): Promise<void> {
     const file = files(name).lock;
-    for (let attempt = 0; attempt < 3; attempt++) {
+    for (let attempt = 0; attempt < 4; attempt++) {
       try {
         await writeFile(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
         return;
@@ -152,9 +144,16 @@ export function createPgliteProvisioner(settings: PgliteProvisionerSettings): Pg
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
       const pid = Number(await readText(file));
-      // Our own pid without a served entry: left by a stop that failed half-way.
+      // Ours: served by this process, or left by a stop that failed half-way.
       if (pid === process.pid) return;
-      if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
+      const written = Number.isInteger(pid) && pid > 0;
+      // Empty: another process may have just made it and not yet written its pid; empty for
+      // long, it was left by a crash between the two.
+      if (!written && attempt < 2) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
+      if (written && alive(pid)) {
         throw new TransientError(`The PGlite database ${name} is in use by process ${pid}; try again later`);
       }
       await rm(file, { force: true });
@@ -170,8 +169,9 @@ export function createPgliteProvisioner(settings: PgliteProvisionerSettings): Pg
   async function init(name: string, jobId: string, purpose: DatabasePurpose): Promise<void> {
     const f = files(name);
     await rm(f.pgdata, { recursive: true, force: true });
+    await cp(await pgliteTemplate(dir), f.pgdata, { recursive: true });
     const Pglite = await loadPglite();
-    const db = await Pglite.create(f.pgdata);
+    const db = await Pglite.create(f.pgdata, { postgresqlconf: POSTGRESQL_CONF });
     try {
       await db.exec(
         `CREATE ROLE ${name} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS`,
@@ -199,16 +199,24 @@ export function createPgliteProvisioner(settings: PgliteProvisionerSettings): Pg
       () => rm(socketDir, { recursive: true, force: true }),
       () => rm(f.lock, { force: true }),
     ];
-    const stop = async () => {
-      const errors: unknown[] = [];
-      for (const step of steps.reverse()) await step().catch((error) => errors.push(error));
-      served.delete(f.home);
-      if (errors.length) throw toDatabaseError(`Stopping PGlite database ${name}`, errors[0], redact);
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= (async () => {
+        const errors: unknown[] = [];
+        for (const step of steps.reverse()) await step().catch((error) => errors.push(error));
+        served.delete(f.home);
+        if (errors.length) throw toDatabaseError(`Stopping PGlite database ${name}`, errors[0], redact);
+      })();
+      return stopping;
     };
     try {
       // The session opens as the database's own role: an app needing superuser fails here as it
       // would on a server (parity, not a boundary: see README).
-      const db = await Pglite.create(f.pgdata, { username: name, database: name });
+      const db = await Pglite.create(f.pgdata, {
+        username: name,
+        database: name,
+        postgresqlconf: POSTGRESQL_CONF,
+      });
       steps.push(() => db.close());
       const backendPath = path.join(socketDir, 's');
       // More than the front admits: pglite-socket frees a slot a tick after a client leaves.
@@ -218,7 +226,14 @@ export function createPgliteProvisioner(settings: PgliteProvisionerSettings): Pg
         maxConnections: maxConnections * 2,
       });
       await socketServer.start();
-      steps.push(() => socketServer.stop());
+      steps.push(async () => {
+        // The front has ended every connection; pglite-socket rolls back a transaction one left
+        // open as it notices, a tick later. Waited for, so that no ROLLBACK meets a closed PGlite.
+        for (let i = 0; i < 100 && socketServer.getStats().activeConnections > 0; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        await socketServer.stop();
+      });
       const front = await startPgliteFront({
         backendPath,
         user: name,
@@ -257,6 +272,8 @@ export function createPgliteProvisioner(settings: PgliteProvisionerSettings): Pg
       const name = databaseName(jobId, purpose);
       signal?.throwIfAborted();
       const f = files(name);
+      // Marked before any wait, so a close() called meanwhile queues behind this and stops it.
+      started.add(f.home);
       const password = await passwords.ensure(name, generatePassword);
       register(password);
       return inTurn(f.home, async () => {
@@ -278,13 +295,15 @@ export function createPgliteProvisioner(settings: PgliteProvisionerSettings): Pg
           }
         }
         const { port } = await serve(name, password);
-        started.add(f.home);
         const url = new URL(`postgresql://127.0.0.1:${port}/${name}`);
         url.username = name;
         url.password = password;
         const connectionUrl = url.toString();
         register(connectionUrl);
         return { resource: resourceOf(name, purpose, port), connectionUrl, created: fresh };
+      }).catch((error) => {
+        if (signal?.aborted) throw signal.reason;
+        throw toDatabaseError(`Provisioning PGlite database ${name}`, error, redact);
       });
     },
 
@@ -311,6 +330,8 @@ export function createPgliteProvisioner(settings: PgliteProvisionerSettings): Pg
         started.delete(f.home);
         await rm(f.home, { recursive: true, force: true });
         return true;
+      }).catch((error) => {
+        throw toDatabaseError(`Removing PGlite database ${name}`, error, redact);
       });
       const hadPassword = await passwords.remove(name);
       return { removed: removed || hadPassword };

@@ -28,13 +28,19 @@ const COMPLETE = '.complete';
 
 /**
  * pnpm as `node <pnpm.cjs>` from our own dependency, so a machine with only Node.js runs the
- * template's `pnpm` commands (a `pnpm` on PATH is not needed).
+ * template's `pnpm` commands; where that package is not installed (the runner image's bundle),
+ * the `pnpm` on PATH.
  */
 export function resolvePnpm(argv: readonly string[]): string[] {
   if (argv[0] !== 'pnpm') return [...argv];
-  // The package exports only its package.json; its bin sits beside it.
-  const cli = path.join(path.dirname(createRequire(import.meta.url).resolve('pnpm')), 'bin', 'pnpm.cjs');
-  return [process.execPath, cli, ...argv.slice(1)];
+  let manifest: string;
+  try {
+    // The package exports only its package.json; its bin sits beside it.
+    manifest = createRequire(import.meta.url).resolve('pnpm');
+  } catch {
+    return [...argv];
+  }
+  return [process.execPath, path.join(path.dirname(manifest), 'bin', 'pnpm.cjs'), ...argv.slice(1)];
 }
 
 /** The key of a workspace's dependencies: its lock inputs, the install command and Node's major version. */
@@ -82,8 +88,10 @@ export async function installFromCache(options: {
   const ready = path.join(deps, key);
   let result: CommandResult | undefined;
   if (!(await exists(path.join(ready, COMPLETE)))) {
+    await mkdir(deps, { recursive: true });
+    await removeStale(deps, 2 * options.timeoutMs);
     const scratch = path.join(deps, `.${key}.${randomUUID()}`);
-    await mkdir(scratch, { recursive: true });
+    await mkdir(scratch);
     try {
       for (const name of LOCK_INPUTS) {
         await copyFile(path.join(workspace, name), path.join(scratch, name)).catch((error: unknown) => {
@@ -107,8 +115,14 @@ export async function installFromCache(options: {
       await writeFile(path.join(scratch, COMPLETE), `${new Date().toISOString()}\n`);
       await rm(path.join(scratch, '.pnpm-store'), { recursive: true, force: true });
       await rename(scratch, ready).catch(async (error: unknown) => {
-        // Another job made the same key first: theirs is as good as ours.
         if (!['ENOTEMPTY', 'EEXIST'].includes(errnoCode(error) ?? '')) throw error;
+        // Another job made the same key first: theirs is as good as ours. A folder without the
+        // marker is not one of ours (renames bring the marker along): replace it.
+        if (await exists(path.join(ready, COMPLETE))) return;
+        const aside = path.join(deps, `.${key}.${randomUUID()}.old`);
+        await rename(ready, aside);
+        await rm(aside, { recursive: true, force: true });
+        await rename(scratch, ready);
       });
     } finally {
       await rm(scratch, { recursive: true, force: true });
@@ -117,6 +131,19 @@ export async function installFromCache(options: {
   await rm(path.join(workspace, 'node_modules'), { recursive: true, force: true });
   await linkTree(path.join(ready, 'node_modules'), path.join(workspace, 'node_modules'));
   return result ? { reused: false, result } : { reused: true };
+}
+
+/**
+ * Removes scratch folders (`.<key>.<uuid>`) older than `ageMs`: what installs of runners that
+ * were killed left behind. A live install is younger than its timeout.
+ */
+async function removeStale(deps: string, ageMs: number): Promise<void> {
+  const now = Date.now();
+  for (const name of await readdir(deps)) {
+    if (!name.startsWith('.')) continue;
+    const info = await stat(path.join(deps, name)).catch(() => undefined);
+    if (info && now - info.mtimeMs > ageMs) await rm(path.join(deps, name), { recursive: true, force: true });
+  }
 }
 
 /** The template's install, made able to fetch once: its own store, no scripts, no pnpmfile. */

@@ -12,9 +12,10 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { TemplateManifest } from '@mvp-pipeline/core';
-import { recordingReporter } from '@mvp-pipeline/core/testing';
+import type { DatabaseProvisioner, TemplateManifest } from '@mvp-pipeline/core';
+import { memoryCheckpoint, recordingReporter } from '@mvp-pipeline/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLocalAppDeployer } from '../apps/app-deployer.js';
 import { type RunningApp, serverAppOf, startServerApp } from '../apps/server-app.js';
 import { findChromium } from '../browser/chromium.js';
 import { createLocalTemplateSource } from '../disk/template-source.js';
@@ -300,6 +301,56 @@ describe.runIf(enabled)('the app template, built from the EventHub model', () =>
       expect.arrayContaining(['sign-up', 'create:rsvp', 'access:rsvp']),
     );
   }, 120_000);
+
+  it('is deployed by the local app deployer and served on demand from its published copy', async () => {
+    const appDb = await startDatabase(appDir);
+    dbs.push(appDb);
+    // One database for the job's app, as a provisioner finds it again on every call.
+    const databases: DatabaseProvisioner = {
+      specificationVersion: 'v1',
+      provision: async ({ purpose }) => ({
+        resource: {
+          provider: 'test',
+          purpose,
+          database: 'app',
+          role: 'app',
+          host: 'local',
+          secretRef: 'none',
+        },
+        connectionUrl: appDb.url,
+        created: false,
+      }),
+      describe: async () => ({ resource: undefined }),
+      release: async () => ({ removed: false }),
+    };
+    const hosting = path.join(work, 'hosting');
+    await mkdir(hosting);
+    const first = 20_000 + Math.floor(Math.random() * 9_000);
+    const deployer = createLocalAppDeployer({
+      root: hosting,
+      databases,
+      portRange: { first, last: first + 10 },
+    });
+    try {
+      const report = recordingReporter();
+      const result = await deployer.deploy({
+        jobId: 'job_eventhub',
+        commit: 'e'.repeat(40),
+        projectName: 'eventhub',
+        outputDir: appDir,
+        manifest,
+        checkpoint: memoryCheckpoint(),
+        report,
+      });
+      expect(report.lines.join('\n')).toMatch(/hard-linked/);
+      expect((await fetch(`${result.productionUrl}api/health`)).status).toBe(200);
+      expect(await (await fetch(result.productionUrl)).text()).toContain('EventHub');
+      const { url: link } = await deployer.issueOwnerClaim({ jobId: 'job_eventhub' });
+      expect(link?.startsWith(`${result.productionUrl}claim/`)).toBe(true);
+    } finally {
+      await deployer.close();
+    }
+  }, 300_000);
 
   it('fails the access journeys of a build whose route skips its access check', async () => {
     const route = path.join(appDir, 'app/api/rsvps/[id]/route.ts');

@@ -1,6 +1,13 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createRedactor, type JobNotification, type Notifier, type Redactor } from '@mvp-pipeline/core';
+import {
+  createRedactor,
+  deliveryDetails,
+  deliveryHeadline,
+  type JobNotification,
+  type Notifier,
+  type Redactor,
+} from '@mvp-pipeline/core';
 import { errnoCode, fsError } from '../disk/files.js';
 
 export interface ConsoleNotifierSettings {
@@ -32,8 +39,12 @@ export function notificationLine(n: JobNotification): string {
     n.repoUrl && `code at ${n.repoUrl}`,
   ].filter(Boolean);
   switch (n.status) {
-    case 'COMPLETED':
-      return `✔ ${n.businessName} is ready${links.length ? `: ${links.join(', ')}` : ''} ${job}`;
+    case 'COMPLETED': {
+      // What it delivers comes first: a landing page or a missing feature is never hidden behind "ready".
+      const as = n.delivery ? ` as ${deliveryHeadline(n.delivery)}` : '';
+      const details = n.delivery ? deliveryDetails(n.delivery) : '';
+      return `✔ ${n.businessName} is ready${as}${links.length ? `: ${links.join(', ')}` : ''}${details ? `. ${details}` : ''} ${job}`;
+    }
     case 'FAILED':
       return n.error
         ? `✖ ${n.businessName} failed at ${n.error.step} (${n.error.code}): ${n.error.message} ${job}`

@@ -83,6 +83,33 @@ describe('console notifier', () => {
     ]);
   });
 
+  it('says what a completed job delivers: a working app or a landing page, each feature built or not', async () => {
+    const lines: string[] = [];
+    const notifier = createConsoleNotifier({ write: (line) => lines.push(line) });
+    const app = {
+      kind: 'app' as const,
+      features: [
+        { feature: 'Event page with RSVP', builtBy: 'recipe' as const, recipe: 'rsvp' },
+        { feature: 'Payments', builtBy: null },
+      ],
+      journeys: { mode: 'browser' as const, ok: false, passed: 2, total: 3, failed: ['visitor RSVPs'] },
+    };
+    await notifier.notify({ notification: sampleNotification({ delivery: app }), idempotencyKey: 'a' });
+    await notifier.notify({
+      notification: sampleNotification({
+        delivery: { kind: 'landing-page-only', features: [{ feature: 'Waitlist', builtBy: null }] },
+      }),
+      idempotencyKey: 'b',
+    });
+    expect(lines).toEqual([
+      '✔ EventHub is ready as a working app, 1 of 2 key features not built: live at https://eventhub.example.com, ' +
+        'code at https://example.com/repo. Built: Event page with RSVP (recipe rsvp). Not built: Payments. ' +
+        'Journeys in a browser: 2 of 3 passed (failed: visitor RSVPs). [job job_n1]',
+      '✔ EventHub is ready as a landing page only: live at https://eventhub.example.com, code at https://example.com/repo. ' +
+        'Not built: Waitlist. [job job_n1]',
+    ]);
+  });
+
   it('redacts anything shaped like a token', async () => {
     const lines: string[] = [];
     const token = `ghp_${'a'.repeat(36)}`;

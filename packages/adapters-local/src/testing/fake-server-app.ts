@@ -31,6 +31,8 @@ const path = require('path');
 const behaviour = JSON.parse(fs.readFileSync(path.join(__dirname, 'behaviour.json'), 'utf8'));
 const stateDir = () => { try { return new URL(process.env.DATABASE_URL).searchParams.get('state') || __dirname; } catch { return __dirname; } };
 const state = (name) => path.join(stateDir(), name);
+// Replaced, never rewritten: another deployment runs under another uid.
+const put = (file, data) => { const temp = file + '.' + process.pid + '.tmp'; fs.writeFileSync(temp, data); fs.renameSync(temp, file); };
 if (behaviour.crash) { console.error('boom: cannot start, DATABASE_URL=' + process.env.DATABASE_URL); process.exit(1); }
 if (!process.env.DATABASE_URL) { console.error('no DATABASE_URL'); process.exit(2); }
 const send = (res, status, body, headers = {}) => { res.writeHead(status, { 'content-type': 'application/json', ...headers }); res.end(typeof body === 'string' ? body : JSON.stringify(body)); };
@@ -48,7 +50,7 @@ const server = http.createServer((req, res) => {
       let expected = '';
       try { expected = fs.readFileSync(state('claim-token'), 'utf8'); } catch {}
       if (!token || token !== expected) return send(res, 400, { error: 'bad token' });
-      fs.writeFileSync(state('owner'), 'yes');
+      put(state('owner'), 'yes');
       return send(res, 200, { ok: true }, { 'set-cookie': 'session=owner; Path=/' });
     }
     if (url.pathname === '/api/auth/signup' && req.method === 'POST') return send(res, 201, { ok: true }, { 'set-cookie': 'session=member; Path=/' });
@@ -65,7 +67,7 @@ const server = http.createServer((req, res) => {
 });
 const port = Number(process.env[behaviour.portEnv || 'PORT']);
 server.listen(port, process.env.HOSTNAME || '127.0.0.1', () => {
-  fs.writeFileSync(state('listening'), String(port));
+  put(state('listening'), String(port));
   console.log('listening on ' + port + ' for ' + process.env.APP_URL);
 });
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
@@ -77,10 +79,12 @@ const path = require('path');
 const crypto = require('crypto');
 const stateDir = () => { try { return new URL(process.env.DATABASE_URL).searchParams.get('state') || __dirname; } catch { return __dirname; } };
 const state = (name) => path.join(stateDir(), name);
+// Replaced, never rewritten: another deployment runs under another uid.
+const put = (file, data) => { const temp = file + '.' + process.pid + '.tmp'; fs.writeFileSync(temp, data); fs.renameSync(temp, file); };
 if (!process.env.DATABASE_URL) { console.error('claim: DATABASE_URL is not set'); process.exit(2); }
 if (fs.existsSync(state('owner'))) { console.error('claim: the app already has an owner'); process.exit(3); }
 const token = crypto.randomBytes(16).toString('hex');
-fs.writeFileSync(state('claim-token'), token);
+put(state('claim-token'), token);
 console.log('claim: a link for ' + new URL(process.env.DATABASE_URL).pathname);
 console.log((process.env.APP_URL || 'http://localhost:3000').replace(/\\/+$/, '') + '/claim/' + token);
 `;
@@ -92,7 +96,9 @@ if (!process.env.DATABASE_URL) { console.error('migrate: DATABASE_URL is not set
 const stateDir = new URL(process.env.DATABASE_URL).searchParams.get('state') || __dirname;
 const file = path.join(stateDir, 'migrated');
 const runs = fs.existsSync(file) ? Number(fs.readFileSync(file, 'utf8')) : 0;
-fs.writeFileSync(file, String(runs + 1));
+const temp = file + '.' + process.pid + '.tmp';
+fs.writeFileSync(temp, String(runs + 1));
+fs.renameSync(temp, file);
 console.log('migrate: applied to ' + new URL(process.env.DATABASE_URL).pathname);
 `;
 

@@ -44,6 +44,23 @@ export function notifierContract(
         });
       });
 
+      it('delivers what a completed job delivers, each key feature built or not', async () => {
+        const { notifier, delivered } = use();
+        const delivery = {
+          kind: 'app' as const,
+          features: [
+            { feature: 'Event page with RSVP', builtBy: 'recipe' as const, recipe: 'rsvp' },
+            { feature: 'Payments', builtBy: null },
+          ],
+          journeys: { mode: 'browser' as const, ok: true, passed: 3, total: 3, failed: [] },
+        };
+        await notifier.notify({
+          notification: sampleNotification({ delivery }),
+          idempotencyKey: 'job_n1:COMPLETED',
+        });
+        expect((await delivered()).at(-1)).toMatchObject({ status: 'COMPLETED', delivery });
+      });
+
       it('delivers a failure with the step and error', async () => {
         const { notifier, delivered } = use();
         const notification = sampleNotification({

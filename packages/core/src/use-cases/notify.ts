@@ -1,3 +1,5 @@
+import { deliveryOf } from '../domain/delivery.js';
+import { notificationDelivery } from '../domain/delivery-text.js';
 import type { Job } from '../domain/job.js';
 import { isTerminalStatus } from '../domain/steps.js';
 import { DeadlineExceededError, PipelineError } from '../errors.js';
@@ -17,7 +19,7 @@ export async function notifyOnce(deps: PipelineDeps, session: JobSession): Promi
   const { retry: policy, random, stepTimeoutMs } = deps.settings;
   // A notification gets a minute (or the deploy deadline, if shorter): a hung receiver must not hold the job.
   const timeout = Math.min(stepTimeoutMs.DEPLOYING, 60_000);
-  const notification = notificationOf(deps, job);
+  const notification = { ...notificationOf(deps, job), ...(await ownerClaimOf(deps, session)) };
   try {
     await retry(
       ({ signal }) =>
@@ -57,9 +59,34 @@ export async function notifyOnce(deps: PipelineDeps, session: JobSession): Promi
   }));
 }
 
-function notificationOf(deps: PipelineDeps, job: Job): JobNotification {
+/** The notification of a job's end: its links, the last error of a failure, what a completed job delivers. */
+/**
+ * The owner link of a completed app, made once per notification (its retries send the same
+ * one). Without one the notification still goes: the founder can ask for another.
+ */
+async function ownerClaimOf(deps: PipelineDeps, session: JobSession): Promise<{ ownerClaimUrl?: string }> {
+  const { job } = session;
+  const { deployer } = deps.ports;
+  if (job.status !== 'COMPLETED' || deliveryOf(job)?.kind !== 'app' || !deployer.issueOwnerClaim) return {};
+  try {
+    const { url } = await deployer.issueOwnerClaim({ jobId: job.jobId });
+    return url ? { ownerClaimUrl: url } : {};
+  } catch (error) {
+    const message = PipelineError.isInstance(error) ? error.message : String(error);
+    session.log(
+      job.currentStep,
+      `The notification goes without an owner link: ${deps.settings.redact(message)}`,
+      'warn',
+    );
+    return {};
+  }
+}
+
+export function notificationOf(deps: PipelineDeps, job: Job): JobNotification {
   const redact = deps.settings.redact;
   const lastError = job.status === 'FAILED' ? job.errors.at(-1) : undefined;
+  // Only a completed job delivers anything; older records have no delivery to tell.
+  const delivery = job.status === 'COMPLETED' ? deliveryOf(job) : undefined;
   return {
     jobId: job.jobId,
     userId: job.userId,
@@ -73,6 +100,7 @@ function notificationOf(deps: PipelineDeps, job: Job): JobNotification {
     ...(lastError
       ? { error: { step: lastError.step, code: lastError.code, message: redact(lastError.message) } }
       : {}),
+    ...(delivery ? { delivery: notificationDelivery(delivery) } : {}),
     at: deps.ports.clock.now().toISOString(),
   };
 }

@@ -7,9 +7,11 @@ import {
 } from '@mvp-pipeline/adapters-local';
 import { withFaults } from '@mvp-pipeline/adapters-local/testing';
 import { describe, expect, it } from 'vitest';
-import { deliveryOf } from '../domain/delivery.js';
+import { deliveryOf, type JourneyReport } from '../domain/delivery.js';
 import type { ProductSpec } from '../domain/spec.js';
 import type { TemplateManifest } from '../domain/template.js';
+import type { AppChecker } from '../ports/app-checker.port.js';
+import type { DatabaseProvisioner } from '../ports/database-provisioner.port.js';
 import { sampleSpec } from '../testing/fixtures.js';
 import type { PipelineDeps } from './deps.js';
 import { runJob } from './run-job.js';
@@ -292,5 +294,102 @@ describe('what a job delivers', () => {
       /specifications\.app[\s\S]*entities\[0\]/,
     );
     expect((await fakes.store.listByUser({ userId: 'user_1' })).jobs).toEqual([]);
+  });
+});
+
+describe('the journey check of a server app', () => {
+  const report = (ok: boolean): JourneyReport => ({
+    mode: 'http',
+    ok,
+    results: [
+      { name: 'sign-up', ok: true, durationMs: 5 },
+      ok
+        ? { name: 'access:rsvp', ok: true, durationMs: 5 }
+        : { name: 'access:rsvp', ok: false, failure: 'GET /api/rsvps/1 answered 200', durationMs: 5 },
+    ],
+  });
+
+  function appPipeline(results: JourneyReport[]) {
+    const { deps, fakes } = setup();
+    const templates = createMemoryTemplateSource(fakes.files, {
+      landing: {
+        manifest: {
+          ...MEMORY_TEMPLATE_MANIFEST,
+          model: 'app.model.json',
+          start: { portEnv: 'PORT', readyPath: '/' },
+        },
+        files: { 'src/index.html': '<h1>{{name}}</h1>' },
+      },
+    });
+    const databaseCalls: string[] = [];
+    const databases: DatabaseProvisioner = {
+      specificationVersion: 'v1',
+      async provision({ purpose }) {
+        databaseCalls.push(`provision ${purpose}`);
+        const resource = {
+          provider: 'fake',
+          purpose,
+          database: 'db',
+          role: 'r',
+          host: 'h:1',
+          secretRef: 'ref',
+        };
+        return { resource, connectionUrl: 'postgresql://r:pw@h:1/db', created: true };
+      },
+      async describe() {
+        return { resource: undefined };
+      },
+      async release({ purpose }) {
+        databaseCalls.push(`release ${purpose}`);
+        return { removed: true };
+      },
+    };
+    const checked: string[] = [];
+    const appChecker: AppChecker = {
+      specificationVersion: 'v1',
+      async check({ databaseUrl }) {
+        checked.push(databaseUrl);
+        return results.shift() ?? report(true);
+      },
+    };
+    return {
+      deps: { ...deps, ports: { ...deps.ports, templates, databases, appChecker } },
+      databaseCalls,
+      checked,
+    };
+  }
+
+  it('sends a job whose journey fails back to AI_DEVELOPMENT with the failure, then lets the passing build through', async () => {
+    const { deps, databaseCalls, checked } = appPipeline([report(false)]);
+    const job = await submitted(deps);
+    const { job: done } = await runJob(deps, { jobId: job.jobId });
+    expect(done.status).toBe('COMPLETED');
+    expect(done.repairRounds).toBe(1);
+    expect(done.errors.at(-1)?.message).toMatch(/1 of 2 journeys failed \(access:rsvp\)/);
+    expect(done.checkpoints.BUILDING?.journeys?.ok).toBe(true);
+    expect(deliveryOf(done)?.kind).toBe('app');
+    expect(checked).toEqual(['postgresql://r:pw@h:1/db', 'postgresql://r:pw@h:1/db']);
+    // A throwaway database per check, released after each.
+    expect(databaseCalls).toEqual(['provision check', 'release check', 'provision check', 'release check']);
+  });
+
+  it('fails the job when the journeys still fail after the last repair round, saying which', async () => {
+    const { deps } = appPipeline([report(false), report(false), report(false)]);
+    const job = await submitted(deps);
+    const { job: done } = await runJob(deps, { jobId: job.jobId });
+    expect(done.status).toBe('FAILED');
+    expect(done.errors.at(-1)?.message).toMatch(
+      /after 2 repair rounds: 1 of 2 journeys failed \(access:rsvp\)/,
+    );
+  });
+
+  it('fails BUILDING clearly when no database provisioner is configured', async () => {
+    const { deps } = appPipeline([]);
+    const { databases: _none, ...ports } = deps.ports;
+    const bare = { ...deps, ports };
+    const job = await submitted(bare);
+    const { job: done } = await runJob(bare, { jobId: job.jobId });
+    expect(done.status).toBe('FAILED');
+    expect(done.errors.at(-1)?.message).toMatch(/no DatabaseProvisioner is configured/);
   });
 });

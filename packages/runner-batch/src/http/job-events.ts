@@ -1,4 +1,5 @@
 import {
+  deliveryOf,
   isTerminalStatus,
   type Job,
   type JobErrorEntry,
@@ -28,6 +29,7 @@ export interface JobEventsOptions {
  * - `errors`: `{entries}`, new entries of the job's error list (not `error`, which EventSource uses itself);
  * - `urls`: `{urls, resources}` when links appear;
  * - `usage`: the usage totals (tokens, cost, seconds) when they change;
+ * - `delivery`: what the job delivers (`deliveryOf`: kind, features, journeys) when it changes;
  * - `end`: `{status}` once the job has ended; the stream closes after it.
  * Every event carries the record's version as its id.
  */
@@ -114,6 +116,8 @@ async function changesBetween(
     events.push(sse('urls', id, { urls: after.urls, resources: after.resources }));
   }
   if (!same(before.usage, after.usage)) events.push(sse('usage', id, after.usage));
+  const delivery = deliveryOf(after);
+  if (!same(deliveryOf(before), delivery)) events.push(sse('delivery', id, delivery ?? null));
   return events;
 }
 

@@ -64,6 +64,11 @@ export async function serveCommand(args: string[], env: Env = process.env): Prom
   const out = process.stderr;
   out.write(`Dashboard  ${server.url}/${token ? '  (open it once with ?token=<MVP_SERVE_TOKEN>)' : ''}\n`);
   out.write(`Status API ${server.url}/api/mvp/status/:jobId · sites under ${server.url}/sites/\n`);
+  const apps = server.apps();
+  if (apps.length > 0)
+    out.write(
+      `Apps       ${apps.map((a) => `${a.slug} http://127.0.0.1:${a.port}/`).join(' · ')} (each starts on its first request)\n`,
+    );
   const chromium = config.browserCheck === 'off' ? undefined : findChromium(config.chromiumPath);
   out.write(
     `${server.pipeline.localTrigger ? `Worker running (concurrency ${concurrency})` : 'No worker here: jobs run where the trigger sends them'}; site check: ${chromium ? `Chromium (${chromium})` : 'http'}. Ctrl-C stops.\n`,

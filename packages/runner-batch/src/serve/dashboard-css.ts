@@ -91,7 +91,23 @@ textarea, input, select {
   width: 100%; font: inherit; color: var(--text); background: var(--bg);
   border: 1px solid var(--line); border-radius: 8px; padding: 9px 11px;
 }
-textarea { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 13px; resize: vertical; min-height: 150px; }
+textarea { resize: vertical; min-height: 84px; }
+textarea.code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 13px; min-height: 150px; }
+input::placeholder, textarea::placeholder { color: var(--muted); opacity: 0.75; }
+[aria-invalid="true"] { border-color: var(--bad); }
+.lede { color: var(--muted); margin: -4px 0 14px; font-size: 14px; }
+.field { margin-bottom: 12px; }
+.field-error { color: var(--bad); font-size: 13px; margin: 4px 0 0; overflow-wrap: anywhere; }
+.field-error:empty { display: none; }
+.sub-label { margin-top: 10px; font-weight: 500; }
+fieldset.look {
+  border: 1px solid var(--line); border-radius: 8px; margin: 0 0 12px; padding: 8px 12px 12px;
+  display: grid; grid-template-columns: repeat(auto-fit, minmax(190px, 1fr)); gap: 10px 16px; align-items: center;
+}
+fieldset.look legend { font-weight: 550; padding: 0 4px; }
+.swatch, .check { display: flex; white-space: nowrap; align-items: center; gap: 8px; margin: 0; font-weight: 450; cursor: pointer; }
+.swatch input[type="color"] { width: 38px; height: 32px; padding: 2px; border-radius: 8px; cursor: pointer; flex: none; }
+.check input[type="checkbox"] { width: 18px; height: 18px; margin: 0; accent-color: var(--accent); flex: none; }
 textarea:focus, input:focus, select:focus { outline: 2px solid var(--accent); outline-offset: -1px; }
 .pair { display: grid; grid-template-columns: 1fr 1fr; gap: 10px; margin-top: 10px; }
 details { margin-top: 12px; }
@@ -117,6 +133,7 @@ button:disabled { opacity: 0.6; cursor: progress; }
 .job-row { display: grid; grid-template-columns: minmax(0, 1fr) auto; gap: 4px 12px; padding: 12px 4px; color: var(--text); }
 .job-row:hover { text-decoration: none; background: var(--accent-soft); border-radius: 8px; }
 .job-row .name { font-weight: 600; overflow-wrap: anywhere; }
+.job-row .note { color: var(--warn); font-weight: 600; }
 .job-row .sub { grid-column: 1; color: var(--muted); font-size: 13px; overflow-wrap: anywhere; }
 .job-row .sub code { font-size: 12px; }
 .job-row .badge { grid-row: 1 / span 2; grid-column: 2; align-self: center; }
@@ -130,10 +147,33 @@ button:disabled { opacity: 0.6; cursor: progress; }
   padding: 3px 10px; border-radius: 999px; white-space: nowrap;
   background: var(--accent-soft); color: var(--accent);
 }
+.badge:empty { display: none; }
 .badge.COMPLETED { background: var(--ok-soft); color: var(--ok); }
 .badge.FAILED { background: var(--bad-soft); color: var(--bad); }
 .badge.CANCELLED { background: var(--code-bg); color: var(--muted); }
-.badge.PENDING { background: var(--warn-soft); color: var(--warn); }
+.badge.PENDING, .badge.warn { background: var(--warn-soft); color: var(--warn); }
+
+/* What a job delivers */
+.delivery-kind { margin: 0 0 12px; overflow-wrap: anywhere; }
+.delivery[data-kind="landing-page-only"] .delivery-kind strong { color: var(--warn); }
+.features, .journeys { list-style: none; margin: 0; padding: 0; }
+.features li, .journeys li {
+  display: grid; grid-template-columns: 26px minmax(0, 1fr) auto; align-items: center; gap: 4px 10px;
+  padding: 8px 0;
+}
+.features li + li, .journeys li + li { border-top: 1px dashed var(--line); }
+.features .name, .journeys .name { overflow-wrap: anywhere; }
+.features .how, .journeys .how { color: var(--muted); font-size: 13px; text-align: right; }
+.features .built .mark, .journeys .ok .mark { background: var(--ok); border-color: var(--ok); color: #fff; }
+.features .not-built .mark, .journeys .failed .mark { background: var(--bad); border-color: var(--bad); color: #fff; }
+.features .not-built .how, .journeys .failed .how { color: var(--bad); font-weight: 650; }
+.journeys .why {
+  grid-column: 2 / -1; color: var(--bad); font-size: 13px; background: var(--bad-soft);
+  border-radius: 6px; padding: 4px 8px; overflow-wrap: anywhere;
+}
+#journeys-block h3 { font-size: 14px; margin: 16px 0 4px; }
+#journeys-block h3.ok { color: var(--ok); }
+#journeys-block h3.failed { color: var(--bad); }
 
 /* Job view */
 .back { display: inline-block; margin-bottom: 12px; font-size: 14px; }
@@ -176,6 +216,7 @@ dl.usage dd.big { font-size: 1.4rem; font-weight: 700; }
   background: var(--code-bg); border-radius: 8px;
   font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; line-height: 1.55;
 }
+.log:empty { display: none; }
 .log li { display: grid; grid-template-columns: auto minmax(0, 1fr); gap: 10px; }
 .log .at { color: var(--muted); }
 .log .step { color: var(--accent); margin-right: 6px; }
@@ -191,6 +232,8 @@ dl.usage dd.big { font-size: 1.4rem; font-weight: 700; }
   .card { padding: 16px; }
   h1 { font-size: 1.35rem; }
   .pair { grid-template-columns: 1fr; }
+  .features li, .journeys li { grid-template-columns: 26px minmax(0, 1fr); }
+  .features .how, .journeys .how { grid-column: 2; text-align: left; }
   .links .button, .actions button { flex: 1 1 auto; }
   .log { max-height: 300px; }
 }

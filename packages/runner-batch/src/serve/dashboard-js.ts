@@ -1,20 +1,6 @@
 import { STEP_LABELS, STEPS } from '@mvp-pipeline/core';
-
-/** A small spec to start from, offered by the form's "Use an example" button. */
-const EXAMPLE_SPEC = {
-  user: { id: 'user_demo', email: 'founder@example.com', companyName: 'Demo Co' },
-  product: {
-    id: 'product_demo',
-    name: 'EventHub',
-    tagline: 'Run your meetup without the spreadsheet',
-    description: 'Publish an event page, collect RSVPs with a waitlist, and check attendees in from a phone.',
-  },
-  specifications: {
-    targetAudience: 'Meetup organisers',
-    keyFeatures: ['Event page with RSVP', 'Waitlist when full', 'Door check-in on mobile'],
-    designPreferences: { darkMode: true },
-  },
-};
+import { DELIVERY_JS } from './dashboard-delivery-js.js';
+import { FORM_JS } from './dashboard-form-js.js';
 
 /** JSON that is safe inside a script: no `<` can close the element. */
 const constant = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
@@ -22,13 +8,13 @@ const constant = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003
 /**
  * The dashboard's script. It writes every value from a job or a spec with textContent or
  * setAttribute (never as HTML), follows a job through its event stream, and keeps the jobs list
- * fresh while jobs run. No build step: plain browser JavaScript.
+ * fresh while jobs run. No build step: plain browser JavaScript. The new-job form (`FORM_JS`) and
+ * the delivery card (`DELIVERY_JS`) are parts of it, kept in their own files.
  */
 export const DASHBOARD_JS = String.raw`(() => {
   'use strict';
   const STEPS = ${constant(STEPS)};
   const LABELS = ${constant(STEP_LABELS)};
-  const EXAMPLE = ${constant(EXAMPLE_SPEC)};
   const STATUS = { PENDING: 'Queued', IN_PROGRESS: 'In progress', COMPLETED: 'Live', FAILED: 'Failed', CANCELLED: 'Cancelled' };
   const TERMINAL = ['COMPLETED', 'FAILED', 'CANCELLED'];
   const MAX_LOG_LINES = 300;
@@ -166,11 +152,16 @@ export const DASHBOARD_JS = String.raw`(() => {
     const running = !TERMINAL.includes(job.status);
     const fill = el('span');
     fill.style.width = job.progress + '%';
+    const note = deliveryNote(deliveryOfRecord(job));
     return el('li', { 'data-job': job.jobId }, [
       el('a', { class: 'job-row', href: '/jobs/' + encodeURIComponent(job.jobId), 'data-nav': '' }, [
         el('span', { class: 'name', text: job.businessName }),
         el('span', { class: 'badge ' + job.status, text: statusText(job) }),
-        el('span', { class: 'sub' }, [ago(job.createdAt) + ' · ' + job.userId + ' · ', el('code', { text: job.jobId })]),
+        el('span', { class: 'sub' }, [
+          ago(job.createdAt) + ' · ' + job.userId + ' · ',
+          el('code', { text: job.jobId }),
+          note ? el('span', { class: 'note', text: ' · ' + note }) : null,
+        ]),
         running ? el('span', { class: 'mini-bar' }, [fill]) : null,
       ]),
     ]);
@@ -178,56 +169,15 @@ export const DASHBOARD_JS = String.raw`(() => {
   $('user-filter').addEventListener('change', () => loadJobs(false));
   $('more').addEventListener('click', () => loadJobs(true));
 
-  // Submitting a job.
-  $('example').addEventListener('click', () => {
-    $('spec').value = JSON.stringify(EXAMPLE, null, 2);
-    $('spec').focus();
-  });
-  $('submit-form').addEventListener('submit', async (event) => {
-    event.preventDefault();
-    const problem = $('form-error');
-    problem.replaceChildren();
-    const text = $('spec').value.trim();
-    const userId = $('user-id').value.trim();
-    const productId = $('product-id').value.trim();
-    let body;
-    if (text) {
-      try {
-        body = { spec: JSON.parse(text) };
-      } catch (error) {
-        problem.textContent = 'The spec is not valid JSON: ' + error.message;
-        return;
-      }
-    } else if (userId || productId) {
-      body = { userId, productId };
-    } else {
-      problem.textContent = 'Paste a product spec, or give a user id and a product id.';
-      return;
-    }
-    const button = $('submit');
-    button.disabled = true;
-    try {
-      const created = await api('/api/mvp/deploy', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify(body),
-      });
-      $('spec').value = '';
-      go('/jobs/' + encodeURIComponent(created.jobId));
-    } catch (error) {
-      problem.append(el('div', { text: error.message }));
-      if (error.issues && error.issues.length) {
-        problem.append(el('ul', {}, error.issues.map((i) => el('li', { text: (i.path ? i.path + ': ' : '') + i.message }))));
-      }
-    } finally {
-      button.disabled = false;
-    }
-  });
-
+  // Submitting a job: the new-job form.
+${FORM_JS}
   // One job, live.
   let job = null;
+  // The delivery the event stream last sent (undefined: the record's own).
+  let liveDelivery;
   async function showJob(id) {
     closeStream();
+    liveDelivery = undefined;
     stopListRefresh();
     $('list-view').hidden = true;
     $('job-view').hidden = false;
@@ -261,6 +211,7 @@ export const DASHBOARD_JS = String.raw`(() => {
     });
     on('snapshot', (record) => {
       job = record;
+      liveDelivery = undefined;
       renderJob();
       renderLogs(job.executionLogs, true);
     });
@@ -277,6 +228,11 @@ export const DASHBOARD_JS = String.raw`(() => {
       Object.assign(job, data);
       renderLinks();
     });
+    on('delivery', (data) => {
+      liveDelivery = data;
+      renderDelivery();
+      renderLinks();
+    });
     on('usage', (usage) => {
       job.usage = usage;
       renderUsage();
@@ -288,6 +244,7 @@ export const DASHBOARD_JS = String.raw`(() => {
       api('/api/mvp/status/' + encodeURIComponent(id)).then((record) => {
         if (job && job.jobId === record.jobId) {
           job = record;
+          liveDelivery = undefined;
           renderJob();
         }
       }, () => undefined);
@@ -307,11 +264,14 @@ export const DASHBOARD_JS = String.raw`(() => {
     $('bar-fill').style.width = job.progress + '%';
     $('pct').textContent = job.progress + '%';
     renderSteps();
+    renderDelivery();
     renderLinks();
     renderUsage();
     renderErrors();
   }
 
+  // What the job delivers: currentDelivery, renderDelivery.
+${DELIVERY_JS}
   function stepState(step) {
     const at = STEPS.indexOf(job.currentStep);
     const index = STEPS.indexOf(step);
@@ -341,7 +301,9 @@ export const DASHBOARD_JS = String.raw`(() => {
     const urls = job.urls || {};
     const items = [];
     if (webUrl(urls.production)) {
-      items.push(el('a', { id: 'site-link', class: 'button', href: urls.production, target: '_blank', rel: 'noopener noreferrer', text: 'Open the site ↗' }));
+      const d = currentDelivery();
+      const app = job.status === 'COMPLETED' && d && d.kind === 'app';
+      items.push(el('a', { id: 'site-link', class: 'button', href: urls.production, target: '_blank', rel: 'noopener noreferrer', text: app ? 'Open the app ↗' : 'Open the site ↗' }));
     }
     if (webUrl(urls.staging) && urls.staging !== urls.production) {
       items.push(el('a', { class: 'button secondary', href: urls.staging, target: '_blank', rel: 'noopener noreferrer', text: 'This deployment' }));

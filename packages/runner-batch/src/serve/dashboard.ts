@@ -37,10 +37,54 @@ const HTML = `<!doctype html>
     <div class="stack">
       <form id="submit-form" class="card" novalidate>
         <h2>New MVP</h2>
-        <label for="spec">Product spec <span class="hint">(JSON: user, product, specifications)</span></label>
-        <textarea id="spec" name="spec" rows="9" spellcheck="false" autocomplete="off" placeholder='{ "user": { "id": …, "email": … }, "product": { "id": …, "name": … } }'></textarea>
-        <details>
-          <summary>…or a product the spec source already holds</summary>
+        <p class="lede">Describe the product as you would to a developer; the pipeline builds it.</p>
+        <div class="field">
+          <label for="f-name">Product name</label>
+          <input id="f-name" name="name" maxlength="120" autocomplete="off" placeholder="EventHub" aria-describedby="f-name-error">
+          <p id="f-name-error" class="field-error" data-for="product.name"></p>
+        </div>
+        <div class="field">
+          <label for="f-tagline">Tagline <span class="hint">one line</span></label>
+          <input id="f-tagline" name="tagline" maxlength="300" autocomplete="off" placeholder="Run your meetup without the spreadsheet" aria-describedby="f-tagline-error">
+          <p id="f-tagline-error" class="field-error" data-for="product.tagline"></p>
+        </div>
+        <div class="field">
+          <label for="f-description">Description</label>
+          <textarea id="f-description" name="description" rows="3" placeholder="What it does, for whom, and why it beats what they use today." aria-describedby="f-description-error"></textarea>
+          <p id="f-description-error" class="field-error" data-for="product.description"></p>
+        </div>
+        <div class="field">
+          <label for="f-features">Key features <span class="hint">one per line</span></label>
+          <textarea id="f-features" name="keyFeatures" rows="4" placeholder="Event page with RSVP&#10;Waitlist when full&#10;Door check-in on mobile" aria-describedby="f-features-error"></textarea>
+          <p id="f-features-error" class="field-error" data-for="specifications.keyFeatures"></p>
+        </div>
+        <div class="field">
+          <label for="f-audience">Target audience</label>
+          <input id="f-audience" name="targetAudience" autocomplete="off" placeholder="Meetup organisers" aria-describedby="f-audience-error">
+          <p id="f-audience-error" class="field-error" data-for="specifications.targetAudience"></p>
+        </div>
+        <fieldset class="look">
+          <legend>Look</legend>
+          <label class="swatch"><input type="color" id="f-primary" name="primaryColor" value="#4f46e5"><span>Primary colour</span></label>
+          <label class="swatch"><input type="color" id="f-secondary" name="secondaryColor" value="#f59e0b"><span>Secondary colour</span></label>
+          <label class="check"><input type="checkbox" id="f-dark" name="darkMode"><span>Dark mode</span></label>
+        </fieldset>
+        <div class="field">
+          <label for="f-template">What to build</label>
+          <select id="f-template" name="template">
+            <option value="app" selected>A working app (accounts, database)</option>
+            <option value="landing">A landing page only</option>
+          </select>
+        </div>
+        <div class="field">
+          <label for="f-email">Your email <span class="hint">you will own the app</span></label>
+          <input id="f-email" name="email" type="email" autocomplete="email" placeholder="you@example.com" aria-describedby="f-email-error">
+          <p id="f-email-error" class="field-error" data-for="user.email"></p>
+        </div>
+        <details id="advanced">
+          <summary>Advanced: a raw JSON spec, or a product the spec source holds</summary>
+          <label for="spec" class="sub-label">Spec as JSON <span class="hint">(user, product, specifications; when filled, it is sent instead of the fields above)</span></label>
+          <textarea id="spec" name="spec" class="code" rows="8" spellcheck="false" autocomplete="off" placeholder='{ "user": { "id": …, "email": … }, "product": { "id": …, "name": … } }'></textarea>
           <div class="pair">
             <input id="user-id" name="userId" placeholder="User id" autocomplete="off" aria-label="User id">
             <input id="product-id" name="productId" placeholder="Product id" autocomplete="off" aria-label="Product id">
@@ -59,10 +103,19 @@ const HTML = `<!doctype html>
     <a class="back" href="/" data-nav>← All jobs</a>
     <div class="card job-head">
       <h1 id="job-name"></h1>
-      <div class="meta"><span id="job-status" class="badge"></span><span id="job-created"></span><code id="job-id"></code></div>
+      <div class="meta"><span id="job-status" class="badge"></span><span id="delivery-badge" class="badge warn" hidden></span><span id="job-created"></span><code id="job-id"></code></div>
       <div class="progress"><div id="bar" class="bar"><span id="bar-fill"></span></div><span id="pct" class="pct">0%</span></div>
       <div id="links" class="links"></div>
       <div id="paths"></div>
+    </div>
+    <div id="delivery-card" class="card delivery" hidden>
+      <h2 id="delivery-title">What it delivers</h2>
+      <p id="delivery-kind" class="delivery-kind"></p>
+      <ul id="features" class="features"></ul>
+      <div id="journeys-block" hidden>
+        <h3 id="journeys-head"></h3>
+        <ul id="journeys" class="journeys"></ul>
+      </div>
     </div>
     <div class="grid">
       <div class="card"><h2>Steps</h2><ol id="steps" class="steps"></ol></div>

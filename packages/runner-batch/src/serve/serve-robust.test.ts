@@ -54,7 +54,10 @@ async function start(configure?: (dataDir: string) => Parameters<typeof startSer
   cleanup.push(() => rm(dataDir, { recursive: true, force: true, maxRetries: 3 }));
   const { logger, lines } = recordingLogger();
   const server: RunningServer = await startServer({
-    config: loadConfig({ MVP_DATA_DIR: dataDir, MVP_NOTIFIER: 'none', MVP_BROWSER_CHECK: 'off', MVP_TEMPLATE: 'landing' }, dataDir),
+    config: loadConfig(
+      { MVP_DATA_DIR: dataDir, MVP_NOTIFIER: 'none', MVP_BROWSER_CHECK: 'off', MVP_TEMPLATE: 'landing' },
+      dataDir,
+    ),
     port: 0,
     logger,
     settings: { flushIntervalMs: 50, retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 40 } },

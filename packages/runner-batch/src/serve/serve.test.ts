@@ -122,6 +122,8 @@ browserDescribe('mvp serve in Chromium', () => {
     gate.hold();
     const { page, problems } = await open('/');
     await page.click('#example');
+    // The landing template: this test follows the steps live, not the app build.
+    await page.selectOption('#f-template', 'landing');
     await page.click('#submit');
     await page.waitForURL(/\/jobs\/job_/);
     const jobId = decodeURIComponent(new URL(page.url()).pathname.split('/')[2]!);
@@ -231,8 +233,9 @@ browserDescribe('mvp serve in Chromium', () => {
     await site.page.close();
   });
 
-  it('shows the spec’s problems, field by field, when the page submits a bad one', async () => {
+  it('shows a raw JSON spec’s problems, field by field, when the page submits a bad one', async () => {
     const { page, problems } = await open('/');
+    await page.click('#advanced summary');
     await page.fill('#spec', JSON.stringify({ user: { id: 'u1' }, product: { id: 'p1', name: '' } }));
     await page.click('#submit');
     await page.locator('#form-error li').first().waitFor();

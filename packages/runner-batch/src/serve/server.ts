@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { createAppHost, type HostedAppState } from '@mvp-pipeline/adapters-local';
 import {
   backoffDelay,
   ConfigError,
@@ -52,8 +53,13 @@ export interface RunningServer {
   /** The deps the server's API and worker use (the store reports its writes to open event streams). */
   deps: PipelineDeps;
   /** Stops taking requests, interrupts running jobs (they stay resumable) and releases the pipeline. */
+  /** The published apps this server hosts: each site's port and what runs. */
+  apps(): HostedAppState[];
   close(): Promise<WorkerSummary | undefined>;
 }
+
+/** A hosted app with no request for this long is stopped (the next request starts it again). */
+const APP_IDLE_MS = 10 * 60_000;
 
 /**
  * `mvp serve`: one node:http server with the status API (the same handlers FounderDash mounts),
@@ -84,6 +90,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   try {
     pipeline = await createPipeline({
       config: { ...options.config, siteBaseUrl: options.config.siteBaseUrl ?? url },
+      // The apps are served by this server's app host below, not by the deployer.
+      hostApps: false,
       configure: (container) => {
         options.configure?.(container);
         // Whatever store is bound, the one resolved tells open event streams about its writes.
@@ -103,6 +111,19 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
   const deps: PipelineDeps = pipeline.deps;
   const specs = pipeline.specFiles;
+  // Every published app on its own port, started on the first request and stopped when idle.
+  const { databases, logger } = deps.ports;
+  const apps =
+    databases && pipeline.config.deployer !== 'vercel'
+      ? createAppHost({
+          root: pipeline.config.dataDir,
+          databases,
+          idleMs: APP_IDLE_MS,
+          redact: pipeline.redact,
+          log: (message, level = 'info') => logger[level](message),
+        })
+      : undefined;
+  await apps?.refresh();
   const api = createStatusApi({
     deps,
     ...(specs ? { registerSpec: (spec: unknown) => specs.register(spec, 'submitted spec') } : {}),
@@ -152,6 +173,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let closing: Promise<WorkerSummary | undefined> | undefined;
   return {
     url,
+    apps: () => apps?.state() ?? [],
     pipeline,
     deps,
     close() {
@@ -159,6 +181,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         stopWorker.abort(new Error('the server is stopping'));
         const summary = await worker;
         await stop(server);
+        await apps?.close();
         await pipeline.close();
         return summary;
       })();

@@ -34,10 +34,10 @@ describe.runIf(enabled)('app jobs through the CLI', () => {
       throw new Error(
         `mvp run ${name} exited ${result.code}:\n${result.stdout.slice(-3000)}\n${result.stderr.slice(-3000)}`,
       );
-    const jsonEnd = result.stdout.lastIndexOf('\n}\n');
-    const job = JSON.parse(result.stdout.slice(0, jsonEnd + 2)) as Job;
+    const job = JSON.parse(result.stdout) as Job;
     jobs.set(name, job);
-    stdout.set(name, result.stdout.slice(jsonEnd + 2));
+    // With --json the owner link goes to stderr (stdout is the record alone).
+    stdout.set(name, result.stderr);
     return job;
   };
 
@@ -49,6 +49,8 @@ describe.runIf(enabled)('app jobs through the CLI', () => {
       MVP_TEMPLATE: 'app',
       MVP_NOTIFIER: 'jsonl',
       MVP_BROWSER_CHECK: 'auto',
+      // Ports of this suite's own: other suites host apps at the same time.
+      MVP_APP_PORTS: '4620-4639',
       ...(process.env['TEST_DATABASE_URL']
         ? { MVP_DATABASE_PROVISIONER: 'server', MVP_APPS_DATABASE_URL: process.env['TEST_DATABASE_URL'] }
         : {}),
@@ -103,21 +105,28 @@ describe.runIf(enabled)('app jobs through the CLI', () => {
     expect(deliveryOf(jobs.get('explicit')!)?.features.some((f) => f.builtBy === 'model')).toBe(true);
   });
 
-  it('keeps secrets out of records, logs and the repository', async () => {
+  it('keeps secrets out of records and logs; the owner link goes only to the founder', async () => {
     const leaks: string[] = [];
-    for (const dir of ['jobs', 'notifications.jsonl']) {
-      const path = join(dataDir, dir);
-      const names = dir.endsWith('.jsonl') ? [''] : await readdir(path);
-      for (const file of names) {
-        const text = await readFile(join(path, file), 'utf8').catch(() => '');
-        if (/postgres(ql)?:\/\/[^\s"]*:[^\s"@]+@/.test(text))
-          leaks.push(`${dir}/${file}: a database URL with a password`);
-        if (/\/claim\/[A-Za-z0-9_-]{20,}/.test(text)) leaks.push(`${dir}/${file}: an owner claim link`);
-        for (const needle of SECRET_NEEDLES)
-          if (text.includes(needle)) leaks.push(`${dir}/${file}: ${needle}`);
-      }
+    const scan = (where: string, text: string, claimAllowed: boolean) => {
+      if (/postgres(ql)?:\/\/[^\s"]*:[^\s"@]+@/.test(text))
+        leaks.push(`${where}: a database URL with a password`);
+      if (!claimAllowed && /\/claim\/[A-Za-z0-9_-]{20,}/.test(text))
+        leaks.push(`${where}: an owner claim link`);
+      for (const needle of SECRET_NEEDLES) if (text.includes(needle)) leaks.push(`${where}: ${needle}`);
+    };
+    for (const file of await readdir(join(dataDir, 'jobs'))) {
+      if (file.endsWith('.json') || file.endsWith('.jsonl'))
+        scan(`jobs/${file}`, await readFile(join(dataDir, 'jobs', file), 'utf8'), false);
     }
+    const notices = (await readFile(join(dataDir, 'notifications.jsonl'), 'utf8')).trim().split('\n');
+    for (const line of notices) scan('notifications.jsonl', line, true);
     expect(leaks).toEqual([]);
+    // The end notification is the founder's channel: it carries their owner link.
+    const completed = notices
+      .map((l) => JSON.parse(l) as { status?: string })
+      .filter((n) => n.status === 'COMPLETED');
+    expect(completed).toHaveLength(3);
+    expect(JSON.stringify(completed)).toMatch(/"ownerClaimUrl":"http:\/\/127\.0\.0\.1:\d+\/claim\//);
   });
 
   it('serves the deployed app from `mvp serve`, and its data outlives a restart', async () => {
@@ -155,6 +164,83 @@ describe.runIf(enabled)('app jobs through the CLI', () => {
     expect(result.stderr).toMatch(/entities\[0\]\.fields\[0\]\.type/);
     expect(await readdir(join(dataDir, 'jobs'))).toEqual(before);
   }, 60_000);
+});
+
+describe.runIf(enabled)('an app job killed mid-install and mid-build', () => {
+  it.each([
+    ['install', /Dependencies of lockfile \S+ are not on this machine yet/],
+    ['build', /build: node scripts\/next\.mjs build/],
+  ])(
+    'resumes after a SIGKILL during %s and finishes, with one repo, one deployment, one notice',
+    async (what, line) => {
+      const dataDir = await tempDir(`mvp-app-kill-${what}-`);
+      try {
+        const env = {
+          MVP_DATA_DIR: dataDir,
+          // The install case starts from an empty cache: the kill lands in the first install.
+          MVP_CACHE_DIR: what === 'install' ? join(dataDir, 'cache') : CACHE_DIR,
+          MVP_TEMPLATE: 'app',
+          MVP_NOTIFIER: 'jsonl',
+          MVP_BROWSER_CHECK: 'off',
+          MVP_LEASE_TTL_MS: '3000',
+          MVP_APP_PORTS: what === 'install' ? '4640-4649' : '4650-4659',
+          ...(process.env['TEST_DATABASE_URL']
+            ? { MVP_DATABASE_PROVISIONER: 'server', MVP_APPS_DATABASE_URL: process.env['TEST_DATABASE_URL'] }
+            : {}),
+        };
+        const child = spawn(
+          process.execPath,
+          [
+            join(REPO_ROOT, 'packages/runner-batch/dist/cli.js'),
+            'run',
+            '--spec',
+            join(REPO_ROOT, 'examples/eventhub.json'),
+          ],
+          {
+            env: { ...process.env, ...env },
+            stdio: 'ignore',
+          },
+        );
+        let jobId: string | undefined;
+        for (let i = 0; i < 1200; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          const files = (await readdir(join(dataDir, 'jobs')).catch(() => [])).filter((f) =>
+            /^job_[^.]+\.json$/.test(f),
+          );
+          if (!files[0]) continue;
+          const job = JSON.parse(
+            await readFile(join(dataDir, 'jobs', files[0]), 'utf8').catch(() => '{}'),
+          ) as Job;
+          const history = await readFile(
+            join(dataDir, 'jobs', files[0].replace('.json', '.history.jsonl')),
+            'utf8',
+          ).catch(() => '');
+          if (line.test(history) || job.executionLogs?.some((l) => line.test(l.message))) {
+            jobId = job.jobId;
+            break;
+          }
+        }
+        expect(jobId, `the run never reached its ${what}`).toBeDefined();
+        child.kill('SIGKILL');
+        await new Promise((r) => child.once('close', r));
+        await new Promise((r) => setTimeout(r, 3500)); // the dead runner's lease runs out
+        const worker = await runCli(['worker', '--once'], { env });
+        expect(worker.code, worker.stderr.slice(-3000)).toBe(0);
+        const status = await runCli(['status', jobId!, '--json'], { env });
+        const final = JSON.parse(status.stdout) as Job;
+        expect(final.status).toBe('COMPLETED');
+        expect(final.attempt).toBe(2);
+        expect(await readdir(join(dataDir, 'repos'))).toEqual(['eventhub-mvp.git']);
+        const apps = (await readdir(join(dataDir, 'apps'))).filter((d) => d.startsWith('app_'));
+        expect(apps).toHaveLength(1);
+        const notices = (await readFile(join(dataDir, 'notifications.jsonl'), 'utf8')).trim().split('\n');
+        expect(notices).toHaveLength(1);
+      } finally {
+        await removeDir(dataDir);
+      }
+    },
+    600_000,
+  );
 });
 
 /** The app model the EventHub job committed, from its published app. */

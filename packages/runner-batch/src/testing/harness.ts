@@ -112,7 +112,12 @@ export interface ProofPipeline {
  * HTTP/file site check (the Chromium check has its own tests; here its start-up time would eat
  * into the short deadlines of the hang cells).
  */
-export const PROOF_ENV = { MVP_NOTIFIER: 'jsonl', MVP_BROWSER_CHECK: 'off', MVP_TEMPLATE: 'landing', ...FAKE_SECRETS };
+export const PROOF_ENV = {
+  MVP_NOTIFIER: 'jsonl',
+  MVP_BROWSER_CHECK: 'off',
+  MVP_TEMPLATE: 'landing',
+  ...FAKE_SECRETS,
+};
 
 export interface OpenOptions {
   dataDir: string;

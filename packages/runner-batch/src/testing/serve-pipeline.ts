@@ -16,7 +16,10 @@ export async function testPipeline(
   } = {},
 ): Promise<{ pipeline: Pipeline; dataDir: string; dispose(): Promise<void> }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'mvp-serve-'));
-  const config = loadConfig({ MVP_DATA_DIR: dataDir, MVP_NOTIFIER: 'none', MVP_TEMPLATE: 'landing', ...options.env }, dataDir);
+  const config = loadConfig(
+    { MVP_DATA_DIR: dataDir, MVP_NOTIFIER: 'none', MVP_TEMPLATE: 'landing', ...options.env },
+    dataDir,
+  );
   const pipeline = await createPipeline({
     config: options.siteBaseUrl ? { ...config, siteBaseUrl: options.siteBaseUrl } : config,
     logger: quiet,

@@ -38,10 +38,12 @@ export async function develop(ctx: StepContext): Promise<StepResult<'AI_DEVELOPM
     }
   }
   const delivery = deliveryFor(spec, manifest, generated.features);
-  if (delivery.kind === 'landing-page-only')
-    ctx.report.log(`Landing page only: the "${manifest.name}" template has no app model`, 'warn');
   const missing = delivery.features.filter((f) => f.builtBy === null).map((f) => f.feature);
-  if (missing.length > 0) ctx.report.log(`Not built: ${missing.join('; ')}`, 'warn');
+  if (delivery.kind === 'landing-page-only')
+    ctx.report.log(
+      `Landing page only: the "${manifest.name}" template has no app model, so no key feature runs`,
+    );
+  else if (missing.length > 0) ctx.report.log(`Not built: ${missing.join('; ')}`, 'warn');
   const { commit } = await repos.push({
     repo: ctx.repo(),
     workspace,

@@ -28,9 +28,7 @@ export default async function ClaimPage({
             Signed in as <strong>{viewer.email}</strong>.
           </p>
         ) : (
-          <>
-            <CredentialFields newPassword={true} />
-          </>
+          <CredentialFields newPassword={true} />
         )}
         <button className="button" type="submit">
           Claim ownership

@@ -1,0 +1,15 @@
+import type { Deployer } from '@mvp-pipeline/core';
+
+/**
+ * The embedded Deployer: a server app (a manifest that declares `start`) goes to the app
+ * deployer, which runs it against its database; anything else is a static site. Owner links
+ * come from the app deployer.
+ */
+export function createLocalDeployer(deployers: { site: Deployer; app: Deployer }): Deployer {
+  const { site, app } = deployers;
+  return {
+    specificationVersion: 'v1',
+    deploy: (options) => (options.manifest?.start ? app : site).deploy(options),
+    ...(app.issueOwnerClaim ? { issueOwnerClaim: app.issueOwnerClaim.bind(app) } : {}),
+  };
+}
