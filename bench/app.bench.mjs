@@ -12,7 +12,7 @@
 //    once, the worker's peak RSS (its children apart).
 // The run needs the npm registry once, to fill its fresh dependency cache and pnpm store, a
 // PostgreSQL server (MVP_APPS_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres)
-// and Chromium. APP_BENCH_WORKER_JOBS (default 4) sets the worker's job count; APP_BENCH_PARTS
+// and Chromium. APP_BENCH_WORKER_JOBS (default 10) sets the worker's job count; APP_BENCH_PARTS
 // (e.g. `install,worker`) runs only some sections (job, rebuild, install, disk, worker).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -27,7 +27,7 @@ const dist = (pkg, file = 'index.js') => join(root, 'packages', pkg, 'dist', fil
 const CLI = dist('runner-batch', 'cli.js');
 const SPEC = join(root, 'examples/eventhub.json');
 const ADMIN_URL = process.env.MVP_APPS_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const WORKER_JOBS = Number(process.env.APP_BENCH_WORKER_JOBS ?? 4);
+const WORKER_JOBS = Number(process.env.APP_BENCH_WORKER_JOBS ?? 10);
 const PARTS = new Set(
   (process.env.APP_BENCH_PARTS ?? 'job,rebuild,install,disk,worker').split(',').map((s) => s.trim()),
 );
@@ -91,6 +91,27 @@ async function withDatabase(fn) {
 
 const seconds = (ms) => Math.round(ms / 100) / 10;
 
+/**
+ * Drops what the server provisioner made for these jobs (a database and a login role per job and
+ * purpose, named `mvp_<jobId>_…`): the deployed apps' databases outlive the run otherwise.
+ */
+async function dropJobDatabases(jobIds) {
+  if (jobIds.length === 0) return;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  try {
+    const ours = (name) => jobIds.some((id) => name.startsWith(`mvp_${id}_`));
+    const dbs = await admin.query("SELECT datname AS name FROM pg_database WHERE datname LIKE 'mvp_job_%'");
+    for (const { name } of dbs.rows.filter((r) => ours(r.name)))
+      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    const roles = await admin.query("SELECT rolname AS name FROM pg_roles WHERE rolname LIKE 'mvp_job_%'");
+    for (const { name } of roles.rows.filter((r) => ours(r.name)))
+      await admin.query(`DROP ROLE IF EXISTS "${name}"`);
+  } finally {
+    await admin.end();
+  }
+}
+
 // ---------------------------------------------------------------- the job, in process
 
 /** The log of a job from its full history beside the record. */
@@ -145,7 +166,10 @@ async function appJob(dataDir, cacheDir) {
 /** The files of the job's second commit (what its generator wrote), as the floor's input. */
 async function generatedFiles(dataDir) {
   const repos = join(dataDir, 'repos');
-  const gitDir = join(repos, (await readdir(repos)).find((n) => n.endsWith('.git')));
+  const gitDir = join(
+    repos,
+    (await readdir(repos)).find((n) => n.endsWith('.git')),
+  );
   // Whole bytes (not exec's output tail): untimed input of the floor.
   const git = (...args) => spawnSync('git', [`--git-dir=${gitDir}`, ...args], { maxBuffer: 256 * MiB });
   const names = git('diff-tree', '--no-commit-id', '--name-only', '-r', 'HEAD~1', 'HEAD')
@@ -173,7 +197,10 @@ async function floorOnce(cacheDir, generated) {
   const start = performance.now();
   try {
     const templates = local.createLocalTemplateSource({ root: join(root, 'templates') });
-    const { manifest } = await templates.fetchTemplate({ template: 'app', workspace: { jobId: 'floor', dir: ws } });
+    const { manifest } = await templates.fetchTemplate({
+      template: 'app',
+      workspace: { jobId: 'floor', dir: ws },
+    });
     const git = (...args) => exec(['git', '-c', 'user.name=b', '-c', 'user.email=b@b', ...args], { cwd: ws });
     await git('init', '-q', '-b', 'main');
     await git('add', '-A');
@@ -215,7 +242,10 @@ async function floorOnce(cacheDir, generated) {
           env: { ...env, APP_URL: baseUrl },
         });
         const claimUrl = claimed.trim().split('\n').at(-1).trim();
-        const model = core.parseAppModel(JSON.parse(await readFile(join(ws, manifest.model), 'utf8')), 'model');
+        const model = core.parseAppModel(
+          JSON.parse(await readFile(join(ws, manifest.model), 'utf8')),
+          'model',
+        );
         const walked = await local.runBrowserJourneys({
           baseUrl,
           model,
@@ -331,7 +361,10 @@ async function installFigures(cacheDir, scratch) {
   // template's own install command, offline, into fresh folders.
   const store = join(scratch, 'pnpm-store');
   const pnpm = (args, cwd) =>
-    exec(depCache.resolvePnpm(['pnpm', ...args, '--store-dir', store]), { cwd, env: { NODE_ENV: 'development' } });
+    exec(depCache.resolvePnpm(['pnpm', ...args, '--store-dir', store]), {
+      cwd,
+      env: { NODE_ENV: 'development' },
+    });
   await pnpm(['install', '--frozen-lockfile', '--prefer-offline'], await lockDir(scratch, 'store-fill'));
   const bare = await median(INSTALL_ROUNDS, async (i) => {
     const ws = await lockDir(scratch, `bare-${i}`);
@@ -421,7 +454,7 @@ const rssKiB = async (pid) => {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
 };
 
-async function workerRun(cacheDir, scratch, jobs) {
+async function workerRun(cacheDir, scratch, jobs, jobIds = []) {
   const dataDir = join(scratch, 'worker');
   const env = { ...process.env, ...jobEnv(dataDir, cacheDir) };
   const spec = JSON.parse(await readFile(SPEC, 'utf8'));
@@ -430,10 +463,14 @@ async function workerRun(cacheDir, scratch, jobs) {
     const file = join(scratch, `spec-${i}.json`);
     const own = { ...spec, product: { ...spec.product, id: `product_bench_${i}`, name: `EventHub ${i}` } };
     await writeFile(file, JSON.stringify(own));
-    const out = await exec([process.execPath, CLI, 'submit', '--spec', file, '--json'], { env, cwd: scratch });
+    const out = await exec([process.execPath, CLI, 'submit', '--spec', file, '--json'], {
+      env,
+      cwd: scratch,
+    });
     const jobId = /"jobId":\s*"([^"]+)"/.exec(out)?.[1];
     if (!jobId) throw new Error(`mvp submit printed no job id:\n${out.slice(-2000)}`);
     submitted.push(jobId);
+    jobIds.push(jobId);
   }
   const start = performance.now();
   const worker = spawn(process.execPath, [CLI, 'worker', '--once', '--concurrency', '2'], {
@@ -479,11 +516,17 @@ async function workerRun(cacheDir, scratch, jobs) {
     const owner = /^\s*jobId = (\S+)\s*$/m.exec(config)?.[1];
     if (effects.has(owner)) effects.get(owner).repos++;
   }
-  for (const name of await readdir(join(dataDir, 'deployments')).catch(() => [])) {
-    if (!name.endsWith('.json')) continue;
-    const record = JSON.parse(await readFile(join(dataDir, 'deployments', name), 'utf8'));
-    if (effects.has(record.jobId)) effects.get(record.jobId).deployments++;
+  // The local app deployer's registry (`apps/sites.json`, one site per job) and its published
+  // folders (`apps/app_<deployment>/`): a folder no site names is a publish done twice.
+  const sites = JSON.parse(await readFile(join(dataDir, 'apps', 'sites.json'), 'utf8').catch(() => '{}'));
+  const named = new Set();
+  for (const site of sites.sites ?? []) {
+    named.add(site.deploymentId);
+    if (effects.has(site.jobId)) effects.get(site.jobId).deployments++;
   }
+  const published = (await readdir(join(dataDir, 'apps')).catch(() => [])).filter((n) =>
+    n.startsWith('app_'),
+  );
   const counts = [...effects.values()];
   return {
     jobs,
@@ -492,6 +535,8 @@ async function workerRun(cacheDir, scratch, jobs) {
     completed: statuses.filter((s) => s.status === 'COMPLETED').length,
     firstFailure: statuses.find((s) => s.status !== 'COMPLETED'),
     twice: counts.filter((c) => c.repos > 1 || c.deployments > 1).length,
+    orphans: published.filter((n) => !named.has(n)).length,
+    submitted,
     missing: counts.filter((c) => c.repos < 1 || c.deployments < 1).length,
     peakWorkerMiB: peakWorker / 1024,
     peakChildrenMiB: peakChildren / 1024,
@@ -505,6 +550,7 @@ export async function run() {
   const scratch = await mkdtemp(join(tmpdir(), 'mvp-app-bench-'));
   const cacheDir = join(scratch, 'cache');
   const rows = [];
+  const jobIds = [];
   try {
     const warm = await warmCache(cacheDir, scratch);
     rows.push({
@@ -519,6 +565,7 @@ export async function run() {
       firstDataDir = join(scratch, 'job-1');
       const before = new Set(await readdir(join(cacheDir, 'build')).catch(() => []));
       first = await appJob(firstDataDir, cacheDir);
+      jobIds.push(first.jobId);
       const after = await readdir(join(cacheDir, 'build')).catch(() => []);
       first.buildCacheDirs = after.filter((n) => !n.startsWith('.') && !before.has(n));
       first.disk = await diskOfJob(firstDataDir, first.jobId, cacheDir, first.buildCacheDirs);
@@ -526,50 +573,72 @@ export async function run() {
 
     if (PARTS.has('job')) {
       const { files } = await generatedFiles(firstDataDir);
-      const floor = await floorOnce(cacheDir, files);
-      const completed = first.outcome === 'COMPLETED';
+      const jobs = [first];
+      const floors = [await floorOnce(cacheDir, files)];
+      // 1 round when both take over 30 s; else 3, interleaved, medians (each its own data dir).
+      const rounds = first.totalMs > 30_000 && floors[0] > 30_000 ? 1 : 3;
+      for (let i = 2; i <= rounds; i++) {
+        const job = await appJob(join(scratch, `job-round-${i}`), cacheDir);
+        jobIds.push(job.jobId);
+        jobs.push(job);
+        floors.push(await floorOnce(cacheDir, files));
+      }
+      const mid = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+      const floor = mid(floors);
+      const completed = jobs.every((j) => j.outcome === 'COMPLETED');
+      const notCompleted = jobs.find((j) => j.outcome !== 'COMPLETED');
+      const beforeDeploy = jobs.every((j) => j.beforeDeployMs !== undefined)
+        ? mid(jobs.map((j) => j.beforeDeployMs))
+        : undefined;
+      const total = completed ? mid(jobs.map((j) => j.totalMs)) : undefined;
+      const how = rounds === 1 ? '1 round: each over 30 s' : `median of ${rounds}`;
       rows.push(
         {
-          name: 'floor: the same work done directly (2 commits, linked deps, generate, build, migrate, test, start, 1 browser pass; 1 round)',
+          name: `floor: the same work done directly (2 commits, linked deps, generate, build, migrate, test, start, 1 browser pass; ${how})`,
           value: seconds(floor),
           unit: 's',
         },
         {
-          name: `app job, submit to the end of BUILDING (${first.journeys} journeys in Chromium; 1 round)`,
-          value: first.beforeDeployMs === undefined ? 'n/a' : seconds(first.beforeDeployMs),
+          name: `app job, submit to the end of BUILDING (${first.journeys} journeys in Chromium; ${how})`,
+          value: beforeDeploy === undefined ? 'n/a' : seconds(beforeDeploy),
           unit: 's',
         },
         {
           name: 'app job to the end of BUILDING / floor (no deploy on either side)',
-          value: first.beforeDeployMs === undefined ? 'n/a' : first.beforeDeployMs / floor,
+          value: beforeDeploy === undefined ? 'n/a' : beforeDeploy / floor,
           unit: '×',
           goal: '≤ 1.3',
-          pass: first.beforeDeployMs !== undefined && first.beforeDeployMs / floor <= 1.3,
+          pass: beforeDeploy !== undefined && beforeDeploy / floor <= 1.3,
         },
         {
           name: completed
-            ? 'app job, submit to COMPLETED (deploy included; 1 round)'
-            : `app job, submit to COMPLETED: not measured, it ended ${first.outcome} (${(first.error ?? '').slice(0, 120)})`,
-          value: completed ? seconds(first.totalMs) : 'n/a',
+            ? `app job, submit to COMPLETED (deploy included; ${how})`
+            : `app job, submit to COMPLETED: not measured, a job ended ${notCompleted.outcome} (${(notCompleted.error ?? '').slice(0, 120)})`,
+          value: completed ? seconds(total) : 'n/a',
           unit: 's',
         },
         {
-          name: 'app job to COMPLETED / floor',
-          value: completed ? first.totalMs / floor : 'n/a',
+          name: 'app job to COMPLETED / floor (the floor does not deploy)',
+          value: completed ? total / floor : 'n/a',
           unit: '×',
           goal: '≤ 1.3',
-          pass: completed && first.totalMs / floor <= 1.3,
+          pass: completed && total / floor <= 1.3,
         },
       );
     }
 
     if (PARTS.has('rebuild')) {
       const second = await appJob(join(scratch, 'job-2'), cacheDir);
+      jobIds.push(second.jobId);
       const again = await rebuild((await generatedFiles(firstDataDir)).gitDir, first.jobId, cacheDir);
       const ratio = second.buildSeconds / first.buildSeconds;
       const rebuildRatio = again.buildSeconds / first.buildSeconds;
       rows.push(
-        { name: 'first job: its build step (`next build`, no build cache)', value: first.buildSeconds, unit: 's' },
+        {
+          name: 'first job: its build step (`next build`, no build cache)',
+          value: first.buildSeconds,
+          unit: 's',
+        },
         {
           name: 'second job of the same template: its build step / the first job’s (the Next build cache is per job on purpose: one job’s untrusted build never feeds another’s, so nothing is reused)',
           value: ratio,
@@ -640,8 +709,8 @@ export async function run() {
     }
 
     if (PARTS.has('worker')) {
-      const w = await workerRun(cacheDir, scratch, WORKER_JOBS);
-      const note = WORKER_JOBS === 10 ? '' : ` (${WORKER_JOBS} jobs, not 10: 10 app builds on 2 cores take over 8 minutes)`;
+      const w = await workerRun(cacheDir, scratch, WORKER_JOBS, jobIds);
+      const note = WORKER_JOBS === 10 ? '' : ` (${WORKER_JOBS} jobs, not 10: APP_BENCH_WORKER_JOBS)`;
       rows.push(
         {
           name: `worker --concurrency 2: app jobs COMPLETED${note}${w.firstFailure ? `; first failure ${w.firstFailure.status}: ${(w.firstFailure.error ?? '').slice(0, 100)}` : ''}`,
@@ -651,11 +720,11 @@ export async function run() {
           pass: w.completed === w.jobs && w.code === 0,
         },
         {
-          name: `worker: jobs with a side effect done twice (repos, deployments; ${w.missing} jobs missing one)`,
+          name: `worker: jobs with a side effect done twice (repos, deployed sites; ${w.missing} jobs missing one, ${w.orphans} published app folders no site names)`,
           value: w.twice,
           unit: 'jobs',
           goal: '0',
-          pass: w.twice === 0 && w.missing === 0,
+          pass: w.twice === 0 && w.missing === 0 && w.orphans === 0,
         },
         {
           name: 'worker: peak RSS of the worker process (VmRSS every 200 ms)',
@@ -665,7 +734,7 @@ export async function run() {
           pass: w.peakWorkerMiB <= 256,
         },
         {
-          name: 'for the record: peak RSS of its children together (builds, apps, Chromium)',
+          name: 'for the record: peak RSS of its descendants together (builds, apps, Chromium; shared pages counted in each)',
           value: Math.round(w.peakChildrenMiB),
           unit: 'MiB',
         },
@@ -674,6 +743,10 @@ export async function run() {
     }
     return rows;
   } finally {
+    await dropJobDatabases(jobIds);
     await rm(scratch, { recursive: true, force: true });
   }
 }
+
+// The sections one by one, for looking into a figure (`node -e` with an import of this file).
+export { appJob, dropJobDatabases, floorOnce, generatedFiles, installFigures, rebuild, warmCache, workerRun };
