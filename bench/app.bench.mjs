@@ -401,28 +401,38 @@ const sum = (map, skip = []) => {
 
 /**
  * What a finished job leaves on disk beyond its build output, each file counted once: its data
- * dir (records, repository, deployment, …) and its build cache, minus the files that are links
- * into the shared dependency cache and the build output's own files.
+ * dir (records, history, repository, …) and its build cache, minus the files that are links into
+ * the shared dependency cache and the build output's own files. A finished app's build output is
+ * its published folder (`apps/app_<deployment>/`, the kept `builds/<job>/` is discarded once it
+ * is deployed); a job that did not deploy still has `builds/<job>/`.
  */
 async function diskOfJob(dataDir, jobId, cacheDir, buildCacheDirs) {
   const deps = await inodes(join(cacheDir, 'deps'));
+  const sites = JSON.parse(await readFile(join(dataDir, 'apps', 'sites.json'), 'utf8').catch(() => '{}'));
+  const published = (sites.sites ?? [])
+    .filter((site) => site.jobId === jobId)
+    .map((site) => site.deploymentId);
   const output = await inodes(join(dataDir, 'builds', jobId));
+  for (const id of published) await inodes(join(dataDir, 'apps', id), output);
   const rest = await inodes(dataDir);
-  for (const name of buildCacheDirs) await inodes(join(cacheDir, 'build', name), rest);
   const buildCache = new Map();
   for (const name of buildCacheDirs) await inodes(join(cacheDir, 'build', name), buildCache);
+  for (const [ino, size] of buildCache) rest.set(ino, size);
   const area = async (name) => sum(await inodes(join(dataDir, name)), [deps, output]);
+  const beyond = sum(rest, [deps, output]);
+  const parts = {
+    'build cache': sum(buildCache),
+    repo: await area('repos'),
+    records: await area('jobs'),
+  };
+  parts.other = beyond - Object.values(parts).reduce((a, b) => a + b, 0);
   return {
-    beyond: sum(rest, [deps, output]),
+    beyond,
+    where: published.length > 0 ? 'published app' : 'kept build output',
     outputOwn: sum(output, [deps]),
     outputLinked: sum(output) - sum(output, [deps]),
     deps: sum(deps),
-    parts: {
-      'build cache': sum(buildCache),
-      repo: await area('repos'),
-      apps: await area('apps'),
-      records: await area('jobs'),
-    },
+    parts,
   };
 }
 
@@ -696,7 +706,7 @@ export async function run() {
           pass: finished && disk.beyond <= 50 * MiB,
         },
         {
-          name: 'for the record: its build output, own files / links into the dependency cache',
+          name: `for the record: its build output (the ${disk.where}), own files / links into the dependency cache`,
           value: `${(disk.outputOwn / MiB).toFixed(1)} / ${(disk.outputLinked / MiB).toFixed(1)}`,
           unit: 'MB',
         },
