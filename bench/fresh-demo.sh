@@ -11,6 +11,9 @@ shared="${SHARED_DIR:-/work/shared}"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/mvp-fresh-demo-XXXXXX")"
 cleanup() { [ "${KEEP:-}" = 1 ] && echo "kept $tmp" || rm -rf "$tmp"; }
 trap cleanup EXIT
+# mktemp makes it 0700: the builder's commands run as another uid (MVP_SANDBOX=auto as root),
+# which must reach the clone, as it reaches a checkout in a home directory.
+chmod 755 "$tmp"
 
 ln -s "$shared" "$tmp/shared"
 git clone -q --branch main "$repo" "$tmp/repo"
