@@ -44,7 +44,7 @@ export const JOB_MEMORY_MIB = 4096;
 export const USER_JOBS_INDEX = 'user-jobs-index';
 /**
  * The job store's tables, as the DynamoDB job store (packages/adapters-aws, JOBS_TABLE_SCHEMA)
- * writes them: the jobs table keyed by `jobId` alone (the record, the design document's schema,
+ * writes them: the jobs table keyed by `jobId` alone (the record, FounderDash's schema,
  * so FounderDash's own put and get work on it), and the runner table (`<jobs table>-runner`),
  * partition `jobId`, sort `sk` (`JOB#STATE#0|1` for the runner state, `LOG#…` for the history).
  * The stack cannot import the adapter, so a test pins these values.

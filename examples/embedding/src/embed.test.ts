@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { siteNameFor } from '@mvp-pipeline/core';
 import { deployerContract } from '@mvp-pipeline/core/testing';
 import * as vitest from 'vitest';
 import { buildMvp } from './embed.js';
@@ -21,12 +22,11 @@ deployerContract(vitest, 'memory host', async () => {
     async site(files) {
       const site = join(dir, `site-${++sites}`);
       await mkdir(site, { recursive: true });
-      for (const [name, content] of Object.entries(files)) await writeFile(join(site, name), content);
+      for (const [name, content] of Object.entries(files)) {
+        await mkdir(dirname(join(site, name)), { recursive: true });
+        await writeFile(join(site, name), content);
+      }
       return site;
-    },
-    async fetchPage(url) {
-      const response = await fetch(url);
-      return response.ok ? response.text() : undefined;
     },
     deploymentCount: async () => host.deployments.size,
     async dispose() {
@@ -53,7 +53,13 @@ describe('embedding the pipeline with our own Deployer', () => {
     const job = await buildMvp({ spec, dataDir, host });
 
     expect(job).toMatchObject({ status: 'COMPLETED', currentStep: 'COMPLETED', progress: 100 });
-    expect(job.urls.production).toBe(`${host.url}/p/eventhub/`);
+    // The job's own site: another founder's EventHub gets another.
+    expect(job.urls.production).toBe(`${host.url}/p/${siteNameFor(spec.product.name, job.jobId)}/`);
+    expect(job.resources.deployment).toEqual({
+      provider: 'memory-host',
+      id: [...host.deployments.keys()][0],
+      url: job.urls.production,
+    });
     expect(host.deployments.size).toBe(1);
     const page = await (await fetch(job.urls.production!)).text();
     expect(page).toContain(spec.product.name);

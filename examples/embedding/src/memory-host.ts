@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, relative, sep } from 'node:path';
-import type { Deployer } from '@mvp-pipeline/core';
+import { type Deployer, PermanentError, TransientError } from '@mvp-pipeline/core';
 
 /** A site host that keeps every deployment in memory and serves them over loopback HTTP. */
 export interface MemoryHost {
@@ -11,7 +11,7 @@ export interface MemoryHost {
   deployer: Deployer;
   /** Deployment id → (path → file content). */
   deployments: Map<string, Map<string, Buffer>>;
-  /** Project name → the deployment production serves. */
+  /** Site name (one per job) → the deployment production serves. */
   production: Map<string, string>;
   /** Where the host listens, e.g. `http://127.0.0.1:40123`. */
   url: string;
@@ -40,9 +40,10 @@ async function readTree(dir: string): Promise<Map<string, Buffer>> {
 
 /**
  * Starts the host on 127.0.0.1 (a free port). Deployments are `/d/<deploymentId>/…` (staging)
- * and `/p/<project>/…` (production, the project's latest deployment). A deployment's id is
+ * and `/p/<siteName>/…` (production, the job's latest deployment). A deployment's id is
  * derived from (jobId, commit), so deploying the same commit of a job again returns the same
- * deployment, as the Deployer contract asks.
+ * deployment, as the Deployer contract asks; production is keyed by the job's `siteName`, so
+ * two founders whose products share a name get two sites.
  */
 export async function startMemoryHost(): Promise<MemoryHost> {
   const deployments = new Map<string, Map<string, Buffer>>();
@@ -52,8 +53,10 @@ export async function startMemoryHost(): Promise<MemoryHost> {
       new URL(request.url ?? '/', 'http://host').pathname,
     ).split('/');
     const id = kind === 'd' ? name : kind === 'p' ? production.get(name ?? '') : undefined;
-    const path = rest.join('/') || 'index.html';
-    const body = id ? deployments.get(id)?.get(path.endsWith('/') ? `${path}index.html` : path) : undefined;
+    const asked = rest.join('/');
+    // A folder's URL serves its index.html, with the type of the file it serves.
+    const path = asked === '' || asked.endsWith('/') ? `${asked}index.html` : asked;
+    const body = id ? deployments.get(id)?.get(path) : undefined;
     if (request.method !== 'GET' || !body) {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
@@ -65,18 +68,30 @@ export async function startMemoryHost(): Promise<MemoryHost> {
 
   const deployer: Deployer = {
     specificationVersion: 'v1',
-    async deploy({ jobId, commit, projectName, outputDir, report, signal }) {
+    async deploy({ jobId, commit, siteName, outputDir, report, signal }) {
       signal?.throwIfAborted();
       const deploymentId = `mem_${createHash('sha256').update(`${jobId}\n${commit}`).digest('hex').slice(0, 16)}`;
       if (!deployments.has(deploymentId)) {
-        deployments.set(deploymentId, await readTree(outputDir));
-        report.log(`Stored ${deployments.get(deploymentId)!.size} files as ${deploymentId} in memory`);
+        const files = await readTree(outputDir).catch((error: unknown) => {
+          // The core's errors only: a raw fs error would count as a bug.
+          const code = (error as { code?: string }).code;
+          const message = `Cannot read the built site at ${outputDir}: ${(error as Error).message}`;
+          throw ['EMFILE', 'ENFILE', 'EBUSY', 'EAGAIN'].includes(code ?? '')
+            ? new TransientError(message, { cause: error })
+            : new PermanentError(message, { cause: error });
+        });
+        if (!files.has('index.html'))
+          throw new PermanentError(`The built site at ${outputDir} has no index.html to publish`);
+        signal?.throwIfAborted();
+        deployments.set(deploymentId, files);
+        report.log(`Stored ${files.size} files as ${deploymentId} in memory`);
       }
-      production.set(projectName, deploymentId);
+      production.set(siteName, deploymentId);
       return {
+        provider: 'memory-host',
         deploymentId,
         stagingUrl: `${url}/d/${deploymentId}/`,
-        productionUrl: `${url}/p/${encodeURIComponent(projectName)}/`,
+        productionUrl: `${url}/p/${encodeURIComponent(siteName)}/`,
       };
     },
   };

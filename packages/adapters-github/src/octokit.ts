@@ -39,7 +39,7 @@ export function createOctokit(
     ...(settings.token ? { auth: settings.token } : {}),
     baseUrl: settings.apiUrl,
     userAgent: settings.userAgent ?? 'mvp-pipeline',
-    ...(deps.fetch ? { request: { fetch: deps.fetch } } : {}),
+    request: { fetch: abortAware(deps.fetch ?? ((input, init) => fetch(input, init))) },
     log: { debug: silent, info: silent, warn: say('warn'), error: say('error') },
     retry: {
       retries: settings.retries ?? 3,
@@ -67,4 +67,19 @@ export function createOctokit(
       },
     },
   });
+}
+
+/**
+ * Octokit turns any fetch failure that is not named AbortError into a 500, which the retry
+ * plugin retries for 14 s: an abort (whose reason is the core's own error) must not be.
+ */
+function abortAware(fetchFn: typeof fetch): typeof fetch {
+  return async (input, init) => {
+    try {
+      return await fetchFn(input, init);
+    } catch (error) {
+      if (!init?.signal?.aborted) throw error;
+      throw Object.assign(new Error('The request was aborted', { cause: error }), { name: 'AbortError' });
+    }
+  };
 }

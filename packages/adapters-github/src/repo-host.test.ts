@@ -2,7 +2,7 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tempDiskFiles } from '@mvp-pipeline/adapters-local/testing';
 import { PipelineError, type RepoHost } from '@mvp-pipeline/core';
-import { repoHostContract } from '@mvp-pipeline/core/testing';
+import { faultyFetch, repoHostContract } from '@mvp-pipeline/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createGitHubRepoHost, type GitHubRepoHostSettings } from './index.js';
 import {
@@ -16,19 +16,28 @@ import {
 const TOKEN = 'ghp_' + 'StandInToken0123456789abcdefABCDEF01';
 const DATE = new Date(Date.UTC(2026, 0, 2, 3, 4, 5));
 
-repoHostContract({ describe, it, expect, beforeEach, afterEach }, 'GitHub (user repositories)', async () => {
-  const github = await startGitHubStandIn({ token: TOKEN });
-  const files = tempDiskFiles();
-  return {
-    host: createGitHubRepoHost({ token: TOKEN, apiUrl: github.url }),
-    files,
-    repoCount: async () => github.repos().length,
-    async dispose() {
-      await files.dispose();
-      await github.close();
-    },
-  };
-});
+repoHostContract(
+  { describe, it, expect, beforeEach, afterEach },
+  'GitHub (user repositories)',
+  async () => {
+    const github = await startGitHubStandIn({ token: TOKEN });
+    const files = tempDiskFiles();
+    // Faults between the host and GitHub (REST and git over HTTP), as Node's fetch raises them.
+    const faults = faultyFetch();
+    return {
+      host: createGitHubRepoHost({ token: TOKEN, apiUrl: github.url }, { fetch: faults.fetch }),
+      files,
+      faults,
+      repoCount: async () => github.repos().length,
+      async dispose() {
+        await faults.clear();
+        await files.dispose();
+        await github.close();
+      },
+    };
+  },
+  { network: true },
+);
 
 repoHostContract(
   { describe, it, expect, beforeEach, afterEach },
@@ -115,7 +124,7 @@ describe('GitHub RepoHost', () => {
     expect(created).toBe(true);
     expect(repo.name).toBe('taken-mvp-3');
     const again = await host().ensureRepo({ jobId: 'job_t', name: 'taken-mvp', description: 'd' });
-    expect(again).toEqual({ repo, created: false });
+    expect(again).toEqual({ repo, created: false, provider: 'github' });
     // A job id that is a prefix of another is not mistaken for it.
     const prefix = await host().ensureRepo({ jobId: 'job_oth', name: 'taken-mvp', description: 'd' });
     expect(prefix.repo.name).toBe('taken-mvp-4');
@@ -128,7 +137,7 @@ describe('GitHub RepoHost', () => {
     // Second runner: a new process, a new client.
     const second = host();
     const again = await second.ensureRepo({ jobId: 'job_crash', name: 'crash-mvp', description: 'd' });
-    expect(again).toEqual({ repo: first.repo, created: false });
+    expect(again).toEqual({ repo: first.repo, created: false, provider: 'github' });
     const ws = await files.newWorkspace('job_crash');
     await files.write(ws, 'index.html', '<h1>Crash</h1>');
     const pushed = await second.push({ repo: again.repo, workspace: ws, message: 'Start', date: DATE });
@@ -171,7 +180,7 @@ describe('GitHub RepoHost', () => {
     github.lag('octo-user/lag-mvp', 2);
     const again = await h.ensureRepo({ jobId: 'job_lag', name: 'lag-mvp', description: 'd' });
     // GET said 404, POST said the name exists: the adapter waits until the repository shows and claims it.
-    expect(again).toEqual({ repo: made.repo, created: false });
+    expect(again).toEqual({ repo: made.repo, created: false, provider: 'github' });
     expect(github.repos()).toHaveLength(1);
   });
 

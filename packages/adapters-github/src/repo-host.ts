@@ -39,6 +39,9 @@ import {
 } from './names.js';
 import { createOctokit, type LogLine } from './octokit.js';
 
+/** The host's name in the record's `resources.repository`. */
+const PROVIDER = 'github';
+
 /** Settings of the GitHub RepoHost (environment names in brackets). */
 export interface GitHubRepoHostSettings {
   /** A token that may create repositories and push to them (GITHUB_TOKEN). This, or `app`. */
@@ -384,10 +387,11 @@ export function createGitHubRepoHost(
     return refs.find((r) => r.ref === ref)?.oid;
   }
 
-  return {
+  const host: RepoHost = {
     specificationVersion: 'v1',
 
     async ensureRepo({ jobId, name, description, signal }) {
+      signal?.throwIfAborted();
       assertRepoName(name);
       if (!jobId.trim()) throw new ValidationError('job', [{ path: 'jobId', message: 'must not be empty' }]);
       const account = await owner(signal);
@@ -396,7 +400,8 @@ export function createGitHubRepoHost(
         const candidate = candidateName(name, attempt);
         const existing = await getRepo(account.login, candidate, signal);
         if (existing) {
-          if (belongsToJob(existing.description, jobId)) return { repo: toRef(existing), created: false };
+          if (belongsToJob(existing.description, jobId))
+            return { repo: toRef(existing), created: false, provider: PROVIDER };
           log(`Repository ${existing.full_name} belongs to someone else; trying another name`);
           continue;
         }
@@ -410,7 +415,8 @@ export function createGitHubRepoHost(
           }
           // Taken, though GET said 404: made moments ago (perhaps by this job's last attempt) and not yet visible.
           const taken = await settled(account.login, candidate, signal);
-          if (taken && belongsToJob(taken.description, jobId)) return { repo: toRef(taken), created: false };
+          if (taken && belongsToJob(taken.description, jobId))
+            return { repo: toRef(taken), created: false, provider: PROVIDER };
           // Not ours, or not one we can see at all (another team's private repository): move on.
           log(`Repository ${account.login}/${candidate} belongs to someone else; trying another name`);
           continue;
@@ -427,6 +433,7 @@ export function createGitHubRepoHost(
         return {
           repo: toRef({ ...made, default_branch: visible.default_branch ?? made.default_branch }),
           created: true,
+          provider: PROVIDER,
         };
       }
       throw new PermanentError(
@@ -510,6 +517,13 @@ export function createGitHubRepoHost(
       return { commit: oid };
     },
   };
+  // Every call ends in signal.reason once aborted, whatever octokit or git made of the abort.
+  return {
+    specificationVersion: 'v1',
+    ensureRepo: (options) => abortable(options.signal, () => host.ensureRepo(options)),
+    push: (options) => abortable(options.signal, () => host.push(options)),
+    checkout: (options) => abortable(options.signal, () => host.checkout(options)),
+  };
 }
 
 async function assertEmpty(workspace: Workspace): Promise<void> {
@@ -518,5 +532,14 @@ async function assertEmpty(workspace: Workspace): Promise<void> {
     throw new ValidationError('workspace', [
       { path: workspace.dir, message: 'must be empty to check a repository out into it' },
     ]);
+  }
+}
+
+async function abortable<T>(signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    throw error;
   }
 }

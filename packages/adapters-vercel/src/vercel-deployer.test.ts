@@ -3,7 +3,12 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError, PipelineError, REDACTED } from '@mvp-pipeline/core';
-import { deployerContract, memoryCheckpoint, recordingReporter } from '@mvp-pipeline/core/testing';
+import {
+  deployerContract,
+  faultyFetch,
+  memoryCheckpoint,
+  recordingReporter,
+} from '@mvp-pipeline/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startVercelStandIn, type VercelStandIn, type VercelStandInOptions } from './testing/index.js';
 import {
@@ -42,17 +47,20 @@ deployerContract(
   'Vercel REST (local stand-in)',
   async () => {
     const standIn = await startVercelStandIn({ teamId: TEAM });
+    // Faults between the deployer and the API, as Node's fetch would raise them.
+    const faults = faultyFetch();
     return {
       deployer: createVercelDeployer(
         { token: standIn.token, teamId: TEAM, apiUrl: standIn.apiUrl, pollIntervalMs: 1 },
-        { sleep: noSleep },
+        { sleep: noSleep, fetch: faults.fetch },
       ),
       site,
-      fetchPage,
+      faults,
       deploymentCount: async () => standIn.deployments().length,
       dispose: () => standIn.close(),
     };
   },
+  { network: true },
 );
 
 describe('Vercel deployer', () => {
@@ -82,6 +90,7 @@ describe('Vercel deployer', () => {
     const promise = subject.deploy({
       jobId: overrides.jobId ?? 'job_v1',
       commit: overrides.commit ?? 'a1b2c3d4e5f6',
+      siteName: 'eventhub',
       projectName: 'eventhub',
       outputDir,
       checkpoint,
@@ -189,6 +198,7 @@ describe('Vercel deployer', () => {
     await deployer().deploy({
       jobId: 'job_v1',
       commit: 'abc1234',
+      siteName: 'eventhub',
       projectName: 'eventhub',
       outputDir: dir,
       checkpoint: watched,
@@ -378,6 +388,7 @@ describe('Vercel deployer', () => {
       subject.deploy({
         jobId: 'job_v1',
         commit: 'abc1234',
+        siteName: 'eventhub',
         projectName: 'eventhub',
         outputDir: await site({ 'index.html': 'x' }),
         checkpoint: memoryCheckpoint(),

@@ -172,7 +172,10 @@ export function createVercelDeployer(
   return {
     specificationVersion: 'v1',
     async deploy(options) {
-      const { jobId, commit, projectName, checkpoint, report, signal } = options;
+      const { jobId, commit, checkpoint, report, signal } = options;
+      // A Vercel project per job: names are per team, so the plain slug would put a second
+      // founder's "EventHub" into the first one's project and replace their live site.
+      const projectName = options.siteName;
       const site = await hashSite(options.outputDir).catch((error: unknown) => {
         throw new PermanentError(
           redact(`Cannot read the built site at ${options.outputDir}: ${(error as Error).message}`),
@@ -208,6 +211,7 @@ export function createVercelDeployer(
       }
       const projectId = production.projectId ?? stagingReady.projectId ?? projectName;
       return {
+        provider: 'vercel',
         deploymentId: production.id,
         stagingUrl,
         productionUrl,

@@ -5,7 +5,8 @@ import { ConfigError, PipelineError } from '@mvp-pipeline/core';
 import { parseWholeNumber } from './whole-number.js';
 
 /**
- * The runner's configuration, parsed once from the environment. Names follow design.md and the
+ * The runner's configuration, parsed once from the environment. Names follow the root README's
+ * configuration table and the
  * vendors' own conventions, so every external service can point at a local stand-in.
  */
 export interface RunnerConfig {
@@ -87,10 +88,15 @@ export class ConfigErrors extends PipelineError {
 
 /**
  * Where templates are when MVP_TEMPLATES_DIR is unset: beside the running file (the bundled
- * runner ships them there), else the repository's folder (running from src or dist).
+ * runner ships them there), else the package's own folder (the packed tarball ships them there,
+ * see scripts/pack.mjs), else the repository's folder (running from src or dist).
  */
 export const DEFAULT_TEMPLATES_DIR =
-  [new URL('./templates', import.meta.url), new URL('../../../templates', import.meta.url)]
+  [
+    new URL('./templates', import.meta.url),
+    new URL('../templates', import.meta.url),
+    new URL('../../../templates', import.meta.url),
+  ]
     .map((url) => fileURLToPath(url))
     .find((dir) => existsSync(dir)) ?? fileURLToPath(new URL('../../../templates', import.meta.url));
 

@@ -84,7 +84,7 @@ const { partitionKey: PK, userIndex } = JOBS_TABLE_SCHEMA;
  * record cache (context). This file puts them together as the port's operations.
  *
  * - The record is the item keyed by `jobId` in the jobs table, in the seed's shape and under
- *   `recordBytes`; a record FounderDash wrote itself (the design document's shape, no `version`)
+ *   `recordBytes`; a record FounderDash wrote itself (its own shape, no `version`)
  *   is adopted on first read: the missing fields get their defaults in one conditional write.
  * - `update` is one conditional UpdateItem (`version = expected`, and `status = current` when the
  *   status changes) that sets exactly the attributes the patch changes. When the patch changes

@@ -156,7 +156,7 @@ export function recordChanges(before: Item, after: Item) {
 }
 
 /**
- * A record FounderDash wrote itself, in the design document's shape: no `version` yet (and
+ * A record FounderDash wrote itself, in its own shape: no `version` yet (and
  * maybe no template, attempt or top-level `createdAt`). Everything else the store writes has one.
  */
 export const isUnadoptedRecord = (record: Item): boolean => record.version === undefined;

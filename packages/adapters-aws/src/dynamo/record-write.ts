@@ -5,7 +5,7 @@ import { JOBS_TABLE_SCHEMA } from './table.js';
 
 const PK = JOBS_TABLE_SCHEMA.partitionKey;
 
-/** The key of a job's record in the jobs table: `jobId` alone (the design document's schema). */
+/** The key of a job's record in the jobs table: `jobId` alone (FounderDash's schema). */
 export const recordKey = (jobId: string) => ({ [PK]: jobId });
 
 /**

@@ -55,6 +55,17 @@ describe('a whole job through runJob on the DynamoDB store', () => {
           branch: 'main',
         },
         vercel: { projectId: 'prj_8fKx2LmQ9rT3vW5yZ1aB', deploymentId: 'dpl_4GhJ6kL8mN0pQ2rS4tU6' },
+        // The provider-neutral slots, beside the seed's fields, as maps on the item.
+        repository: {
+          provider: 'github',
+          name: 'founderdash/eventhub-mvp',
+          url: 'https://github.com/founderdash/eventhub-mvp',
+        },
+        deployment: {
+          provider: 'vercel',
+          id: 'dpl_4GhJ6kL8mN0pQ2rS4tU6',
+          url: 'https://eventhub.vercel.app',
+        },
       },
       urls: {
         codeRepository: 'https://github.com/founderdash/eventhub-mvp',

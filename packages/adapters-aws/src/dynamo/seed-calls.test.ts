@@ -19,7 +19,7 @@ const DATABASE_URL =
   'postgresql://founder:pa55-w0rd-s3cret@db-postgresql-fra1-12345.db.ondigitalocean.com:25060/founderdash?sslmode=require';
 const PASSWORD = 'pa55-w0rd-s3cret';
 
-/** The job record as the design document's API writes it: the seed's fields, nothing of ours. */
+/** The job record as FounderDash's API writes it: the seed's fields, nothing of ours. */
 const seedRecord = (jobId: string) => ({
   jobId,
   userId: 'user_seed',
@@ -35,7 +35,7 @@ const seedRecord = (jobId: string) => ({
   executionLogs: [],
 });
 
-describe("FounderDash's own calls from the design document", () => {
+describe("FounderDash's own calls on the jobs table", () => {
   it('put the record, send the event, let the runner run, get the record: COMPLETED with the URLs', async () => {
     const tableName = await dynamo.newTable('seed');
     const client = dynamo.client();

@@ -11,7 +11,7 @@ import { awsErrorName, toPipelineAwsError } from '../aws-errors.js';
 /**
  * The job store's two tables, shared by the store, `createJobsTable` and the infra stack.
  *
- * - The jobs table holds the job record, the item keyed by `jobId` alone: the design document's
+ * - The jobs table holds the job record, the item keyed by `jobId` alone: FounderDash's
  *   schema, so FounderDash's own `put({ Item: jobRecord })` and `get({ Key: { jobId } })` work on
  *   it unchanged. Global secondary index `user-jobs-index`: partition `userId` (S), sort
  *   `createdAt` (S, ISO-8601 UTC), projection KEYS_ONLY; neither key changes after `create`, so

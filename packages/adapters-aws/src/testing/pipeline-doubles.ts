@@ -54,7 +54,7 @@ export function pipelineWith(store: JobStore, options: { failDeploy?: boolean } 
     },
     repos: {
       specificationVersion: 'v1',
-      ensureRepo: async ({ name }) => ({ repo: repo(name), created: true }),
+      ensureRepo: async ({ name }) => ({ repo: repo(name), created: true, provider: 'github' }),
       push: async ({ message }) => {
         head = sha(`${head}${message}`);
         return { commit: head, pushed: true };
@@ -87,6 +87,7 @@ export function pipelineWith(store: JobStore, options: { failDeploy?: boolean } 
           throw new PermanentError('Vercel refused the deployment: project limit reached');
         await checkpoint.save({ deploymentId: 'dpl_4GhJ6kL8mN0pQ2rS4tU6' });
         return {
+          provider: 'vercel',
           deploymentId: 'dpl_4GhJ6kL8mN0pQ2rS4tU6',
           stagingUrl: `https://${projectName}-git-main-founderdash.vercel.app`,
           productionUrl: `https://${projectName}.vercel.app`,

@@ -2,7 +2,7 @@ import { chmod, link, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } f
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { DatabaseProvisioner, TemplateManifest } from '@mvp-pipeline/core';
+import { type DatabaseProvisioner, siteNameFor, type TemplateManifest } from '@mvp-pipeline/core';
 import { memoryCheckpoint, recordingReporter } from '@mvp-pipeline/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFakeServerApp } from '../testing/fake-server-app.js';
@@ -94,6 +94,7 @@ async function deploy(
   const result = await deployer.deploy({
     jobId,
     commit,
+    siteName: siteNameFor(projectName, jobId),
     projectName,
     outputDir: built.dir,
     manifest: built.manifest,

@@ -116,7 +116,7 @@ export function createLocalAppDeployer(settings: LocalAppDeployerSettings): Loca
   return {
     specificationVersion: 'v1',
 
-    async deploy({ jobId, commit, projectName, outputDir, manifest, checkpoint, report, signal }) {
+    async deploy({ jobId, commit, siteName, projectName, outputDir, manifest, checkpoint, report, signal }) {
       signal?.throwIfAborted();
       if (!manifest?.start) {
         throw new PermanentError(
@@ -142,7 +142,7 @@ export function createLocalAppDeployer(settings: LocalAppDeployerSettings): Loca
             : `Deployment ${deploymentId} already holds commit ${commit.slice(0, 7)}: nothing to copy`,
         );
         const site = await updateSites(root, async (sites) => {
-          const made = await siteFor(sites, { jobId, projectName, range, host });
+          const made = await siteFor(sites, { jobId, projectName, siteName, range, host });
           return { sites: made.sites, result: made.site };
         });
         const url = `${urlOf(host, site.port)}/`;
@@ -185,7 +185,12 @@ export function createLocalAppDeployer(settings: LocalAppDeployerSettings): Loca
             throw new PermanentError(`The deployed app does not start: ${started.failure}`);
           } else report.log(`Serving ${site.slug} on ${url} (started on demand, stopped when idle)`);
         }
-        return { deploymentId, stagingUrl: url, productionUrl: url } satisfies DeployResult;
+        return {
+          provider: 'local-app',
+          deploymentId,
+          stagingUrl: url,
+          productionUrl: url,
+        } satisfies DeployResult;
       } catch (error) {
         if (signal?.aborted) throw signal.reason;
         throw PipelineError.isInstance(error)

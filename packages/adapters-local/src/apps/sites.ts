@@ -119,21 +119,20 @@ export async function updateSites<T>(
 
 /**
  * The site of `jobId`, made when it has none: the first job to deploy a project name owns its
- * slug (another job's gets `<slug>-<hash>`), and a port of `range` no other site has and nothing
+ * slug (another job's gets its own `siteName`), and a port of `range` no other site has and nothing
  * listens on. Call inside updateSites.
  */
 export async function siteFor(
   sites: AppSite[],
-  options: { jobId: string; projectName: string; range: PortRange; host: string },
+  options: { jobId: string; projectName: string; siteName: string; range: PortRange; host: string },
 ): Promise<{ sites: AppSite[]; site: AppSite }> {
   const known = sites.find((s) => s.jobId === options.jobId);
   if (known) return { sites, site: known };
   const base = SLUG.test(options.projectName) ? options.projectName : slugify(options.projectName);
-  const slug = [
-    base,
-    `${base}-${shortHash(options.jobId).slice(0, 6)}`,
-    `${base}-${shortHash(`${options.jobId}\0`)}`,
-  ].find((candidate) => !sites.some((s) => s.slug === candidate));
+  const own = SLUG.test(options.siteName) ? options.siteName : slugify(options.siteName, 63);
+  const slug = [base, own, `${own}-${shortHash(`${options.jobId}\0`)}`].find(
+    (candidate) => !sites.some((s) => s.slug === candidate),
+  );
   if (!slug)
     throw new PermanentError(
       `Every site name for the project "${options.projectName}" belongs to another job`,

@@ -90,7 +90,7 @@ describe('git repo host', () => {
       name: 'x-mvp',
       description: 'd',
     });
-    expect(again).toEqual({ repo: c.repo, created: false });
+    expect(again).toEqual({ repo: c.repo, created: false, provider: 'local-git' });
     expect(await countRepos(root)).toBe(3);
   });
 

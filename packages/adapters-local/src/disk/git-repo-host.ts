@@ -15,6 +15,9 @@ import git from 'isomorphic-git';
 import { asPipelineError, assertJobId } from './errors.js';
 import { copyObjects } from './git-objects.js';
 
+/** The host's name in the record's `resources.repository`. */
+const PROVIDER = 'local-git';
+
 export interface GitRepoHostSettings {
   /** The directory holding the bare repositories (`<root>/<name>.git`), created when missing. */
   root: string;
@@ -135,7 +138,7 @@ export function createGitRepoHost(settings: GitRepoHostSettings): RepoHost {
         const candidates = (await readdir(root)).filter((entry) => pattern.test(entry)).sort();
         for (const entry of candidates) {
           if ((await ownerOf(path.join(root, entry))) === jobId) {
-            return { repo: refOf(entry.slice(0, -'.git'.length)), created: false };
+            return { repo: refOf(entry.slice(0, -'.git'.length)), created: false, provider: PROVIDER };
           }
         }
         for (let n = 1; n <= MAX_SUFFIX; n++) {
@@ -144,10 +147,11 @@ export function createGitRepoHost(settings: GitRepoHostSettings): RepoHost {
           assertRepoName(candidate);
           const gitdir = gitdirOf(candidate);
           if (!(await isDir(gitdir)) && (await createBare(candidate, jobId, description))) {
-            return { repo: refOf(candidate), created: true };
+            return { repo: refOf(candidate), created: true, provider: PROVIDER };
           }
           // Taken, possibly a moment ago by another attempt of this same job.
-          if ((await ownerOf(gitdir)) === jobId) return { repo: refOf(candidate), created: false };
+          if ((await ownerOf(gitdir)) === jobId)
+            return { repo: refOf(candidate), created: false, provider: PROVIDER };
         }
         throw new ValidationError('repository name', [
           { path: JSON.stringify(name), message: `is taken with every suffix up to -${MAX_SUFFIX}` },

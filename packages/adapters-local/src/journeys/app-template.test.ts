@@ -336,6 +336,7 @@ describe.runIf(enabled)('the app template, built from the EventHub model', () =>
       const result = await deployer.deploy({
         jobId: 'job_eventhub',
         commit: 'e'.repeat(40),
+        siteName: 'eventhub-job1',
         projectName: 'eventhub',
         outputDir: appDir,
         manifest,

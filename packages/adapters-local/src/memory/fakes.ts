@@ -10,6 +10,7 @@ import {
   type JobTrigger,
   NotFoundError,
   type Notifier,
+  PermanentError,
   type RepoHost,
   type RepoRef,
   type SiteChecker,
@@ -125,7 +126,7 @@ export function createMemoryRepoHost(files: MemoryFiles): RepoHost & {
       calls.record('ensureRepo');
       throwIfAborted(signal);
       const mine = [...repos.values()].find((r) => r.jobId === jobId);
-      if (mine) return { repo: mine.ref, created: false };
+      if (mine) return { repo: mine.ref, created: false, provider: 'memory' };
       let candidate = name;
       for (let i = 2; repos.has(candidate); i++) candidate = `${name}-${i}`;
       const ref: RepoRef = {
@@ -137,7 +138,7 @@ export function createMemoryRepoHost(files: MemoryFiles): RepoHost & {
       };
       repos.set(candidate, { jobId, ref, head: undefined, commits: new Map() });
       calls.record('created');
-      return { repo: ref, created: true };
+      return { repo: ref, created: true, provider: 'memory' };
     },
     async push({ repo: ref, workspace, message, date, signal }) {
       calls.record('push');
@@ -261,28 +262,32 @@ export function createMemoryDeployer(files: MemoryFiles): Deployer & {
   deploymentCount(): number;
 } {
   const calls = new CallLog<'deploy' | 'created'>();
-  const deployments = new Map<string, { id: string; projectName: string }>();
+  const deployments = new Map<string, { id: string; siteName: string }>();
   return {
     specificationVersion: 'v1',
     calls,
     deploymentCount: () => deployments.size,
-    async deploy({ jobId, commit, projectName, outputDir, checkpoint, signal }) {
+    async deploy({ jobId, commit, siteName, outputDir, checkpoint, signal }) {
       calls.record('deploy');
       throwIfAborted(signal);
       const key = `${jobId}:${commit}`;
       let deployment = deployments.get(key);
       if (!deployment) {
-        deployment = { id: `dpl_${shortHash(key)}`, projectName };
+        if (files.read(`${outputDir}/index.html`) === undefined)
+          throw new PermanentError(`The build output ${outputDir} has no index.html to publish`);
+        deployment = { id: `dpl_${shortHash(key)}`, siteName };
         deployments.set(key, deployment);
         calls.record('created');
         await checkpoint.save({ deploymentId: deployment.id });
         files.restore(`/memory/sites/${deployment.id}`, files.snapshot(outputDir));
       }
-      files.restore(`/memory/sites/${projectName}`, files.snapshot(`/memory/sites/${deployment.id}`));
+      // Production is the job's own site: another job's product of the same name has its own.
+      files.restore(`/memory/sites/${siteName}`, files.snapshot(`/memory/sites/${deployment.id}`));
       return {
+        provider: 'memory',
         deploymentId: deployment.id,
         stagingUrl: `memory:///memory/sites/${deployment.id}/index.html`,
-        productionUrl: `memory:///memory/sites/${projectName}/index.html`,
+        productionUrl: `memory:///memory/sites/${siteName}/index.html`,
       };
     },
   };
@@ -314,8 +319,9 @@ export function createMemoryNotifier(): Notifier & { sent: JobNotification[]; ca
     specificationVersion: 'v1',
     sent,
     calls,
-    async notify({ notification, idempotencyKey }) {
+    async notify({ notification, idempotencyKey, signal }) {
       calls.record('notify');
+      throwIfAborted(signal);
       if (keys.has(idempotencyKey)) return;
       keys.add(idempotencyKey);
       sent.push(structuredClone(notification));

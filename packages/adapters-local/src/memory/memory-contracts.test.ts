@@ -110,7 +110,7 @@ deployerContract(t, 'memory', () => {
       for (const [path, content] of Object.entries(pages)) files.write(`${dir}/${path}`, content);
       return dir;
     },
-    fetchPage: async (url) => files.read(url.replace('memory://', '')),
+    readPage: async (url) => files.read(url.replace('memory://', '')),
     deploymentCount: async () => deployer.deploymentCount(),
   };
 });
@@ -128,10 +128,15 @@ siteCheckerContract(t, 'memory', () => {
   };
 });
 
-notifierContract(t, 'memory', () => {
-  const notifier = createMemoryNotifier();
-  return { notifier, delivered: async () => notifier.sent };
-});
+notifierContract(
+  t,
+  'memory',
+  () => {
+    const notifier = createMemoryNotifier();
+    return { notifier, delivered: async () => notifier.sent };
+  },
+  { deduplicates: true },
+);
 
 jobTriggerContract(t, 'memory', () => {
   const trigger = createMemoryTrigger();

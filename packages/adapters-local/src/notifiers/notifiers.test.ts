@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { JobNotification } from '@mvp-pipeline/core';
-import { notifierContract, sampleNotification } from '@mvp-pipeline/core/testing';
+import { faultyFetch, notifierContract, sampleNotification } from '@mvp-pipeline/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createConsoleNotifier, createJsonlNotifier, readJsonl } from './console-jsonl-notifiers.js';
 import { createWebhookNotifier, parseRetryAfter } from './webhook-notifier.js';
@@ -45,24 +45,36 @@ async function webhookServer(replies: Array<(res: ServerResponse) => void> = [])
 
 const api = { describe, it, expect, beforeEach, afterEach };
 
-notifierContract(api, 'JSONL notifier', async () => {
-  const root = await mkdtemp(path.join(tmpdir(), 'mvp-notify-'));
-  const file = path.join(root, 'nested', 'notifications.jsonl');
-  return {
-    notifier: createJsonlNotifier({ path: file }),
-    delivered: async () => (await readJsonl(file)) as unknown as JobNotification[],
-    dispose: () => rm(root, { recursive: true, force: true }),
-  };
-});
+notifierContract(
+  api,
+  'JSONL notifier',
+  async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'mvp-notify-'));
+    const file = path.join(root, 'nested', 'notifications.jsonl');
+    return {
+      notifier: createJsonlNotifier({ path: file }),
+      delivered: async () => (await readJsonl(file)) as unknown as JobNotification[],
+      dispose: () => rm(root, { recursive: true, force: true }),
+    };
+  },
+  { deduplicates: true },
+);
 
-notifierContract(api, 'webhook notifier', async () => {
-  const server = await webhookServer();
-  return {
-    notifier: createWebhookNotifier({ url: server.url }),
-    delivered: async () => server.received.map((r) => JSON.parse(r.body) as JobNotification),
-    dispose: () => server.close(),
-  };
-});
+notifierContract(
+  api,
+  'webhook notifier',
+  async () => {
+    const server = await webhookServer();
+    const faults = faultyFetch();
+    return {
+      notifier: createWebhookNotifier({ url: server.url, fetch: faults.fetch, retryBaseDelayMs: 1 }),
+      faults,
+      delivered: async () => server.received.map((r) => JSON.parse(r.body) as JobNotification),
+      dispose: () => server.close(),
+    };
+  },
+  { network: true },
+);
 
 describe('console notifier', () => {
   it('writes one readable line per notification', async () => {

@@ -16,9 +16,18 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { siteNameFor } from '@mvp-pipeline/core';
 import { deployerContract, memoryCheckpoint, recordingReporter } from '@mvp-pipeline/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createStaticDeployer, type StaticDeployer, staticDeploymentId } from './static-deployer.js';
+
+// The types the local site server (runner-batch's `serve`) sends.
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+};
 
 /** Serves `root` over HTTP on 127.0.0.1, as the local site server will (folders answer with index.html). */
 async function serveStatic(root: string): Promise<{ baseUrl: string; close(): Promise<void> }> {
@@ -32,7 +41,7 @@ async function serveStatic(root: string): Promise<{ baseUrl: string; close(): Pr
       return;
     }
     res.writeHead(200, {
-      'content-type': target.endsWith('.html') ? 'text/html; charset=utf-8' : 'text/plain',
+      'content-type': TYPES[path.extname(target)] ?? 'application/octet-stream',
     });
     createReadStream(target).pipe(res);
   });
@@ -60,6 +69,8 @@ async function harness(options: { http: boolean }) {
       }
       return dir;
     },
+    // file:// URLs only: the suite loads http ones itself.
+    readPage: (url: string) => readFile(fileURLToPath(url), 'utf8').catch(() => undefined),
     async fetchPage(url: string) {
       if (url.startsWith('file:')) return readFile(fileURLToPath(url), 'utf8').catch(() => undefined);
       const response = await fetch(url);
@@ -94,6 +105,7 @@ describe('static deployer', () => {
     deployer.deploy({
       jobId,
       commit,
+      siteName: siteNameFor(projectName, jobId),
       projectName,
       outputDir,
       checkpoint: memoryCheckpoint(),
@@ -142,6 +154,7 @@ describe('static deployer', () => {
     const result = await h.deployer.deploy({
       jobId: 'job_c',
       commit: 'c0ffee',
+      siteName: 'eventhub',
       projectName: 'eventhub',
       outputDir: await h.site({ 'index.html': 'x' }),
       checkpoint,
@@ -159,6 +172,7 @@ describe('static deployer', () => {
     const result = await h.deployer.deploy({
       jobId: 'job_s',
       commit: 'c0ffee',
+      siteName: 'eventhub',
       projectName: 'eventhub',
       outputDir: dir,
       checkpoint: memoryCheckpoint(),
@@ -190,6 +204,7 @@ describe('static deployer', () => {
     const run = h.deployer.deploy({
       jobId: 'job_x',
       commit: 'c0ffee',
+      siteName: 'eventhub',
       projectName: 'eventhub',
       outputDir: await h.site({ 'index.html': 'x' }),
       checkpoint: memoryCheckpoint(),

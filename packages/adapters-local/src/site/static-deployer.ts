@@ -69,7 +69,7 @@ export function staticDeploymentId(jobId: string, commit: string): string {
  * pointing the project's production alias `<root>/sites/<alias>` at it (a symlink swapped
  * atomically). The deployment id derives from (jobId, commit): deploying the same commit of the
  * same job again copies nothing and returns the same deployment. The first job to deploy a
- * project name owns its alias; another job's project of the same name gets `<name>-<hash>`.
+ * project name owns its alias; another job's project of the same name gets its `siteName`.
  * Copies are atomic (temp folder + rename); symlinks in the build output are not published.
  * Errors: PermanentError (no index.html in the output, unwritable root), TransientError (disk
  * full, too many open files); an aborted signal rejects with its reason.
@@ -91,6 +91,7 @@ export function createStaticDeployer(settings: StaticDeployerSettings): StaticDe
     async deploy({
       jobId,
       commit,
+      siteName,
       projectName,
       outputDir,
       checkpoint,
@@ -114,7 +115,7 @@ export function createStaticDeployer(settings: StaticDeployerSettings): StaticDe
           report.log(`Published ${files} files as deployment ${deploymentId}`);
         }
         signal?.throwIfAborted();
-        const alias = await claimAlias(records, projectName, jobId);
+        const alias = await claimAlias(records, { projectName, siteName, jobId });
         if (!(await readRecord(records, deploymentId))) {
           const record: StaticDeploymentRecord = {
             deploymentId,
@@ -129,7 +130,12 @@ export function createStaticDeployer(settings: StaticDeployerSettings): StaticDe
         }
         await pointAlias(sites, alias, deploymentId);
         await checkpoint.save({ deploymentId, alias });
-        return { deploymentId, stagingUrl: urlOf(deploymentId), productionUrl: urlOf(alias) };
+        return {
+          provider: 'local-static',
+          deploymentId,
+          stagingUrl: urlOf(deploymentId),
+          productionUrl: urlOf(alias),
+        };
       } catch (error) {
         if (signal?.aborted) throw signal.reason;
         throw PipelineError.isInstance(error)
@@ -255,18 +261,20 @@ async function countFiles(dir: string): Promise<number> {
 }
 
 /**
- * The production alias for `projectName`, owned by the first job that deploys it. Ownership is a
- * claim file created with link(2), which fails when the file exists, across processes too.
+ * The production alias of the job: the plain `projectName` when no other job owns it, else the
+ * job's own `siteName`. Ownership is a claim file created with link(2), which fails when the
+ * file exists, across processes too.
  */
-async function claimAlias(records: string, projectName: string, jobId: string): Promise<string> {
+async function claimAlias(
+  records: string,
+  names: { projectName: string; siteName: string; jobId: string },
+): Promise<string> {
+  const { projectName, jobId } = names;
   const slug = SLUG.test(projectName) ? projectName : slugify(projectName);
+  const site = SLUG.test(names.siteName) ? names.siteName : slugify(names.siteName, 63);
   const claims = path.join(records, 'projects');
   await mkdir(claims, { recursive: true });
-  for (const alias of [
-    slug,
-    `${slug}-${shortHash(jobId).slice(0, 6)}`,
-    `${slug}-${shortHash(`${jobId}\0`)}`,
-  ]) {
+  for (const alias of [slug, site, `${site}-${shortHash(`${jobId}\0`)}`]) {
     const claim = path.join(claims, `${alias}.json`);
     const temp = `${claim}.${randomUUID()}.tmp`;
     await writeFile(temp, `${JSON.stringify({ alias, jobId })}\n`, { flag: 'wx' });

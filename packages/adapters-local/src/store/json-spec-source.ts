@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { NotFoundError, type ProductSpec, parseProductSpec, type SpecSource } from '@mvp-pipeline/core';
 import { readSpecFile } from './spec-file.js';
 
-/** A SpecSource over specs registered from JSON files (the ../shared/specs shape). */
+/** A SpecSource over specs registered from JSON files (the shape of `examples/*.json`). */
 export interface JsonSpecSource extends Required<SpecSource> {
   /** Validates and registers a spec; returns it. */
   register(spec: unknown, origin?: string): Promise<ProductSpec>;
@@ -33,7 +33,8 @@ export function createJsonSpecSource(settings: JsonSpecSourceSettings = {}): Jso
 
   const source: JsonSpecSource = {
     specificationVersion: 'v1',
-    async getSpec({ userId, productId }) {
+    async getSpec({ userId, productId, signal }) {
+      signal?.throwIfAborted();
       let spec = specs.get(key(userId, productId));
       if (!spec && settings.dir) {
         const text = await readFile(pathOf(settings.dir, userId, productId), 'utf8').catch(() => undefined);

@@ -55,7 +55,7 @@ export function createRecordJobStore(backend: RecordBackend, clock: () => Date =
     throw new VersionConflictError(jobId, -1, undefined);
   };
 
-  return {
+  return honouringSignals({
     specificationVersion: 'v1',
 
     async create({ job }) {
@@ -140,7 +140,7 @@ export function createRecordJobStore(backend: RecordBackend, clock: () => Date =
       await mustRead(jobId);
       return backend.readHistory(jobId);
     },
-  };
+  });
 }
 
 function encodeCursor(job: Pick<Job, 'createdAt' | 'jobId'>): string {
@@ -155,4 +155,20 @@ function decodeCursor(cursor: string): Pick<Job, 'createdAt' | 'jobId'> {
     // fall through to the validation error
   }
   throw new ValidationError('cursor', [{ path: 'cursor', message: 'is not a cursor this store handed out' }]);
+}
+
+/**
+ * Every call honours its signal first: an aborted one rejects with its reason before anything is
+ * read or written (the operations themselves are too short to stop half-way).
+ */
+function honouringSignals(store: JobStore): JobStore {
+  const wrapped: Record<string, unknown> = { specificationVersion: store.specificationVersion };
+  for (const [name, method] of Object.entries(store)) {
+    if (typeof method !== 'function') continue;
+    wrapped[name] = async (options?: { signal?: AbortSignal }) => {
+      options?.signal?.throwIfAborted();
+      return (method as (o: unknown) => Promise<unknown>).call(store, options);
+    };
+  }
+  return wrapped as unknown as JobStore;
 }

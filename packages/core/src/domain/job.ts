@@ -100,7 +100,13 @@ export interface JobTimestamps {
 
 export interface JobResources {
   batchJobId?: string;
+  /** The job's code repository, whatever hosts it (`provider`: `github`, `local-git`, ...). */
+  repository?: { provider: string; name: string; url: string };
+  /** The job's current deployment, whatever hosts it (`provider`: `vercel`, `local-static`, ...). */
+  deployment?: { provider: string; id: string; url: string };
+  /** Kept for FounderDash, which reads it: the repository when GitHub hosts it (set for every host). */
   githubRepo?: { name: string; url: string; branch: string };
+  /** Kept for FounderDash, which reads it: set by the Vercel deployer only. */
   vercel?: { projectId: string; deploymentId: string };
 }
 

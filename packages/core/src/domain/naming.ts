@@ -41,3 +41,12 @@ export function slugify(name: string, max = 40): string {
     .replace(/-+$/g, '');
   return slug || `app-${shortHash(name)}`;
 }
+
+/**
+ * The site name of a job's deployment: the product's slug and a short hash of the job id
+ * (`eventhub-1a2b3c`). Unique per job, so two founders whose products share a name get two
+ * sites, and stable across retries and resumes of the same job, so a retry finds its own site.
+ */
+export function siteNameFor(productName: string, jobId: string): string {
+  return `${slugify(productName, 40)}-${shortHash(jobId).slice(0, 6)}`;
+}

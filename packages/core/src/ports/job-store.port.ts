@@ -7,7 +7,12 @@ export type LeaseResult = { acquired: true; job: Job } | { acquired: false; job:
  * writers never overwrite each other silently.
  *
  * Errors: NotFoundError for an unknown job id (except `get`, which returns undefined),
- * VersionConflictError, LeaseLostError, TransientError for the store's own hiccups.
+ * VersionConflictError, LeaseLostError, TransientError for the store's own hiccups (connection
+ * refused, timeouts, 5xx, throttling: RateLimitedError where the store says how long to wait),
+ * PermanentError for what trying again will not fix (no such table, access denied). Never a raw
+ * SDK or `fs` error: the core treats an unknown error as permanent. A write that timed out may
+ * have been applied: the conditional version makes the retry a VersionConflictError, never a
+ * second write. An aborted `signal` rejects with its reason.
  */
 export interface JobStore {
   readonly specificationVersion: 'v1';

@@ -41,7 +41,18 @@ export interface NotificationDelivery {
 
 /**
  * Announces a job's end. `idempotencyKey` is `<jobId>:<status>`; a notifier that can
- * deduplicate (FIFO topics, webhooks with an idempotency header) passes it on.
+ * deduplicate (FIFO topics, webhooks with an idempotency header) passes it on, and one that
+ * keeps what it sent (a file) delivers a key once. The core may call `notify` again with the same
+ * key after a crash or a failed try: a second delivery must be harmless for the receiver.
+ *
+ * **Abort.** When `signal` aborts, stop (no request started, no wait continued) and reject with
+ * `signal.reason` (the core's CancelledError, InterruptedError or DeadlineExceededError).
+ *
+ * **Errors.** Reject only with the core's errors, never a raw SDK or fetch error:
+ * TransientError for connection refused or reset, timeouts and 5xx (after any retries of your
+ * own; say how many in `tries`); RateLimitedError (with `retryAfterMs`) for a 429 whose wait you
+ * do not sit out; PermanentError for other 4xx and redirects. Messages name the receiver's host,
+ * never its URL, query or credentials, and never the `ownerClaimUrl`.
  */
 export interface Notifier {
   readonly specificationVersion: 'v1';

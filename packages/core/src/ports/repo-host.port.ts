@@ -1,20 +1,34 @@
 import type { RepoRef } from '../domain/job.js';
 import type { Workspace } from './workspace.port.js';
 
-/** Hosts the job's code repository. */
+/**
+ * Hosts the job's code repository.
+ *
+ * **Abort.** When `signal` aborts, stop (no further requests, no push started) and reject with
+ * `signal.reason`: the core aborts with its own CancelledError, InterruptedError or
+ * DeadlineExceededError.
+ *
+ * **Errors.** Reject only with the core's errors, never a raw SDK, fetch, git or `fs` error (the
+ * core treats an unknown error as permanent): TransientError for connection refused or reset,
+ * timeouts and 5xx; RateLimitedError (with `retryAfterMs`) for 429 and secondary rate limits;
+ * PermanentError for other 4xx (bad credentials, no permission, a name the host refuses);
+ * NotFoundError for a commit or repository that is not there on `checkout`. Messages carry no
+ * token and no credentials of a clone URL.
+ */
 export interface RepoHost {
   readonly specificationVersion: 'v1';
   /**
    * The job's repository, created on first call. Idempotent per `jobId`: a later call (a
    * retry, a resumed job) returns the same repository with `created: false`. When `name` is
-   * taken by a repository that is not this job's, a suffixed name is used.
+   * taken by a repository that is not this job's, a suffixed name is used. `provider` names the
+   * host for the record's provider-neutral `resources.repository` (e.g. `github`, `local-git`).
    */
   ensureRepo(options: {
     jobId: string;
     name: string;
     description: string;
     signal?: AbortSignal;
-  }): Promise<{ repo: RepoRef; created: boolean }>;
+  }): Promise<{ repo: RepoRef; created: boolean; provider: string }>;
   /**
    * Commits everything in the workspace (additions, edits, deletions) on `repo.branch` and
    * pushes it. With nothing changed, no commit is made and the current head is returned. The

@@ -5,7 +5,10 @@ import type { ProductSpec } from '../domain/spec.js';
  * another user's product is NotFoundError, exactly like a missing one.
  *
  * Errors: NotFoundError, ValidationError (the stored spec is malformed; the message names the
- * product and the field), TransientError (the source is unreachable for now).
+ * product and the field), TransientError (the source is unreachable for now: connection refused,
+ * timeouts, a server that is starting or failing over), PermanentError (bad credentials, a
+ * missing table). Never a raw driver or `fs` error, and never a connection string in a message.
+ * An aborted `signal` rejects with its reason.
  *
  * **Spec registry (optional capability).** A source that keeps specs of its own (the JSON source
  * of the embedded defaults) also implements `registerSpec` and `listUsers`; a source that reads

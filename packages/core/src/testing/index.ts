@@ -2,6 +2,7 @@ export * from './builder.contract.js';
 export * from './code-generator.contract.js';
 export * from './database-provisioner.contract.js';
 export * from './deployer.contract.js';
+export * from './faults.js';
 export type * from './files-access.js';
 export * from './fixtures.js';
 export * from './job-store.contract.js';

@@ -1,5 +1,7 @@
 import { RECENT_LOG_LIMIT } from '../domain/job.js';
+import { CancelledError } from '../errors.js';
 import type { JobStore } from '../ports/job-store.port.js';
+import { settle } from './faults.js';
 import { sampleJob } from './fixtures.js';
 import { type Harness, rejectionCode, type TestApi, withHarness } from './test-api.js';
 
@@ -262,6 +264,37 @@ export function jobStoreContract(
         expect(runnable).toEqual(expect.arrayContaining([queued.jobId, orphan.jobId, unannounced.jobId]));
         expect(runnable).not.toContain(running.jobId);
         expect(runnable).not.toContain(done.jobId);
+      });
+
+      it('rejects with the signal’s reason when aborted, and writes nothing', async () => {
+        const { store } = use();
+        const controller = new AbortController();
+        const reason = new CancelledError('Cancelled by the contract suite');
+        controller.abort(reason);
+        const job = sampleJob();
+        const created = await settle(store.create({ job, signal: controller.signal }));
+        expect(
+          created.kind === 'resolved' ? 'resolved' : created.error,
+          'create with an aborted signal must reject with signal.reason',
+        ).toBe(reason);
+        expect(
+          (await store.get({ jobId: job.jobId })).job,
+          'nothing may be written after the signal aborted',
+        ).toBe(undefined);
+        await store.create({ job });
+        const updated = await settle(
+          store.update({
+            jobId: job.jobId,
+            expectedVersion: job.version,
+            patch: { set: { status: 'IN_PROGRESS' } },
+            signal: controller.signal,
+          }),
+        );
+        expect(
+          updated.kind === 'resolved' ? 'resolved' : updated.error,
+          'update with an aborted signal must reject with signal.reason',
+        ).toBe(reason);
+        expect((await store.get({ jobId: job.jobId })).job?.version).toBe(job.version);
       });
     });
   });

@@ -1,4 +1,6 @@
+import { CancelledError } from '../errors.js';
 import type { RepoHost } from '../ports/repo-host.port.js';
+import { FAULT_EXPECTATIONS, type FaultInjector, settle, vocabularyProblem, within } from './faults.js';
 import type { FilesAccess } from './files-access.js';
 import { type Harness, type TestApi, withHarness } from './test-api.js';
 
@@ -7,6 +9,14 @@ export interface RepoHostHarness extends Harness {
   files: FilesAccess;
   /** How many repositories the host holds (to prove nothing is created twice). */
   repoCount(): Promise<number>;
+  /** Capability `network`: every request the host sends fails as told until `clear()`. */
+  faults?: FaultInjector;
+}
+
+/** What the suite may ask of the host, where hosts honestly differ. */
+export interface RepoHostCapabilities {
+  /** It talks to its host over a network (GitHub's API, git over HTTP): the harness provides `faults`. */
+  network?: boolean;
 }
 
 const DATE = new Date(Date.UTC(2026, 0, 2, 3, 4, 5));
@@ -15,6 +25,7 @@ export function repoHostContract(
   t: TestApi,
   name: string,
   create: () => Promise<RepoHostHarness> | RepoHostHarness,
+  capabilities: RepoHostCapabilities = {},
 ): void {
   const { describe, it, expect } = t;
   describe(`RepoHost contract: ${name}`, () => {
@@ -25,6 +36,7 @@ export function repoHostContract(
         const first = await host.ensureRepo({ jobId: 'job_1', name: 'eventhub-mvp', description: 'd' });
         const again = await host.ensureRepo({ jobId: 'job_1', name: 'eventhub-mvp', description: 'd' });
         expect(first.created).toBe(true);
+        expect(first.provider, 'provider must name the host (e.g. "github")').toMatch(/^[a-z0-9][a-z0-9-]*$/);
         expect(again.created).toBe(false);
         expect(again.repo).toEqual(first.repo);
         expect(await repoCount()).toBe(before + 1);
@@ -92,6 +104,124 @@ export function repoHostContract(
         expect(retry.commit).toBe(first.commit);
         expect(retry.pushed).toBe(false);
       });
+
+      it('rejects with the signal’s reason when aborted before it starts, and changes nothing', async () => {
+        const { host, files, repoCount } = use();
+        const controller = new AbortController();
+        const reason = new CancelledError('Cancelled by the contract suite');
+        controller.abort(reason);
+        const before = await repoCount();
+        const ensured = await settle(
+          host.ensureRepo({
+            jobId: 'job_ab',
+            name: 'abort-mvp',
+            description: 'd',
+            signal: controller.signal,
+          }),
+        );
+        expect(
+          ensured.kind === 'resolved' ? 'resolved' : ensured.error,
+          'ensureRepo with an aborted signal must reject with signal.reason',
+        ).toBe(reason);
+        expect(await repoCount(), 'nothing may be created after the signal aborted').toBe(before);
+
+        const { repo } = await host.ensureRepo({ jobId: 'job_ab', name: 'abort-mvp', description: 'd' });
+        const ws = await files.newWorkspace('job_ab');
+        await files.write(ws, 'index.html', 'one');
+        const first = await host.push({ repo, workspace: ws, message: 'first', date: DATE });
+        await files.write(ws, 'index.html', 'two');
+        const pushed = await settle(
+          host.push({ repo, workspace: ws, message: 'second', date: DATE, signal: controller.signal }),
+        );
+        expect(
+          pushed.kind === 'resolved' ? 'resolved' : pushed.error,
+          'push with an aborted signal must reject with signal.reason',
+        ).toBe(reason);
+        const back = await files.newWorkspace('job_ab');
+        expect(
+          (await host.checkout({ repo, workspace: back })).commit,
+          'an aborted push must push nothing',
+        ).toBe(first.commit);
+      });
+
+      it('answers a checkout of a commit it does not have with a core error, never a raw one', async () => {
+        const { host, files } = use();
+        const { repo } = await host.ensureRepo({ jobId: 'job_nc', name: 'nocommit-mvp', description: 'd' });
+        const ws = await files.newWorkspace('job_nc');
+        await files.write(ws, 'index.html', 'x');
+        await host.push({ repo, workspace: ws, message: 'first', date: DATE });
+        const outcome = await settle(
+          host.checkout({ repo, workspace: await files.newWorkspace('job_nc'), commit: 'f'.repeat(40) }),
+        );
+        const problem =
+          outcome.kind === 'pipeline' && ['NOT_FOUND', 'PERMANENT'].includes(outcome.error.code)
+            ? undefined
+            : vocabularyProblem(
+                outcome,
+                'NOT_FOUND',
+                "a commit the repository does not have must reject with the core's NotFoundError (or PermanentError)",
+              );
+        expect(problem, problem).toBeUndefined();
+      });
+
+      if (capabilities.network) {
+        const faults = () => {
+          const injector = use().faults;
+          if (!injector) throw new Error('The harness declares `network` but has no `faults` to inject');
+          return injector;
+        };
+        for (const [fault, { code, fix }] of Object.entries(FAULT_EXPECTATIONS)) {
+          it(`maps ${fault} to ${code}`, async () => {
+            await faults().inject(fault as keyof typeof FAULT_EXPECTATIONS);
+            const outcome = await settle(
+              within(
+                use().host.ensureRepo({ jobId: `job_${fault}`, name: 'fault-mvp', description: 'd' }),
+                60_000,
+                `ensureRepo under ${fault}`,
+              ),
+            );
+            await faults().clear();
+            const problem = vocabularyProblem(outcome, code, fix);
+            expect(problem, problem).toBeUndefined();
+          });
+        }
+
+        it('stops a request that hangs when the signal aborts, rejecting with its reason', async () => {
+          await faults().inject('hang');
+          const controller = new AbortController();
+          const reason = new CancelledError('Cancelled by the contract suite');
+          const running = settle(
+            use().host.ensureRepo({
+              jobId: 'job_hang',
+              name: 'hang-mvp',
+              description: 'd',
+              signal: controller.signal,
+            }),
+          );
+          setTimeout(() => controller.abort(reason), 50);
+          try {
+            const outcome = await within(running, 5_000, 'an ensureRepo aborted while its request hung');
+            expect(
+              outcome.kind === 'resolved' ? 'resolved' : outcome.error,
+              'an abort during a request must reject with signal.reason: pass the signal to every request and wait',
+            ).toBe(reason);
+          } finally {
+            await faults().clear();
+          }
+        });
+
+        it('creates the repository once when a failed call is retried', async () => {
+          const { host, repoCount } = use();
+          const before = await repoCount();
+          await faults().inject('server-error');
+          await settle(host.ensureRepo({ jobId: 'job_rt', name: 'retry-mvp', description: 'd' }));
+          await faults().clear();
+          const first = await host.ensureRepo({ jobId: 'job_rt', name: 'retry-mvp', description: 'd' });
+          const again = await host.ensureRepo({ jobId: 'job_rt', name: 'retry-mvp', description: 'd' });
+          expect(again.repo, 'a retry must find the repository the first call made').toEqual(first.repo);
+          expect(await repoCount(), 'a retried ensureRepo must create one repository').toBe(before + 1);
+        });
+      }
     });
   });
 }

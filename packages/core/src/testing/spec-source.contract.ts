@@ -1,5 +1,7 @@
 import type { ProductSpec } from '../domain/spec.js';
+import { CancelledError } from '../errors.js';
 import type { SpecSource } from '../ports/spec-source.port.js';
+import { settle } from './faults.js';
 import { sampleSpec } from './fixtures.js';
 import { type Harness, rejectionCode, type TestApi, withHarness } from './test-api.js';
 
@@ -30,6 +32,21 @@ export function specSourceContract(
         expect(read.user.email).toBe(spec.user.email);
         expect(read.specifications?.keyFeatures).toEqual(spec.specifications?.keyFeatures);
         expect(read.user.branding?.colors).toEqual(spec.user.branding?.colors);
+      });
+
+      it('rejects with the signal’s reason when aborted', async () => {
+        const { source, seed } = use();
+        await seed(sampleSpec({ userId: 'owner_ab', productId: 'prod_ab' }));
+        const controller = new AbortController();
+        const reason = new CancelledError('Cancelled by the contract suite');
+        controller.abort(reason);
+        const outcome = await settle(
+          source.getSpec({ userId: 'owner_ab', productId: 'prod_ab', signal: controller.signal }),
+        );
+        expect(
+          outcome.kind === 'resolved' ? 'resolved' : outcome.error,
+          'getSpec with an aborted signal must reject with signal.reason',
+        ).toBe(reason);
       });
 
       it('copes with a spec that has only the required fields', async () => {

@@ -47,3 +47,54 @@ export async function rejectionCode(promise: Promise<unknown>): Promise<string |
     return (error as { code?: string }).code ?? `not a PipelineError: ${String(error)}`;
   }
 }
+
+/** One test a contract suite registered, runnable on its own (with its hooks). */
+export interface ContractCase {
+  name: string;
+  run(): Promise<void>;
+}
+
+/**
+ * The cases a suite registers, collected instead of handed to a runner: a meta-test runs them
+ * against an adapter that is broken on purpose and asserts the right cases fail, with a message
+ * that says what to fix. `expect` is the runner's own.
+ */
+export function contractCases(expect: TestApi['expect'], register: (t: TestApi) => void): ContractCase[] {
+  interface Scope {
+    prefix: string;
+    before: Array<() => Promise<void> | void>;
+    after: Array<() => Promise<void> | void>;
+    parent: Scope | undefined;
+  }
+  const cases: ContractCase[] = [];
+  let scope: Scope = { prefix: '', before: [], after: [], parent: undefined };
+  const chain = (s: Scope | undefined): Scope[] => (s ? [...chain(s.parent), s] : []);
+  register({
+    expect,
+    describe(name, body) {
+      scope = { prefix: `${scope.prefix}${name} > `, before: [], after: [], parent: scope };
+      try {
+        body();
+      } finally {
+        scope = scope.parent!;
+      }
+    },
+    it(name, body) {
+      const scopes = chain(scope);
+      cases.push({
+        name: `${scope.prefix}${name}`,
+        async run() {
+          for (const s of scopes) for (const hook of s.before) await hook();
+          try {
+            await body();
+          } finally {
+            for (const s of [...scopes].reverse()) for (const hook of s.after) await hook();
+          }
+        },
+      });
+    },
+    beforeEach: (body) => void scope.before.push(body),
+    afterEach: (body) => void scope.after.push(body),
+  });
+  return cases;
+}

@@ -31,7 +31,13 @@ for (const entry of readdirSync(PACKAGES)) {
     if (target.source) exports[subpath] = join(PACKAGES, entry, target.source);
   }
   const bins = Object.values<string>(typeof json.bin === 'string' ? { bin: json.bin } : (json.bin ?? {})).map(
-    (bin) => join(PACKAGES, entry, bin.replace(/^\.\/dist\//, 'src/').replace(/\.js$/, '.ts')),
+    // A bin in dist is walked from its source; one under bin/ (plain JS) as it is.
+    (bin) =>
+      join(
+        PACKAGES,
+        entry,
+        /^(\.\/)?dist\//.test(bin) ? bin.replace(/^(\.\/)?dist\//, 'src/').replace(/\.js$/, '.ts') : bin,
+      ),
   );
   manifests.set(json.name, {
     name: json.name,
@@ -86,8 +92,12 @@ function walk(entries: string[]): { problems: Problem[]; files: Set<string>; pac
     for (const specifier of runtimeImports(readFileSync(file, 'utf8'))) {
       if (specifier.startsWith('.')) {
         // A specifier inside generated code (a string) names no file here: tsc would refuse a real one.
+        // A bin under bin/ loads `../dist/…`, which is compiled from the same path under src/.
         const target = [
           resolve(dirname(file), specifier).replace(/\.js$/, '.ts'),
+          resolve(dirname(file), specifier)
+            .replace(`${owner.dir}/dist/`, `${owner.dir}/src/`)
+            .replace(/\.js$/, '.ts'),
           resolve(dirname(file), specifier),
         ].find((candidate) => existsSync(candidate));
         if (target) queue.push(target);

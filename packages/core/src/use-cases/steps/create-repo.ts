@@ -9,13 +9,13 @@ export async function createRepo(ctx: StepContext): Promise<StepResult<'CREATING
   const spec = ctx.spec();
   const workspace = await ctx.machine.fresh(signal);
   const { ref } = await templates.fetchTemplate({ template: job.template, workspace, signal });
-  const { repo, created } = await repos.ensureRepo({
+  const { repo, created, provider } = await repos.ensureRepo({
     jobId: job.jobId,
     name: `${slugify(spec.product.name)}-mvp`,
     description: `${spec.product.name}: MVP built by mvp-pipeline job ${job.jobId}`,
     signal,
   });
-  await ctx.savePartial({ repo }, (latest) => repoFields(latest, repo));
+  await ctx.savePartial({ repo }, (latest) => repoFields(latest, repo, provider));
   ctx.report.log(`${created ? 'Created' : 'Found'} repository ${repo.fullName}`);
   const { commit } = await repos.push({
     repo,
@@ -31,9 +31,13 @@ export async function createRepo(ctx: StepContext): Promise<StepResult<'CREATING
   };
 }
 
-function repoFields(job: Job, repo: RepoRef): Partial<Job> {
+function repoFields(job: Job, repo: RepoRef, provider: string): Partial<Job> {
   return {
-    resources: { ...job.resources, githubRepo: { name: repo.fullName, url: repo.url, branch: repo.branch } },
+    resources: {
+      ...job.resources,
+      repository: { provider, name: repo.fullName, url: repo.url },
+      githubRepo: { name: repo.fullName, url: repo.url, branch: repo.branch },
+    },
     urls: { ...job.urls, codeRepository: repo.url },
   };
 }

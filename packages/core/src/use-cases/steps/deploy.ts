@@ -1,4 +1,4 @@
-import { slugify } from '../../domain/naming.js';
+import { siteNameFor, slugify } from '../../domain/naming.js';
 import { BuildFailedError, TransientError } from '../../errors.js';
 import { buildHead } from './build.js';
 import { type StepContext, type StepResult, short } from './context.js';
@@ -14,6 +14,8 @@ export async function deploy(ctx: StepContext): Promise<StepResult<'DEPLOYING'>>
   const deployment = await deployer.deploy({
     jobId: job.jobId,
     commit,
+    // The site is the job's: a second founder's "EventHub" must not deploy into the first's.
+    siteName: siteNameFor(businessName, job.jobId),
     projectName: slugify(businessName),
     outputDir,
     manifest,
@@ -38,7 +40,15 @@ export async function deploy(ctx: StepContext): Promise<StepResult<'DEPLOYING'>>
     },
     fields: (latest) => ({
       urls: { ...latest.urls, staging: deployment.stagingUrl, production: deployment.productionUrl },
-      resources: { ...latest.resources, ...deployment.resources },
+      resources: {
+        ...latest.resources,
+        ...deployment.resources,
+        deployment: {
+          provider: deployment.provider,
+          id: deployment.deploymentId,
+          url: deployment.productionUrl,
+        },
+      },
     }),
     message: `Live at ${deployment.productionUrl}`,
   };
