@@ -1,7 +1,7 @@
 import { readFile, rm, stat } from 'node:fs/promises';
 import { relative as relativeTo, sep } from 'node:path';
 import type { Tool } from '@anthropic-ai/sdk/resources/messages/messages';
-import { PipelineError, type Redactor, type TemplateManifest } from '@mvp-pipeline/core';
+import { PipelineError, protectingRule, type Redactor, type TemplateManifest } from '@mvp-pipeline/core';
 import { isGitPath, listFiles, resolveInside, runCommand, writeFileInside } from '@mvp-pipeline/workspace';
 import { z } from 'zod';
 
@@ -328,14 +328,6 @@ export function createToolbox(options: ToolboxOptions): Toolbox {
 }
 
 class ToolRefusal extends Error {}
-
-/** The `protectedFiles` entry covering `relative` (a path, or a folder ending in `/`), if any. */
-function protectingRule(rules: readonly string[], relative: string): string | undefined {
-  return rules.find((rule) => {
-    const clean = rule.replace(/^\.\//, '');
-    return clean.endsWith('/') ? relative.startsWith(clean) || `${relative}/` === clean : relative === clean;
-  });
-}
 
 function relativePath(root: string, absolute: string): string {
   return relativeTo(root, absolute).split(sep).join('/');

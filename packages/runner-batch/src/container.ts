@@ -32,6 +32,7 @@ import {
   type JobTrigger,
   type Logger,
   type Notifier,
+  onBaseline,
   type PipelineDeps,
   type PipelinePorts,
   type PipelineSettings,
@@ -214,7 +215,8 @@ export async function createPipeline(options: CreatePipelineOptions): Promise<Pi
     const [config] = deps;
     const template = createTemplateCodeGenerator();
     if (config.codeGenerator === 'template') return template;
-    const claude = await vendorAdapters.claudeCodeGenerator(vendor(...deps));
+    // Claude carries on from the recipes' working app; the fallback ships that app alone.
+    const claude = onBaseline(template, await vendorAdapters.claudeCodeGenerator(vendor(...deps)));
     return config.aiFallback === 'template' ? withFallbackGenerator(claude, template) : claude;
   }, COMMON);
   container

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import {
   type Builder,
   type BuildResult,
@@ -7,7 +7,7 @@ import {
   type ProgressReporter,
   ValidationError,
 } from '@mvp-pipeline/core';
-import { resolveInside, runCommand } from '@mvp-pipeline/workspace';
+import { type CommandResult, resolveInside, runCommand } from '@mvp-pipeline/workspace';
 import {
   installFromCache,
   lockKey,
@@ -27,6 +27,11 @@ export interface ProcessBuilderSettings {
   timeoutMs?: number;
   /** Output kept per command (the tail), and returned for a repair round. Default 16 KiB. */
   maxOutputBytes?: number;
+  /**
+   * More pnpm options for adding a dependency, e.g. `--registry=<url>` or a scope's registry
+   * (`--@acme:registry=<url>`); default none (pnpm's own configuration).
+   */
+  registryArgs?: readonly string[];
 }
 
 export const DEFAULT_BUILD_TIMEOUT_MS = 10 * 60_000;
@@ -69,8 +74,103 @@ export function createProcessBuilder(settings: ProcessBuilderSettings = {}): Bui
       { path: 'timeoutMs/maxOutputBytes', message: 'must be positive numbers' },
     ]);
   }
+  /**
+   * The template's install: linked from the machine's cache when there is one (undefined: no
+   * command ran), else run in the workspace.
+   */
+  const install = async (
+    dir: string,
+    argv: readonly string[],
+    key: string | undefined,
+    report: ProgressReporter,
+    signal: AbortSignal | undefined,
+  ): Promise<CommandResult | undefined> => {
+    if (cacheDir && key) {
+      const installed = await installFromCache({
+        cacheDir,
+        key,
+        workspace: dir,
+        installArgv: argv,
+        timeoutMs,
+        maxOutputBytes,
+        report,
+        ...(signal ? { signal } : {}),
+      });
+      if (installed.reused) {
+        report.log(
+          `install: linked the dependencies of lockfile ${key.slice(0, 12)} from this machine's cache`,
+        );
+        return undefined;
+      }
+      return installed.result!;
+    }
+    return runCommand({
+      argv: resolvePnpm(argv),
+      cwd: dir,
+      timeoutMs,
+      maxOutputBytes,
+      env: { NODE_ENV: 'development' },
+      ...(signal ? { signal } : {}),
+    });
+  };
+  const failedCommand = (result: CommandResult): boolean => result.timedOut || result.exitCode !== 0;
+
   return {
     specificationVersion: 'v1',
+    async install({ workspace, manifest, report, signal }) {
+      const argv = manifest.commands['install'];
+      if (!argv) return { ok: true, output: 'The template declares no install command: nothing to install' };
+      const key = cacheDir ? await lockKey(workspace.dir, argv) : undefined;
+      const result = await install(workspace.dir, argv, key, report, signal);
+      if (!result) return { ok: true, output: 'Dependencies linked from the lockfile' };
+      return { ok: !failedCommand(result), output: result.output };
+    },
+    async addDependency({ workspace, manifest, name, version, report, signal }) {
+      const refused = dependencyProblem(name, version);
+      if (refused) return { ok: false, output: refused };
+      const argv = manifest.commands['install'];
+      if (!argv || argv[0] !== 'pnpm') {
+        return { ok: false, output: 'The template installs without pnpm: dependencies cannot be added here' };
+      }
+      const spec = `${name}@${version ?? 'latest'}`;
+      report.log(`Adding the dependency ${spec}`);
+      // The registry resolves the version; the lockfile alone changes here (no install scripts),
+      // then the install below brings the packages in as every install does.
+      const added = await runCommand({
+        argv: resolvePnpm([
+          'pnpm',
+          'add',
+          spec,
+          '--save-exact',
+          '--lockfile-only',
+          '--ignore-scripts',
+          '--ignore-pnpmfile',
+          ...(settings.registryArgs ?? []),
+        ]),
+        cwd: workspace.dir,
+        timeoutMs,
+        maxOutputBytes,
+        ...(signal ? { signal } : {}),
+      });
+      if (failedCommand(added)) {
+        return { ok: false, output: `${spec} could not be added: ${registryReason(added.output)}` };
+      }
+      const pinned = await pinnedVersion(workspace.dir, name);
+      const key = cacheDir ? await lockKey(workspace.dir, argv) : undefined;
+      const installed = await install(workspace.dir, argv, key, report, signal);
+      if (installed && failedCommand(installed)) {
+        return {
+          ok: false,
+          ...(pinned ? { version: pinned } : {}),
+          output: `${name}@${pinned ?? '?'} was added to package.json, but the install failed:\n${installed.output}`,
+        };
+      }
+      return {
+        ok: true,
+        ...(pinned ? { version: pinned } : {}),
+        output: `Added ${name}@${pinned ?? '?'} (exact version, lockfile updated, install scripts off)`,
+      };
+    },
     async build({ workspace, manifest, report, signal, databaseUrl }): Promise<BuildResult> {
       signal?.throwIfAborted();
       const checks: string[] = [];
@@ -91,25 +191,13 @@ export function createProcessBuilder(settings: ProcessBuilderSettings = {}): Bui
         report.log(`${name}: ${shortLine(shown(argv))}`);
         let result: Awaited<ReturnType<typeof runCommand>>;
         try {
-          if (name === 'install' && cacheDir && key) {
-            const installed = await installFromCache({
-              cacheDir,
-              key,
-              workspace: workspace.dir,
-              installArgv: argv,
-              timeoutMs,
-              maxOutputBytes,
-              report,
-              ...(signal ? { signal } : {}),
-            });
-            if (installed.reused) {
-              report.log(
-                `install: linked the dependencies of lockfile ${key.slice(0, 12)} from this machine's cache`,
-              );
+          if (name === 'install') {
+            const installed = await install(workspace.dir, argv, key, report, signal);
+            if (!installed) {
               checks.push(name);
               continue;
             }
-            result = installed.result!;
+            result = installed;
           } else {
             if (name === 'build' && buildKey && manifest.buildCache) {
               const into = await resolveInside(workspace.dir, manifest.buildCache);
@@ -122,7 +210,6 @@ export function createProcessBuilder(settings: ProcessBuilderSettings = {}): Bui
               timeoutMs,
               maxOutputBytes,
               ...(name === 'migrate' && databaseUrl ? { secretEnv: { DATABASE_URL: databaseUrl } } : {}),
-              ...(name === 'install' ? { env: { NODE_ENV: 'development' } } : {}),
               ...(signal ? { signal } : {}),
             });
           }
@@ -135,7 +222,7 @@ export function createProcessBuilder(settings: ProcessBuilderSettings = {}): Bui
         }
         lastOutput = result.output;
         const seconds = (result.durationMs / 1000).toFixed(1);
-        if (result.timedOut || result.exitCode !== 0) {
+        if (failedCommand(result)) {
           const why = result.timedOut
             ? `timed out after ${Math.round(timeoutMs / 1000)} s`
             : result.exitCode === null
@@ -183,4 +270,37 @@ export function createProcessBuilder(settings: ProcessBuilderSettings = {}): Bui
       return { ok: true, outputDir, checks };
     },
   };
+}
+
+// An npm package name (scoped or not, lower case) and a version or range without shell or URL syntax.
+const PACKAGE_NAME = /^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
+const VERSION = /^[0-9A-Za-z.^~<>=*| +-]{1,64}$/;
+
+/** Why `name@version` is not something to ask the registry for (a URL, a path, a git spec), if it is not. */
+export function dependencyProblem(name: string, version: string | undefined): string | undefined {
+  if (name.length > 214 || !PACKAGE_NAME.test(name)) {
+    return `"${name}" is not an npm package name (lower case, optionally @scope/name; no URLs, paths or git specs)`;
+  }
+  if (version !== undefined && !VERSION.test(version)) {
+    return `"${version}" is not a version or range (e.g. 1.2.3, ^1.2.0, latest)`;
+  }
+  return undefined;
+}
+
+/** The registry's reason in pnpm's output: its ERR_PNPM line, else the last lines. */
+function registryReason(output: string): string {
+  const lines = output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const error = lines.find((l) => l.includes('ERR_PNPM_') || /no matching version|not found|404/i.test(l));
+  return shortLine(error ?? (lines.slice(-3).join(' / ') || 'pnpm failed without a message'));
+}
+
+async function pinnedVersion(dir: string, name: string): Promise<string | undefined> {
+  const manifest = JSON.parse(await readFile(`${dir}/package.json`, 'utf8')) as Record<
+    string,
+    Record<string, string> | undefined
+  >;
+  return manifest['dependencies']?.[name] ?? manifest['devDependencies']?.[name];
 }

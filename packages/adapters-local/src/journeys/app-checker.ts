@@ -6,10 +6,13 @@ import {
   type JourneyResult,
   PermanentError,
   parseAppModel,
+  type QueryOutcome,
   type Redactor,
+  TransientError,
   ValidationError,
 } from '@mvp-pipeline/core';
 import { resolveInside } from '@mvp-pipeline/workspace';
+import pg from 'pg';
 import { claimOwner, serverAppOf, startServerApp } from '../apps/server-app.js';
 import { findChromium } from '../browser/chromium.js';
 import { runBrowserJourneys } from './browser-journeys.js';
@@ -58,7 +61,7 @@ export function createJourneyAppChecker(settings: JourneyAppCheckerSettings = {}
   }
   return {
     specificationVersion: 'v1',
-    async check({ workspace, manifest, databaseUrl, report, signal }): Promise<JourneyReport> {
+    async check({ workspace, manifest, databaseUrl, report, outline, signal }): Promise<JourneyReport> {
       signal?.throwIfAborted();
       const app = serverAppOf(manifest, ['claim', 'model']);
       const modelFile = app.model!;
@@ -120,6 +123,7 @@ export function createJourneyAppChecker(settings: JourneyAppCheckerSettings = {}
                 executablePath: chromium,
                 timeoutMs: journeyTimeoutMs,
                 onResult: logResult,
+                ...(outline ? { outline } : {}),
               })
             : await runHttpJourneys({ baseUrl: running.url, model, claimUrl });
         } catch (error) {
@@ -134,12 +138,68 @@ export function createJourneyAppChecker(settings: JourneyAppCheckerSettings = {}
         const results = walked.results.map((r) =>
           r.failure === undefined ? r : { ...r, failure: redact(r.failure) },
         );
-        return { mode, ok: results.every((r) => r.ok), results };
+        const pages = walked.pages?.map((page) => ({
+          ...page,
+          problems: page.problems.map(redact),
+          links: page.links.map(redact),
+        }));
+        return { mode, ok: results.every((r) => r.ok), results, ...(pages ? { pages } : {}) };
       } finally {
         await running.stop();
       }
     },
+    query: ({ databaseUrl, sql, maxRows, signal }) =>
+      readOnlyQuery({ databaseUrl, sql, maxRows, ...(signal ? { signal } : {}) }),
   };
+}
+
+/** Longest a generator's query may run. */
+const QUERY_TIMEOUT_MS = 10_000;
+
+/**
+ * One statement in a read-only transaction that is always rolled back, under a statement
+ * timeout set inside it (not as a startup parameter, which poolers refuse). The database's
+ * refusal (a write in a read-only transaction, bad SQL) is the answer, not an error.
+ */
+export async function readOnlyQuery(options: {
+  databaseUrl: string;
+  sql: string;
+  maxRows: number;
+  signal?: AbortSignal;
+}): Promise<QueryOutcome> {
+  const redact = createRedactor([options.databaseUrl]);
+  const client = new pg.Client({ connectionString: options.databaseUrl });
+  const onAbort = () => void client.end().catch(() => undefined);
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await client.connect();
+  } catch (error) {
+    options.signal?.removeEventListener('abort', onAbort);
+    await client.end().catch(() => undefined);
+    throw new TransientError(`Cannot reach the check database: ${redact((error as Error).message)}`);
+  }
+  try {
+    await client.query('BEGIN READ ONLY');
+    await client.query(`SET LOCAL statement_timeout = ${QUERY_TIMEOUT_MS}`);
+    // The extended protocol takes one statement: no `COMMIT; DELETE …` out of the read-only transaction.
+    const config: pg.QueryArrayConfig = { text: options.sql, rowMode: 'array' };
+    const result = await client.query({ ...config, queryMode: 'extended' } as pg.QueryArrayConfig);
+    const rows = (result.rows ?? []) as unknown[][];
+    return {
+      ok: true,
+      columns: (result.fields ?? []).map((f) => f.name),
+      rows: rows.slice(0, options.maxRows),
+      rowCount: result.rowCount ?? rows.length,
+      truncated: rows.length > options.maxRows,
+    };
+  } catch (error) {
+    options.signal?.throwIfAborted();
+    return { ok: false, message: redact((error as Error).message) };
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    await client.query('ROLLBACK').catch(() => undefined);
+    await client.end().catch(() => undefined);
+  }
 }
 
 async function readModel(dir: string, file: string): Promise<unknown> {

@@ -3,7 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { pluralSlug } from '@mvp-pipeline/core';
+import { type PageOutline, pluralSlug } from '@mvp-pipeline/core';
 import type { APIRequestContext, Browser, BrowserContext, Page } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../browser/chromium.js';
 import {
@@ -17,6 +17,7 @@ import {
   type JourneyReport,
   type JourneyResult,
 } from './model.js';
+import { outlinePages } from './page-outline.js';
 
 export interface BrowserJourneyOptions {
   /** The running app, e.g. `http://127.0.0.1:41234`. */
@@ -29,6 +30,8 @@ export interface BrowserJourneyOptions {
   timeoutMs?: number;
   /** Called as each journey ends (progress for logs). */
   onResult?: (result: JourneyResult) => void;
+  /** Also outline every page the journeys visited (`pages` of the report). */
+  outline?: boolean;
 }
 
 class JourneyFailure extends Error {}
@@ -44,6 +47,12 @@ interface Actor {
   password: string;
   /** Console errors, page errors and failed requests seen on this actor's page. */
   problems: string[];
+}
+
+/** Every page the journeys opened, in order, with the context that opened it. */
+interface Visit {
+  path: string;
+  context: BrowserContext;
 }
 
 interface Made {
@@ -75,6 +84,8 @@ export async function runBrowserJourneys(options: BrowserJourneyOptions): Promis
   });
   const tag = randomBytes(3).toString('hex');
   const results: JourneyResult[] = [];
+  const visits: Visit[] = [];
+  let pages: PageOutline[] | undefined;
   try {
     const newActor = async (
       role: Actor['role'],
@@ -89,6 +100,13 @@ export async function runBrowserJourneys(options: BrowserJourneyOptions): Promis
         if (m.type() === 'error') problems.push(`console error on ${page.url()}: ${m.text().slice(0, 300)}`);
       });
       page.on('pageerror', (e) => problems.push(`script error on ${page.url()}: ${e.message.slice(0, 300)}`));
+      page.on('framenavigated', (frame) => {
+        if (frame !== page.mainFrame()) return;
+        const url = new URL(frame.url());
+        // The claim link is a one-time secret: it is never opened twice, nor shown.
+        if (url.origin === new URL(base).origin && !url.pathname.startsWith('/claim'))
+          visits.push({ path: url.pathname, context });
+      });
       page.on('requestfailed', (r) => {
         const text = r.failure()?.errorText ?? '';
         // Cancelled by the browser itself (a navigation or a download took over), not a failure.
@@ -484,10 +502,11 @@ export async function runBrowserJourneys(options: BrowserJourneyOptions): Promis
       }
       return out;
     }
+    if (options.outline) pages = await outlinePages(visits);
   } finally {
     await browser.close().catch(() => undefined);
   }
-  return { mode: 'browser', results, ok: results.every((r) => r.ok) };
+  return { mode: 'browser', results, ok: results.every((r) => r.ok), ...(pages ? { pages } : {}) };
 }
 
 function allows(level: AccessLevel, role: Actor['role']): boolean {

@@ -15,6 +15,23 @@ export interface JourneyReport {
   mode: 'browser' | 'http';
   results: JourneyResult[];
   ok: boolean;
+  /** With `outline`: what each visited page shows, for a generator (never kept on the record). */
+  pages?: PageOutline[];
+}
+
+/** What one page shows, in a few words: its headings, forms and buttons, and what went wrong on it. */
+export interface PageOutline {
+  /** The path visited, e.g. `/events/new`. */
+  path: string;
+  status?: number;
+  title: string;
+  headings: string[];
+  /** Per form, its fields' labels (or names) and its submit button. */
+  forms: string[];
+  buttons: string[];
+  links: string[];
+  /** Console errors, script errors and failed requests seen on it. */
+  problems: string[];
 }
 
 /**

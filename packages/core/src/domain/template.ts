@@ -98,3 +98,11 @@ export function templateForSpec(spec: ProductSpec): 'landing' | 'app' | undefine
   if (APP_FRAMEWORKS.has(name)) return 'app';
   return undefined;
 }
+
+/** The `protectedFiles` entry covering `relative` (a path, or a folder ending in `/`), if any. */
+export function protectingRule(rules: readonly string[], relative: string): string | undefined {
+  return rules.find((rule) => {
+    const clean = rule.replace(/^\.\//, '');
+    return clean.endsWith('/') ? relative.startsWith(clean) || `${relative}/` === clean : relative === clean;
+  });
+}

@@ -22,6 +22,25 @@ export interface AppChecker {
     /** `postgresql://…` of the throwaway `check` database, already migrated. */
     databaseUrl: string;
     report: ProgressReporter;
+    /** Also describe each page the journeys visited (`report.pages`), for a generator to read. */
+    outline?: boolean;
     signal?: AbortSignal;
   }): Promise<JourneyReport>;
+  /**
+   * Runs one SQL statement read-only (a read-only transaction, rolled back; a statement timeout;
+   * at most `maxRows` rows) against `databaseUrl`, the throwaway `check` database, so a
+   * generator can see what its app stored. A statement the database refuses (a write, a syntax
+   * error) is `ok: false` with the database's message, not an error. Optional.
+   */
+  query?(options: {
+    databaseUrl: string;
+    sql: string;
+    maxRows: number;
+    signal?: AbortSignal;
+  }): Promise<QueryOutcome>;
 }
+
+/** A read-only query's answer, or the database's refusal. */
+export type QueryOutcome =
+  | { ok: true; columns: string[]; rows: unknown[][]; rowCount: number; truncated: boolean }
+  | { ok: false; message: string };

@@ -38,4 +38,35 @@ export interface Builder {
     databaseUrl?: string;
     signal?: AbortSignal;
   }): Promise<BuildResult>;
+  /**
+   * Gives the workspace the dependencies its lockfile names (the template's `install`, through
+   * whatever makes it fast here), so a generator can run the template's commands while it works.
+   * Optional. A failed install is a result (`ok: false` with its output), not an error.
+   */
+  install?(options: {
+    workspace: Workspace;
+    manifest: TemplateManifest;
+    report: ProgressReporter;
+    signal?: AbortSignal;
+  }): Promise<CommandOutcome>;
+  /**
+   * Adds one npm package to the workspace's `package.json`, pinned to an exact version, and
+   * updates the lockfile (install scripts off), then installs. `version` is a version or a range
+   * (default: the latest); the result names the exact version pinned. A package the registry
+   * does not have, or a version it does not have, is `ok: false` with the reason. Optional.
+   */
+  addDependency?(options: {
+    workspace: Workspace;
+    manifest: TemplateManifest;
+    name: string;
+    version?: string;
+    report: ProgressReporter;
+    signal?: AbortSignal;
+  }): Promise<CommandOutcome & { version?: string }>;
+}
+
+/** What a command run for a generator gave: whether it passed, and the tail of its output. */
+export interface CommandOutcome {
+  ok: boolean;
+  output: string;
 }

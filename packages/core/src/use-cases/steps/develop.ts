@@ -2,8 +2,11 @@ import type { FeatureOutcome } from '../../domain/app-model.js';
 import { deriveAppModel } from '../../domain/app-recipes.js';
 import { type Delivery, landingPageOnly } from '../../domain/delivery.js';
 import type { ProductSpec } from '../../domain/spec.js';
-import type { TemplateManifest } from '../../domain/template.js';
+import { protectingRule, type TemplateManifest } from '../../domain/template.js';
 import { PermanentError } from '../../errors.js';
+import type { GenerateResult } from '../../ports/code-generator.port.js';
+import type { Workspace } from '../../ports/workspace.port.js';
+import { openWorkbench } from '../app-workbench.js';
 import { type StepContext, type StepResult, short } from './context.js';
 
 /** AI_DEVELOPMENT: the generator works on the job's head (with the build errors of a repair round), then a push. */
@@ -11,22 +14,57 @@ export async function develop(ctx: StepContext): Promise<StepResult<'AI_DEVELOPM
   const { generator, repos, workspaces } = ctx.deps.ports;
   const { job, signal } = ctx;
   const repair = ctx.checkpoints.repair;
-  const { workspace, manifest } = await ctx.checkout();
+  const checkedOut = await ctx.checkout();
+  const { manifest } = checkedOut;
   const guarded = manifest.protectedFiles ?? [];
-  const before =
-    guarded.length && workspaces.digest ? await workspaces.digest({ workspace, paths: guarded }) : undefined;
-  const spec = ctx.spec();
-  const generated = await generator.generate({
+  const digest = (workspace: Workspace, paths: readonly string[]) =>
+    guarded.length && workspaces.digest ? workspaces.digest({ workspace, paths }) : undefined;
+  const before = await digest(checkedOut.workspace, guarded);
+  const bench = openWorkbench({
+    ports: ctx.deps.ports,
     jobId: job.jobId,
-    spec,
-    workspace,
+    workspace: checkedOut.workspace,
     manifest,
-    ...(repair ? { repair: { round: repair.round, buildOutput: repair.buildOutput } } : {}),
     report: ctx.report,
-    signal,
+    // The pipeline's own change to a protected file (a dependency added through the workbench).
+    approve: async (paths) => {
+      const covered = paths.filter((path) => protectingRule(guarded, path) !== undefined);
+      const now = before && covered.length ? await digest(checkedOut.workspace, covered) : undefined;
+      if (!before || !now) return;
+      for (const path of covered) {
+        if (now[path] === undefined) delete before[path];
+        else before[path] = now[path];
+      }
+    },
   });
-  if (before && workspaces.digest) {
-    const after = await workspaces.digest({ workspace, paths: guarded });
+  const spec = ctx.spec();
+  let generated: GenerateResult;
+  try {
+    generated = await generator.generate({
+      jobId: job.jobId,
+      spec,
+      workspace: checkedOut.workspace,
+      manifest,
+      ...(repair ? { repair: { round: repair.round, buildOutput: repair.buildOutput } } : {}),
+      ...(bench ? { workbench: bench.workbench } : {}),
+      // The same commit in a new directory: what a fallback builds on when it gives up on the work.
+      restart: async () => {
+        await ctx.machine.dispose();
+        const fresh = (await ctx.checkout()).workspace;
+        // Approvals were for the old directory's files; the fresh one is the commit as it was.
+        if (before) for (const path of Object.keys(before)) delete before[path];
+        if (before) Object.assign(before, await digest(fresh, guarded));
+        return fresh;
+      },
+      report: ctx.report,
+      signal,
+    });
+  } finally {
+    await bench?.close();
+  }
+  const workspace = generated.workspace ?? checkedOut.workspace;
+  const after = before ? await digest(workspace, guarded) : undefined;
+  if (before && after) {
     const changed = [...new Set([...Object.keys(before), ...Object.keys(after)])]
       .filter((file) => before[file] !== after[file])
       .sort();
