@@ -20,10 +20,12 @@ import {
   ConfigError,
   createRedactor,
   DEVELOPMENT_INSTRUCTIONS_FILE,
+  type FeatureOutcome,
   type GenerateOptions,
   type GenerateResult,
   PermanentError,
   PipelineError,
+  parseAppModel,
   type Redactor,
   type RetryPolicy,
   renderDevelopmentInstructions,
@@ -43,8 +45,14 @@ import {
   toTokenUsage,
 } from './pricing.js';
 import { ThrottledProgress } from './progress.js';
-import { buildFailedMessage, CUT_OFF_MESSAGE, systemBlocks, taskMessage } from './prompt.js';
-import { createToolbox, formatMs, type Toolbox, toolDefinitions } from './tools.js';
+import {
+  buildFailedMessage,
+  CUT_OFF_MESSAGE,
+  checkFailedMessage,
+  systemBlocks,
+  taskMessage,
+} from './prompt.js';
+import { createToolbox, type DependencyPolicy, formatMs, type Toolbox, toolDefinitions } from './tools.js';
 
 /** Settings of the Claude code generator. Budgets apply to each `generate` call (one job step). */
 export interface ClaudeCodeGeneratorSettings {
@@ -96,6 +104,8 @@ export interface ClaudeCodeGeneratorSettings {
   verifyBuild?: boolean | undefined;
   /** More values to redact from everything sent to the model (the environment's secrets are redacted anyway). */
   secrets?: readonly string[] | undefined;
+  /** Which npm packages add_dependency may add (MVP_AI_DEPENDENCIES_ALLOW / _DENY). Default: any the registry has. */
+  dependencies?: DependencyPolicy | undefined;
 }
 
 /** Injectable collaborators (tests, embedders). */
@@ -135,6 +145,7 @@ interface Resolved {
   cacheTtl: '5m' | '1h';
   verifyBuild: boolean;
   secrets: readonly string[];
+  dependencies: DependencyPolicy | undefined;
 }
 
 // Below this many tokens of room a turn cannot do useful work: the budget counts as spent.
@@ -264,6 +275,7 @@ function resolveSettings(s: ClaudeCodeGeneratorSettings): Resolved {
     cacheTtl: s.cacheTtl ?? '5m',
     verifyBuild: s.verifyBuild ?? true,
     secrets: s.secrets ?? [],
+    dependencies: s.dependencies,
   };
 }
 
@@ -278,8 +290,9 @@ class Session {
   private turns = 0;
   private outputTokens = 0;
   private costUsd = 0;
-  // Whether a build has passed since the last change of a file.
+  // Whether a build (or, with a workbench, the app check) has passed since the last change of a file.
   private buildPassed = false;
+  private appCheckPassed = false;
 
   constructor(
     private readonly config: Resolved,
@@ -301,6 +314,8 @@ class Session {
     this.toolbox = createToolbox({
       dir: options.workspace.dir,
       manifest: options.manifest,
+      workbench: options.workbench,
+      dependencies: config.dependencies,
       commandTimeoutMs: config.commandTimeoutMs,
       outputCap: config.outputCap,
       maxReadChars: config.maxReadChars,
@@ -320,16 +335,27 @@ class Session {
     await this.toolbox.writeTracked(SPEC_MARKDOWN_FILE, specMarkdown);
     await this.toolbox.writeTracked(DEVELOPMENT_INSTRUCTIONS_FILE, instructions);
     const notes = await this.readNotes();
-    const system = systemBlocks({ specMarkdown, instructions, notes }).map((block) => ({
+    const withWorkbench = this.options.workbench !== undefined;
+    const system = systemBlocks({ withWorkbench, specMarkdown, instructions, notes }).map((block) => ({
       ...block,
       text: this.redact(block.text),
     }));
-    const tools = toolDefinitions(manifest);
+    const tools = toolDefinitions(manifest, withWorkbench);
     if (repair) this.breaker.seedBuildError(repair.buildOutput);
     this.messages.push({
       role: 'user',
-      content: [{ type: 'text', text: this.redact(taskMessage({ spec, manifest, repair })) }],
+      content: [{ type: 'text', text: this.redact(taskMessage({ withWorkbench, spec, manifest, repair })) }],
     });
+    if (this.options.workbench) {
+      // The template's commands need its dependencies; linked from the machine's cache, not fetched.
+      const installed = await this.options.workbench.install(this.signal ? { signal: this.signal } : {});
+      if (!installed.ok) {
+        this.progress.notice(
+          `Installing the dependencies failed: ${clip(this.redact(installed.output), 300)}`,
+          'warn',
+        );
+      }
+    }
     this.progress.notice(
       `Claude (${this.config.model}) ${repair ? `repair round ${repair.round}` : 'development'} started: budget ${this.config.maxTurns} turns, ${this.config.maxOutputTokens} output tokens, $${this.config.maxCostUsd}`,
     );
@@ -337,6 +363,7 @@ class Session {
     try {
       const finalText = await this.loop(system, tools);
       const filesChanged = await this.toolbox.changedFiles();
+      const features = await this.featuresBuilt();
       this.progress.flush();
       if (finalText) this.progress.notice(`Claude: ${clip(this.redact(finalText), 400)}`);
       const what = repair
@@ -344,7 +371,12 @@ class Session {
         : `developed ${spec.product.name}`;
       const summary = `Claude (${this.config.model}) ${what}: ${filesChanged.length} files changed in ${this.turns} turns`;
       this.progress.notice(`${summary}, $${this.costUsd.toFixed(4)} spent`);
-      return { generator: `claude:${this.config.model}`, summary, filesChanged };
+      return {
+        generator: `claude:${this.config.model}`,
+        summary,
+        filesChanged,
+        ...(features ? { features } : {}),
+      };
     } catch (error) {
       this.progress.flush();
       const reason = PipelineError.isInstance(error) ? error.message : String(error);
@@ -436,7 +468,9 @@ class Session {
       case 'end_turn':
       case 'stop_sequence': {
         const text = textOf(content);
-        if (this.config.verifyBuild && !this.buildPassed) {
+        if (this.config.verifyBuild && this.options.workbench) {
+          if (await this.appCheckFails(content, signal)) return undefined;
+        } else if (this.config.verifyBuild && !this.buildPassed) {
           this.progress.activity(`Claude turn ${this.turns}: the model is done; checking the build`);
           const outcome = await this.toolbox.run('run_command', { name: 'build' }, signal);
           if (outcome.command?.failed) {
@@ -486,12 +520,14 @@ class Session {
       if (outcome.changed) {
         changed = true;
         this.buildPassed = false;
+        this.appCheckPassed = false;
         this.breaker.changed();
         const path = (call.input as { path?: unknown }).path;
         if (typeof path === 'string') this.touched.add(path);
       }
       if (outcome.command) {
         if (outcome.command.name === 'build' && !outcome.command.failed) this.buildPassed = true;
+        if (outcome.command.name === 'check_app' && !outcome.command.failed) this.appCheckPassed = true;
         await this.trip(
           this.breaker.command(outcome.command.name, outcome.command.failed, outcome.command.output),
         );
@@ -619,6 +655,46 @@ class Session {
       `${label} budget exhausted: Claude ${what}. The work so far stays in the repository; raise the budget or finish with the template generator.`,
       { budget, spent, limit, filesChanged: await this.toolbox.changedFiles() },
     );
+  }
+
+  /**
+   * The pipeline's check as the gate of "done" (never the repository's own tests, which the
+   * model may edit): sends the report back and returns true when it does not pass.
+   */
+  private async appCheckFails(content: readonly ContentBlock[], signal: AbortSignal): Promise<boolean> {
+    if (this.appCheckPassed) return false;
+    this.progress.activity(`Claude turn ${this.turns}: the model is done; checking the app`);
+    const outcome = await this.toolbox.run('check_app', {}, signal);
+    if (!outcome.isError) return false;
+    await this.trip(this.breaker.command('check_app', true, outcome.content));
+    if (content.length > 0) this.messages.push({ role: 'assistant', content: asParams(content) });
+    this.messages.push({
+      role: 'user',
+      content: [{ type: 'text', text: checkFailedMessage(outcome.content) }],
+    });
+    this.progress.notice(
+      "Claude said it was done but the app does not pass the pipeline's check; sending the report back",
+      'warn',
+    );
+    await this.endTurn(false);
+    return true;
+  }
+
+  /** Per key feature, what built it, as the model file now says (it marks its own `ai`). */
+  private async featuresBuilt(): Promise<FeatureOutcome[] | undefined> {
+    const file = this.options.manifest.model;
+    if (!file) return undefined;
+    try {
+      const text = await readFile(await resolveInside(this.options.workspace.dir, file), 'utf8');
+      return parseAppModel(JSON.parse(text) as unknown, `app model ${file}`).features;
+    } catch (error) {
+      // The build gate runs generate on the model: an unreadable one fails there, with its reasons.
+      this.progress.notice(
+        `The app model ${file} could not be read for its features: ${(error as Error).message}`,
+        'warn',
+      );
+      return undefined;
+    }
   }
 
   private async readNotes(): Promise<{ path: string; text: string } | undefined> {

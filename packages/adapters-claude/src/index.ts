@@ -22,4 +22,4 @@ export {
   type ModelPrices,
   toTokenUsage,
 } from './pricing.js';
-export { toolDefinitions } from './tools.js';
+export { type DependencyPolicy, dependencyRefusal, describeCheck, toolDefinitions } from './tools.js';

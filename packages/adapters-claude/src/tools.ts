@@ -1,7 +1,16 @@
 import { readFile, rm, stat } from 'node:fs/promises';
 import { relative as relativeTo, sep } from 'node:path';
 import type { Tool } from '@anthropic-ai/sdk/resources/messages/messages';
-import { PipelineError, protectingRule, type Redactor, type TemplateManifest } from '@mvp-pipeline/core';
+import {
+  type AppWorkbench,
+  type BuildResult,
+  type JourneyReport,
+  PipelineError,
+  protectingRule,
+  type QueryOutcome,
+  type Redactor,
+  type TemplateManifest,
+} from '@mvp-pipeline/core';
 import { isGitPath, listFiles, resolveInside, runCommand, writeFileInside } from '@mvp-pipeline/workspace';
 import { z } from 'zod';
 
@@ -21,6 +30,10 @@ export interface ToolboxOptions {
   /** The workspace root (absolute). */
   dir: string;
   manifest: TemplateManifest;
+  /** The pipeline's checks of a server app: with it come add_dependency, check_app and query_database. */
+  workbench?: AppWorkbench | undefined;
+  /** Which packages add_dependency may add. */
+  dependencies?: DependencyPolicy | undefined;
   commandTimeoutMs: number;
   /** Most bytes of a command's output kept (the tail). */
   outputCap: number;
@@ -45,12 +58,45 @@ const inputs = {
     .strict(),
   delete_file: z.object({ path: pathField }).strict(),
   run_command: z.object({ name: z.string().min(1) }).strict(),
+  add_dependency: z
+    .object({ name: z.string().min(1, 'name must not be empty'), version: z.string().min(1).optional() })
+    .strict(),
+  check_app: z.object({}).strict(),
+  query_database: z.object({ sql: z.string().min(1, 'sql must not be empty').max(20_000) }).strict(),
 } as const;
+
+/** The tools that need the workbench (a server app with a database). */
+const WORKBENCH_TOOLS: readonly ToolName[] = ['add_dependency', 'check_app', 'query_database'];
+
+/**
+ * Which npm packages the model may add: `deny` wins over `allow`; without `allow` any package
+ * the registry has. Entries are names or `@scope/*`.
+ */
+export interface DependencyPolicy {
+  allow?: readonly string[] | undefined;
+  deny?: readonly string[] | undefined;
+}
+
+/** Why the policy refuses `name`, if it does. */
+export function dependencyRefusal(policy: DependencyPolicy | undefined, name: string): string | undefined {
+  const matches = (entry: string) =>
+    entry.endsWith('/*') ? name.startsWith(entry.slice(0, -1)) : entry === name;
+  const denied = policy?.deny?.find(matches);
+  if (denied)
+    return `${name} is on the deny list of dependencies (${denied}); use another package or write the code`;
+  if (policy?.allow && !policy.allow.some(matches)) {
+    return `${name} is not on the allow list of dependencies (${policy.allow.join(', ')})`;
+  }
+  return undefined;
+}
 
 export type ToolName = keyof typeof inputs;
 
-/** The tool definitions sent to the model. `run_command` names only the template's declared commands. */
-export function toolDefinitions(manifest: TemplateManifest): Tool[] {
+/**
+ * The tool definitions sent to the model. `run_command` names only the template's declared
+ * commands; the workbench's tools come only with a workbench.
+ */
+export function toolDefinitions(manifest: TemplateManifest, withWorkbench = false): Tool[] {
   const commands = Object.keys(manifest.commands).sort();
   const path = (what: string) => ({
     type: 'string' as const,
@@ -112,6 +158,41 @@ export function toolDefinitions(manifest: TemplateManifest): Tool[] {
         required: ['name'],
       },
     },
+    ...(withWorkbench ? workbenchTools() : []),
+  ];
+}
+
+function workbenchTools(): Tool[] {
+  return [
+    {
+      name: 'add_dependency',
+      description:
+        'Add an npm package to package.json, pinned to an exact version, with the lockfile updated and the packages installed (install scripts do not run). Only packages the registry has; some may be refused by policy. package.json and pnpm-lock.yaml cannot be edited any other way.',
+      input_schema: {
+        type: 'object',
+        properties: {
+          name: { type: 'string', description: 'The package name, e.g. date-fns or @scope/name' },
+          version: { type: 'string', description: 'A version or range; omit for the latest' },
+        },
+        required: ['name'],
+      },
+    },
+    {
+      name: 'check_app',
+      description:
+        "Run the pipeline's own check of the app, the one that decides whether it ships: install, generate, build, migrate a fresh throwaway database, test, then start the app and walk the user journeys in a browser (sign up, sign in, each entity's forms, access rules). Returns the failures, and for each page visited what it shows (headings, forms, buttons, links) with its console errors and failed requests. Slow (a build): run it after a set of changes, not after each edit.",
+      input_schema: { type: 'object', properties: {} },
+    },
+    {
+      name: 'query_database',
+      description:
+        'Run one read-only SQL statement (PostgreSQL) against the database of the last check_app (what the journeys stored), e.g. to see the tables your migrations made. At most 50 rows come back; writes are refused.',
+      input_schema: {
+        type: 'object',
+        properties: { sql: { type: 'string', description: 'One SQL statement' } },
+        required: ['sql'],
+      },
+    },
   ];
 }
 
@@ -125,7 +206,7 @@ export interface Toolbox {
 }
 
 export function createToolbox(options: ToolboxOptions): Toolbox {
-  const { dir, manifest, redact } = options;
+  const { dir, manifest, redact, workbench } = options;
   // The content each touched path had before the session changed it (null: it did not exist).
   const originals = new Map<string, string | null>();
 
@@ -248,6 +329,23 @@ export function createToolbox(options: ToolboxOptions): Toolbox {
     },
     async run_command({ name }, signal) {
       const argv = Object.hasOwn(manifest.commands, name) ? manifest.commands[name] : undefined;
+      if (argv && workbench && name === 'install') {
+        const installed = await workbench.install(signal ? { signal } : {});
+        const output = redact(installed.output);
+        return {
+          content: `install: ${installed.ok ? 'done' : 'failed'}\n${output}`,
+          isError: !installed.ok,
+          changed: false,
+          command: { name, failed: !installed.ok, output },
+          activity: 'installing the dependencies',
+        };
+      }
+      if (argv && workbench && name === 'migrate') {
+        return refused(
+          'migrate runs inside check_app, against a fresh throwaway database: call check_app',
+          'running migrate',
+        );
+      }
       if (!argv) {
         const allowed = Object.keys(manifest.commands).sort().join(', ');
         return refused(
@@ -278,13 +376,52 @@ export function createToolbox(options: ToolboxOptions): Toolbox {
         activity: `running ${name}`,
       };
     },
+    async add_dependency({ name, version }, signal) {
+      const bench = needBench();
+      const activity = `adding the dependency ${name}`;
+      const policy = dependencyRefusal(options.dependencies, name);
+      if (policy) return refused(policy, activity);
+      // Tracked like the model's own writes, so the session's list of changed files has them.
+      for (const file of ['package.json', 'pnpm-lock.yaml'])
+        await remember(file, await resolveInside(dir, file));
+      const added = await bench.addDependency({
+        name,
+        ...(version !== undefined ? { version } : {}),
+        ...(signal ? { signal } : {}),
+      });
+      // package.json and the lockfile changed: the build must pass again.
+      return { content: added.output, isError: !added.ok, changed: added.version !== undefined, activity };
+    },
+    async check_app(_input, signal) {
+      const checked = await needBench().check(signal ? { signal } : {});
+      const text = describeCheck(checked);
+      return {
+        content: text,
+        isError: !passed(checked),
+        changed: false,
+        command: { name: 'check_app', failed: !passed(checked), output: text },
+        activity: 'checking the app (build and journeys)',
+      };
+    },
+    async query_database({ sql }, signal) {
+      const answer = await needBench().query({ sql, ...(signal ? { signal } : {}) });
+      if (!answer.ok) return refused(`The database refused it: ${answer.message}`, 'querying the database');
+      return ok(describeRows(answer), 'querying the database');
+    },
+  };
+
+  const needBench = (): AppWorkbench => {
+    if (!workbench) throw new ToolRefusal('This template has no app to check: the tool is not available');
+    return workbench;
   };
 
   return {
     async run(name, input, signal) {
-      if (!Object.hasOwn(inputs, name)) {
+      if (!Object.hasOwn(inputs, name) || (!workbench && WORKBENCH_TOOLS.includes(name as ToolName))) {
         return refused(
-          `Unknown tool "${name}"; the tools are ${Object.keys(inputs).join(', ')}`,
+          `Unknown tool "${name}"; the tools are ${toolDefinitions(manifest, Boolean(workbench))
+            .map((t) => t.name)
+            .join(', ')}`,
           `calling ${name}`,
         );
       }
@@ -346,4 +483,51 @@ function ok(content: string, activity: string): ToolOutcome {
 
 function refused(content: string, activity: string): ToolOutcome {
   return { content, isError: true, changed: false, activity };
+}
+
+type Checked = { build: BuildResult; journeys?: JourneyReport };
+
+function passed(checked: Checked): boolean {
+  return checked.build.ok && (checked.journeys?.ok ?? true);
+}
+
+/** check_app's answer: the build's failure, or each journey and what each page shows. */
+export function describeCheck(checked: Checked): string {
+  const { build, journeys } = checked;
+  if (!build.ok) return `The check failed before the app could start: ${build.summary}\n\n${build.output}`;
+  if (!journeys) return `Built (${build.checks.join(', ')}); no journeys ran`;
+  const failed = journeys.results.filter((r) => !r.ok);
+  const lines = [
+    failed.length === 0
+      ? `All ${journeys.results.length} journeys passed (${journeys.mode === 'browser' ? 'in a browser' : 'HTTP only'}).`
+      : `${failed.length} of ${journeys.results.length} journeys failed:`,
+    ...failed.map((r) => `- ${r.name}: ${r.failure ?? 'no reason given'}`),
+  ];
+  if (journeys.pages?.length) {
+    lines.push('', 'Pages visited:');
+    for (const page of journeys.pages) {
+      lines.push(
+        `## ${page.path}${page.status !== undefined ? ` (${page.status})` : ''}: ${page.title || 'no title'}`,
+      );
+      if (page.headings.length) lines.push(`headings: ${page.headings.join(' | ')}`);
+      for (const form of page.forms) lines.push(`form: ${form}`);
+      if (page.buttons.length) lines.push(`buttons: ${page.buttons.join(' | ')}`);
+      if (page.links.length) lines.push(`links: ${page.links.join(' | ')}`);
+      for (const problem of page.problems) lines.push(`PROBLEM: ${problem}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+function describeRows(answer: Extract<QueryOutcome, { ok: true }>): string {
+  if (answer.columns.length === 0) return `OK (${answer.rowCount} rows)`;
+  const cell = (value: unknown) => {
+    const text = value === null ? 'NULL' : typeof value === 'object' ? JSON.stringify(value) : String(value);
+    return text.length > 200 ? `${text.slice(0, 199)}…` : text;
+  };
+  return [
+    answer.columns.join(' | '),
+    ...answer.rows.map((row) => row.map(cell).join(' | ')),
+    `(${answer.rowCount} rows${answer.truncated ? `; the first ${answer.rows.length} shown` : ''})`,
+  ].join('\n');
 }

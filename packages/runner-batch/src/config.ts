@@ -56,6 +56,8 @@ export interface RunnerConfig {
     prices: AiPrices | undefined;
     /** MVP_AI_THINKING_BUDGET: extended thinking's budget_tokens per turn (inside max_tokens); unset is off. */
     thinkingBudgetTokens: number | undefined;
+    /** MVP_AI_DEPENDENCIES_ALLOW / MVP_AI_DEPENDENCIES_DENY: npm packages add_dependency may (not) add. */
+    dependencies: { allow: string[] | undefined; deny: string[] | undefined };
   };
   vercel: { token: string | undefined; teamId: string | undefined; apiUrl: string | undefined };
   databaseUrl: string | undefined;
@@ -243,6 +245,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
         read('MVP_AI_THINKING_BUDGET') === undefined
           ? undefined
           : integer('MVP_AI_THINKING_BUDGET', 1_024, 1_024, 1_000_000),
+      dependencies: {
+        allow: packageList('MVP_AI_DEPENDENCIES_ALLOW', read('MVP_AI_DEPENDENCIES_ALLOW'), problems),
+        deny: packageList('MVP_AI_DEPENDENCIES_DENY', read('MVP_AI_DEPENDENCIES_DENY'), problems),
+      },
     },
     vercel: { token: read('VERCEL_TOKEN'), teamId: read('VERCEL_TEAM_ID'), apiUrl: url('VERCEL_API_URL') },
     databaseUrl: read('FOUNDERDASH_DB_URL'),
@@ -306,6 +312,24 @@ const PRICE_FIELDS = {
   cacheWrite1h: 'cacheWrite1hPerMTok',
   cacheRead: 'cacheReadPerMTok',
 } as const;
+
+/** A comma-separated list of npm package names or `@scope/*`. */
+function packageList(name: string, value: string | undefined, problems: ConfigError[]): string[] | undefined {
+  if (value === undefined) return undefined;
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  const bad = entries.filter(
+    (entry) => !/^(@[a-z0-9][a-z0-9._~-]*\/)?([a-z0-9][a-z0-9._~-]*|\*)$/.test(entry),
+  );
+  if (bad.length > 0) {
+    problems.push(
+      new ConfigError(name, `must be npm package names or @scope/*, comma-separated; not ${bad.join(', ')}`),
+    );
+  }
+  return entries;
+}
 
 /** MVP_AI_PRICES, e.g. {"input":3,"output":15,"cacheWrite":3.75,"cacheRead":0.3} (cacheWrite1h optional). */
 function aiPrices(value: string | undefined, problems: ConfigError[]): AiPrices | undefined {

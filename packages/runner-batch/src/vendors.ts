@@ -73,6 +73,7 @@ export const vendorAdapters = {
         maxCostUsd: config.anthropic.maxCostUsd,
         prices: config.anthropic.prices,
         thinkingBudgetTokens: config.anthropic.thinkingBudgetTokens,
+        dependencies: config.anthropic.dependencies,
         secrets: secretsOf(config),
       },
       { redact, now: () => clock.now().getTime() },

@@ -129,7 +129,7 @@ export function createProcessBuilder(settings: ProcessBuilderSettings = {}): Bui
       const refused = dependencyProblem(name, version);
       if (refused) return { ok: false, output: refused };
       const argv = manifest.commands['install'];
-      if (!argv || argv[0] !== 'pnpm') {
+      if (argv?.[0] !== 'pnpm') {
         return { ok: false, output: 'The template installs without pnpm: dependencies cannot be added here' };
       }
       const spec = `${name}@${version ?? 'latest'}`;
