@@ -78,6 +78,8 @@ export async function installFromCache(options: {
   key: string;
   workspace: string;
   installArgv: readonly string[];
+  /** More pnpm options for the one install (where to fetch from); not part of the key. */
+  extraArgs?: readonly string[];
   timeoutMs: number;
   maxOutputBytes: number;
   report: ProgressReporter;
@@ -102,7 +104,10 @@ export async function installFromCache(options: {
         `Dependencies of lockfile ${key.slice(0, 12)} are not on this machine yet: installing them once`,
       );
       result = await runCommand({
-        argv: firstInstallArgv(options.installArgv, path.join(scratch, '.pnpm-store')),
+        argv: [
+          ...firstInstallArgv(options.installArgv, path.join(scratch, '.pnpm-store')),
+          ...(options.extraArgs ?? []),
+        ],
         cwd: scratch,
         timeoutMs: options.timeoutMs,
         maxOutputBytes: options.maxOutputBytes,

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import {
   type Builder,
   type BuildResult,
@@ -28,7 +30,7 @@ export interface ProcessBuilderSettings {
   /** Output kept per command (the tail), and returned for a repair round. Default 16 KiB. */
   maxOutputBytes?: number;
   /**
-   * More pnpm options for adding a dependency, e.g. `--registry=<url>` or a scope's registry
+   * More pnpm options for adding a dependency and installing, e.g. `--registry=<url>` or a scope's registry
    * (`--@acme:registry=<url>`); default none (pnpm's own configuration).
    */
   registryArgs?: readonly string[];
@@ -91,6 +93,7 @@ export function createProcessBuilder(settings: ProcessBuilderSettings = {}): Bui
         key,
         workspace: dir,
         installArgv: argv,
+        ...(settings.registryArgs ? { extraArgs: settings.registryArgs } : {}),
         timeoutMs,
         maxOutputBytes,
         report,
@@ -105,7 +108,7 @@ export function createProcessBuilder(settings: ProcessBuilderSettings = {}): Bui
       return installed.result!;
     }
     return runCommand({
-      argv: resolvePnpm(argv),
+      argv: [...resolvePnpm(argv), ...(argv[0] === 'pnpm' ? (settings.registryArgs ?? []) : [])],
       cwd: dir,
       timeoutMs,
       maxOutputBytes,
@@ -136,24 +139,40 @@ export function createProcessBuilder(settings: ProcessBuilderSettings = {}): Bui
       report.log(`Adding the dependency ${spec}`);
       // The registry resolves the version; the lockfile alone changes here (no install scripts),
       // then the install below brings the packages in as every install does.
-      const added = await runCommand({
-        argv: resolvePnpm([
-          'pnpm',
-          'add',
-          spec,
-          '--save-exact',
-          '--lockfile-only',
-          '--ignore-scripts',
-          '--ignore-pnpmfile',
-          ...(settings.registryArgs ?? []),
-        ]),
-        cwd: workspace.dir,
-        timeoutMs,
-        maxOutputBytes,
-        ...(signal ? { signal } : {}),
-      });
+      const lockOnly = (target: string, cwd: string) =>
+        runCommand({
+          argv: resolvePnpm([
+            'pnpm',
+            'add',
+            target,
+            '--save-exact',
+            '--lockfile-only',
+            '--ignore-scripts',
+            '--ignore-pnpmfile',
+            ...(settings.registryArgs ?? []),
+          ]),
+          cwd,
+          timeoutMs,
+          maxOutputBytes,
+          ...(signal ? { signal } : {}),
+        });
+      // pnpm keeps a range it is given as the specifier: resolve it alone first, then pin that.
+      const scratch = await mkdtemp(path.join(tmpdir(), 'mvp-resolve-'));
+      let exact: string | undefined;
+      try {
+        await writeFile(path.join(scratch, 'package.json'), '{"name":"resolve","private":true}\n');
+        const resolved = await lockOnly(spec, scratch);
+        if (failedCommand(resolved)) {
+          return { ok: false, output: `${spec} could not be added: ${registryReason(resolved.output)}` };
+        }
+        exact = lockedVersion(await readFile(path.join(scratch, 'pnpm-lock.yaml'), 'utf8'), name);
+      } finally {
+        await rm(scratch, { recursive: true, force: true });
+      }
+      if (!exact) return { ok: false, output: `${spec} could not be added: pnpm resolved no version` };
+      const added = await lockOnly(`${name}@${exact}`, workspace.dir);
       if (failedCommand(added)) {
-        return { ok: false, output: `${spec} could not be added: ${registryReason(added.output)}` };
+        return { ok: false, output: `${name}@${exact} could not be added: ${registryReason(added.output)}` };
       }
       const pinned = await pinnedVersion(workspace.dir, name);
       const key = cacheDir ? await lockKey(workspace.dir, argv) : undefined;
@@ -295,6 +314,15 @@ function registryReason(output: string): string {
     .filter(Boolean);
   const error = lines.find((l) => l.includes('ERR_PNPM_') || /no matching version|not found|404/i.test(l));
   return shortLine(error ?? (lines.slice(-3).join(' / ') || 'pnpm failed without a message'));
+}
+
+/** The version pnpm's lockfile (v9) resolved `name` to for the root project. */
+export function lockedVersion(lockfile: string, name: string): string | undefined {
+  const key = name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  const entry = new RegExp(`\\n {6}'?${key}'?:\\n {8}specifier: [^\\n]*\\n {8}version: ([^\\s(]+)`).exec(
+    lockfile,
+  );
+  return entry?.[1];
 }
 
 async function pinnedVersion(dir: string, name: string): Promise<string | undefined> {
