@@ -10,17 +10,24 @@ import { describe, expect, it } from 'vitest';
 import { deliveryOf, type JourneyReport } from '../domain/delivery.js';
 import type { ProductSpec } from '../domain/spec.js';
 import type { TemplateManifest } from '../domain/template.js';
+import { BudgetExceededError } from '../errors.js';
 import type { AppChecker } from '../ports/app-checker.port.js';
 import type { DatabaseProvisioner } from '../ports/database-provisioner.port.js';
 import { sampleSpec } from '../testing/fixtures.js';
 import type { PipelineDeps } from './deps.js';
+import { onBaseline, withFallbackGenerator } from './fallback-generator.js';
 import { runJob } from './run-job.js';
 import { submitJob } from './submit-job.js';
 import { runWorker } from './worker.js';
 
 function setup() {
-  return createFakePipeline({ specs: [sampleSpec({ userId: 'user_1', productId: 'product_1' })] });
+  const made = createFakePipeline({ specs: [sampleSpec({ userId: 'user_1', productId: 'product_1' })] });
+  filesOf.set(made.deps, made.fakes.files);
+  return made;
 }
+
+const filesOf = new WeakMap<PipelineDeps, ReturnType<typeof createFakePipeline>['fakes']['files']>();
+const fakesOf = (deps: PipelineDeps) => filesOf.get(deps)!;
 
 const edited = (): ProductSpec => sampleSpec({ userId: 'user_1', productId: 'product_1', name: 'OtherHub' });
 
@@ -352,8 +359,10 @@ describe('the journey check of a server app', () => {
         return results.shift() ?? report(true);
       },
     };
+    const appDeps = { ...deps, ports: { ...deps.ports, templates, databases, appChecker } };
+    filesOf.set(appDeps, fakes.files);
     return {
-      deps: { ...deps, ports: { ...deps.ports, templates, databases, appChecker } },
+      deps: appDeps,
       databaseCalls,
       checked,
     };
@@ -380,6 +389,86 @@ describe('the journey check of a server app', () => {
     expect(done.status).toBe('FAILED');
     expect(done.errors.at(-1)?.message).toMatch(
       /after 2 repair rounds: 1 of 2 journeys failed \(access:rsvp\)/,
+    );
+  });
+
+  /** The head commit's files of the job's repository. */
+  const headFiles = (deps: PipelineDeps) => {
+    const repos = (
+      deps.ports.repos as unknown as {
+        repos: Map<string, { head?: string; commits: Map<string, { files: Record<string, string> }> }>;
+      }
+    ).repos;
+    const repo = [...repos.values()][0]!;
+    return repo.commits.get(repo.head!)!.files;
+  };
+
+  it("accepts the workbench's own change of a protected file, and still fails a direct write after it", async () => {
+    for (const direct of [false, true]) {
+      const { deps } = appPipeline([]);
+      const manifest = { protectedFiles: ['package.json'] };
+      const templates = createMemoryTemplateSource(fakesOf(deps), {
+        landing: {
+          manifest: {
+            ...MEMORY_TEMPLATE_MANIFEST,
+            model: 'app.model.json',
+            start: { portEnv: 'PORT', readyPath: '/' },
+            ...manifest,
+          },
+          files: { 'src/index.html': '<h1>{{name}}</h1>', 'package.json': '{"dependencies":{}}' },
+        },
+      });
+      const builder = {
+        ...deps.ports.builder,
+        async addDependency({ workspace }: { workspace: { dir: string } }) {
+          fakesOf(deps).write(`${workspace.dir}/package.json`, '{"dependencies":{"zod":"4.1.0"}}');
+          return { ok: true, version: '4.1.0', output: 'Added zod@4.1.0' };
+        },
+      };
+      const inner = deps.ports.generator;
+      const generator = {
+        ...inner,
+        generate: async (options: Parameters<typeof inner.generate>[0]) => {
+          const added = await options.workbench!.addDependency({ name: 'zod' });
+          expect(added.ok).toBe(true);
+          if (direct)
+            fakesOf(deps).write(`${options.workspace.dir}/package.json`, '{"dependencies":{"evil":"1.0.0"}}');
+          return inner.generate(options);
+        },
+      };
+      const patched = { ...deps, ports: { ...deps.ports, templates, builder, generator } };
+      const job = await submitted(patched);
+      const { job: done } = await runJob(patched, { jobId: job.jobId });
+      if (direct) {
+        expect(done.status).toBe('FAILED');
+        expect(done.errors.at(-1)?.message).toContain('protects: package.json');
+      } else {
+        expect(done.status).toBe('COMPLETED');
+        expect(headFiles(patched)['package.json']).toContain('zod');
+      }
+    }
+  });
+
+  it('ships the baseline alone from a fresh checkout when the developer on it runs out of budget', async () => {
+    const { deps } = appPipeline([]);
+    const baseline = deps.ports.generator;
+    const developer = {
+      specificationVersion: 'v1' as const,
+      async generate(options: Parameters<typeof baseline.generate>[0]) {
+        fakesOf(deps).write(`${options.workspace.dir}/src/half-done.tsx`, 'export const x = ');
+        throw new BudgetExceededError('Cost budget exhausted: Claude spent $5.0000 of $5');
+      },
+    };
+    const generator = withFallbackGenerator(onBaseline(baseline, developer), baseline);
+    const patched = { ...deps, ports: { ...deps.ports, generator } };
+    const job = await submitted(patched);
+    const { job: done } = await runJob(patched, { jobId: job.jobId });
+    expect(done.status).toBe('COMPLETED');
+    expect(done.checkpoints.AI_DEVELOPMENT?.generator).toMatch(/\(fallback after budget_exceeded\)$/);
+    const shipped = headFiles(patched);
+    expect(Object.keys(shipped).some((f) => f.endsWith('half-done.tsx'))).toBe(false);
+    expect(done.executionLogs.map((l) => l.message).join('\n')).toMatch(
+      /Cost budget exhausted.*fallback generator/,
     );
   });
 
