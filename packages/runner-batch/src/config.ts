@@ -13,6 +13,11 @@ export interface RunnerConfig {
   dataDir: string;
   /** MVP_CACHE_DIR: dependencies per lockfile and build caches, shared by the jobs of this machine. */
   cacheDir: string;
+  /**
+   * MVP_NPM_SCOPE_REGISTRIES: `@scope=url` pairs, comma-separated: where pnpm fetches those
+   * scopes' packages (a company's private registry); every other package from pnpm's default.
+   */
+  npmScopeRegistries: Record<string, string>;
   /** MVP_APP_PORTS: the ports the local deployer hands to apps, one per job, e.g. 4400-4499. */
   appPorts: { first: number; last: number };
   jobStore: 'file' | 'memory' | 'dynamodb';
@@ -185,6 +190,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
   const config: RunnerConfig = {
     dataDir,
     cacheDir: resolve(cwd, read('MVP_CACHE_DIR') ?? join(dataDir, 'cache')),
+    npmScopeRegistries: scopeRegistries(read('MVP_NPM_SCOPE_REGISTRIES'), problems),
     jobStore: oneOf('MVP_JOB_STORE', ['file', 'memory', 'dynamodb'] as const, 'file'),
     specSource: oneOf('MVP_SPEC_SOURCE', ['json', 'postgres'] as const, 'json'),
     repoHost: oneOf('MVP_REPO_HOST', ['local', 'github'] as const, 'local'),
@@ -312,6 +318,34 @@ const PRICE_FIELDS = {
   cacheWrite1h: 'cacheWrite1hPerMTok',
   cacheRead: 'cacheReadPerMTok',
 } as const;
+
+/** MVP_NPM_SCOPE_REGISTRIES, e.g. `@acme=https://npm.acme.example/`. */
+function scopeRegistries(value: string | undefined, problems: ConfigError[]): Record<string, string> {
+  const registries: Record<string, string> = {};
+  for (const pair of (value ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const [scope, url] = pair.split(/=(.*)/s);
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url ?? '');
+    } catch {
+      parsed = undefined;
+    }
+    if (!scope || !/^@[a-z0-9][a-z0-9._~-]*$/.test(scope) || !parsed || !/^https?:$/.test(parsed.protocol)) {
+      problems.push(
+        new ConfigError(
+          'MVP_NPM_SCOPE_REGISTRIES',
+          `must be @scope=http(s)://… pairs, comma-separated; not "${pair}"`,
+        ),
+      );
+      continue;
+    }
+    registries[scope] = parsed.toString();
+  }
+  return registries;
+}
 
 /** A comma-separated list of npm package names or `@scope/*`. */
 function packageList(name: string, value: string | undefined, problems: ConfigError[]): string[] | undefined {

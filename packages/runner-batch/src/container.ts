@@ -219,9 +219,16 @@ export async function createPipeline(options: CreatePipelineOptions): Promise<Pi
     const claude = onBaseline(template, await vendorAdapters.claudeCodeGenerator(vendor(...deps)));
     return config.aiFallback === 'template' ? withFallbackGenerator(claude, template) : claude;
   }, COMMON);
-  container
-    .bind(TOKENS.Builder)
-    .toResolvedValue((config) => createProcessBuilder({ cacheDir: config.cacheDir }), [TOKENS.Config]);
+  container.bind(TOKENS.Builder).toResolvedValue(
+    (config) =>
+      createProcessBuilder({
+        cacheDir: config.cacheDir,
+        registryArgs: Object.entries(config.npmScopeRegistries).map(
+          ([scope, url]) => `--${scope}:registry=${url}`,
+        ),
+      }),
+    [TOKENS.Config],
+  );
   container.bind(TOKENS.DatabaseProvisioner).toResolvedValue(
     (config, secrets) => {
       const { provisioner, close } = createLocalDatabaseProvisioner({
