@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   BudgetExceededError,
   type CodeGenerator,
+  onBaseline,
   PipelineError,
   type TemplateManifest,
   withFallbackGenerator,
@@ -453,6 +454,57 @@ describe('Claude code generator', () => {
       expect(await readFile(join(dir, 'src/app.mjs'), 'utf8')).toBe(WORKING_APP);
       expect(report.usages).toHaveLength(3);
       expect(report.lines.join('\n')).toMatch(/Turn budget exhausted.*finishing with the fallback generator/);
+    });
+
+    it('ships the baseline alone, from a fresh checkout, when the session on it runs out of budget', async () => {
+      const standIn = await startMessagesStandIn({ apiKey: KEY, script: runaway });
+      const root = await mkdtemp(join(tmpdir(), 'claude-baseline-'));
+      cleanups.push(async () => {
+        await standIn.close();
+        await rm(root, { recursive: true, force: true });
+      });
+      const dir = join(root, 'first');
+      await mkdir(dir);
+      const manifest = await writeTinyTemplate(dir);
+      const template: CodeGenerator = {
+        specificationVersion: 'v1',
+        async generate({ workspace }) {
+          await writeFile(join(workspace.dir, 'src/app.mjs'), WORKING_APP);
+          return { generator: 'template', summary: 'Filled the template', filesChanged: ['src/app.mjs'] };
+        },
+      };
+      const claude = createClaudeCodeGenerator({
+        apiKey: KEY,
+        baseUrl: standIn.url,
+        prices: { inputPerMTok: 3, outputPerMTok: 15, cacheWritePerMTok: 3.75, cacheReadPerMTok: 0.3 },
+        maxCostUsd: 0.02,
+      });
+      const report = recordingReporter();
+      let restarts = 0;
+      const result = await withFallbackGenerator(onBaseline(template, claude), template).generate({
+        jobId: 'job_b',
+        spec: sampleSpec(),
+        workspace: { jobId: 'job_b', dir },
+        manifest,
+        report,
+        // The step's commit in a new directory, as the core's develop step makes it.
+        restart: async () => {
+          restarts++;
+          const fresh = join(root, 'fresh');
+          await mkdir(fresh);
+          await writeTinyTemplate(fresh);
+          return { jobId: 'job_b', dir: fresh };
+        },
+      });
+      expect(restarts).toBe(1);
+      expect(result.generator).toBe('template (fallback after budget_exceeded)');
+      expect(result.workspace?.dir).toBe(join(root, 'fresh'));
+      expect(await readFile(join(root, 'fresh', 'src/app.mjs'), 'utf8')).toBe(WORKING_APP);
+      // The session's notes are in the abandoned directory only.
+      expect(await readFile(join(dir, 'notes/0.md'), 'utf8')).toContain('note');
+      await expect(readFile(join(root, 'fresh', 'notes/0.md'), 'utf8')).rejects.toThrow();
+      expect(report.lines.join('\n')).toMatch(/Cost budget exhausted.*finishing with the fallback generator/);
+      expect(report.usages.length).toBeGreaterThan(0);
     });
 
     it('stops when the cost budget is spent', async () => {
