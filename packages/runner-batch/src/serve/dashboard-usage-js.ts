@@ -5,7 +5,7 @@
  * page shows the same line) and a table of each step and round with its USD, tokens and cache
  * share. Records written before rounds were kept show one row per step that spent tokens.
  */
-export const USAGE_JS = String.raw`
+export const USAGE_JS = `
   const num = (n) => Number(n) || 0;
   const tokensOf = (u) => ({ inputTokens: num(u.inputTokens), outputTokens: num(u.outputTokens), cacheWriteTokens: num(u.cacheWriteTokens), cacheReadTokens: num(u.cacheReadTokens), costUsd: num(u.costUsd) });
   const allInput = (u) => u.inputTokens + u.cacheWriteTokens + u.cacheReadTokens;
