@@ -341,6 +341,33 @@ browserDescribe('the dashboard’s new-job form and what a job delivers, in Chro
     }
   });
 
+  it('updates the AI cost while the page is open, as a repair round spends', async () => {
+    const running = sampleJob({ jobId: 'job_spending', userId: 'user_shown' });
+    const created = (await server.deps.ports.store.create({ job: running })).job;
+    const { page, problems } = await open(`/jobs/${created.jobId}`);
+    await page.locator('#conn', { hasText: 'Live updates' }).waitFor();
+    expect(await page.locator('#ai-cost').isHidden()).toBe(true);
+    const spend = { inputTokens: 2_000, cacheReadTokens: 18_000, outputTokens: 1_000, costUsd: 0.05 };
+    let usage = addUsage(created.usage, 'AI_DEVELOPMENT', spend, 0);
+    const first = await server.deps.ports.store.update({
+      jobId: created.jobId,
+      expectedVersion: created.version,
+      patch: { set: { usage } },
+    });
+    await page.locator('#ai-cost', { hasText: 'development $0.05' }).waitFor();
+    usage = addUsage(usage, 'AI_DEVELOPMENT', spend, 1);
+    await server.deps.ports.store.update({
+      jobId: created.jobId,
+      expectedVersion: first.job.version,
+      patch: { set: { usage, repairRounds: 1 } },
+    });
+    await page.locator('#ai-cost', { hasText: 'repair 1' }).waitFor();
+    expect(await page.locator('#ai-cost').textContent()).toBe(aiCostLine(usage));
+    expect(await page.locator('#ai-rounds tbody tr').count()).toBe(2);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it('shows no AI cost for a job that used none, and one row per step for an older record', async () => {
     const none = await putJob(server, deliveredJob('job_no_ai', `${server.url}/sites/none/`));
     const first = await open(`/jobs/${none.jobId}`);
