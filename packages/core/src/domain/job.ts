@@ -257,6 +257,14 @@ export function isLeaseLive(lease: Lease | null, now: Date): lease is Lease {
   return lease !== null && Date.parse(lease.expiresAt) > now.getTime();
 }
 
+const TOKEN_FIELDS = [
+  'inputTokens',
+  'outputTokens',
+  'cacheWriteTokens',
+  'cacheReadTokens',
+  'costUsd',
+] as const satisfies readonly (keyof TokenUsage)[];
+
 /**
  * Adds a usage delta to the job's totals, to the step's and, when it carries tokens or cost, to
  * the step's entry for `round` (the job's `repairRounds` when the step ran; 0 before any repair).
@@ -276,13 +284,7 @@ export function addUsage(usage: JobUsage, step: WorkStep, delta: Partial<StepUsa
   });
   const stepBase = usage.byStep[step] ?? { ...emptyTokenUsage(), seconds: 0 };
   const next: JobUsage = { ...add(usage), byStep: { ...usage.byStep, [step]: add(stepBase) } };
-  const ai =
-    (delta.inputTokens ?? 0) +
-      (delta.outputTokens ?? 0) +
-      (delta.cacheWriteTokens ?? 0) +
-      (delta.cacheReadTokens ?? 0) >
-      0 || (delta.costUsd ?? 0) > 0;
-  if (!ai) return next;
+  if (!TOKEN_FIELDS.some((field) => (delta[field] ?? 0) > 0)) return next;
   const rounds = usage.byRound ?? [];
   const at = rounds.findIndex((r) => r.round === round && r.step === step);
   const entry = addTokens(at >= 0 ? rounds[at]! : { round, step, ...emptyTokenUsage() });
