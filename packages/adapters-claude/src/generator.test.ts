@@ -614,6 +614,33 @@ describe('Claude code generator', () => {
       );
     });
 
+    it('keeps to the API rules with thinking on: tool turns, a cut-off reply, a failing build', async () => {
+      const broken = WORKING_APP.replace("</section>';", '</section>');
+      const { run, standIn } = await setup(
+        scripted([
+          toolCalls([call('write_file', { path: 'src/app.mjs', content: broken })]),
+          cutOff([
+            { type: 'text', text: 'Writing the rest.' },
+            { type: 'tool_use', name: 'write_file', input: { path: 'src/more.mjs' } },
+          ]),
+          endTurn('Done, I think.'),
+          toolCalls([call('write_file', { path: 'src/app.mjs', content: WORKING_APP })]),
+          endTurn('Done: the build passes.'),
+        ]),
+        { thinkingBudgetTokens: 2_000, maxTokensPerTurn: 8_000 },
+      );
+      await run();
+      // Every request passed the stand-in's checks (a refused one has no usage) and was answered
+      // with the stand-in's own signed thinking block first.
+      expect(standIn.requests).toHaveLength(5);
+      expect(standIn.requests.every((r) => r.usage)).toBe(true);
+      const last = standIn.requests.at(-1)!.body.messages!;
+      const assistants = last.filter((m) => m.role === 'assistant');
+      expect(assistants).toHaveLength(4);
+      for (const message of assistants)
+        expect((message.content as { type: string }[])[0]?.type).toBe('thinking');
+    });
+
     it('refuses a thinking budget that leaves no room for the answer', () => {
       expect(() => createClaudeCodeGenerator({ apiKey: KEY, thinkingBudgetTokens: 500 })).toThrow(
         /thinkingBudgetTokens/,

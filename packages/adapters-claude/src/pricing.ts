@@ -18,9 +18,19 @@ export const DEFAULT_CLAUDE_MODEL = 'claude-sonnet-5-5';
 
 /**
  * Default prices by model id, the configuration default only: a deployment passes its own
- * `prices` when the vendor changes them or it uses another model. Source: Anthropic's pricing
- * page (per MTok) as published on the dates given, checked against the stored copies quoted in
- * shared/reference/vendor-apis.md (Sonnet 5.5's cache-read cut to $0.10 is from third-party changelogs there).
+ * `prices` (MVP_AI_PRICES) when the vendor changes them or it uses another model. Source:
+ * Anthropic's pricing page, https://platform.claude.com/docs/en/about-claude/pricing ("Model
+ * pricing": base input, 5m and 1h cache writes, "Cache hits and refreshes", output, per MTok).
+ *
+ * Sonnet 5.5's cache read ($0.10, effective 2026-10-07) is the disputed figure. The stored copy of
+ * the model page (https://platform.claude.com/docs/zh-CN/models/sonnet-5-5/overview) says "Cache
+ * read $0.20 / MTok", but that copy predates 2026-10-07: its comparison still lists Haiku 4.5 as
+ * the newest Haiku, and Haiku 5.5 came out with the cut. Every source dated after the cut that
+ * re-checked the live pricing page says $0.10 (0.05× input): token-stats v0.3.2 (2026-10-09),
+ * PromptFuel v1.0.23 (2026-10-16, "cache-read price reduction from $0.20/1M to $0.10/1M,
+ * effective 2026-10-07"), claudit v1.9.2 ("against the live pricing page on 2026-10-24"),
+ * claude-usage v1.5.7 ("from platform.claude.com, checked 2026-12-01"); every $0.20 source is
+ * older. No stored Anthropic page shows $0.10 itself: re-check the live page.
  */
 export const DEFAULT_MODEL_PRICES: Readonly<Record<string, ModelPrices>> = {
   'claude-sonnet-5-5': {

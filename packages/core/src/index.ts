@@ -1,3 +1,4 @@
+export * from './domain/ai-cost.js';
 export * from './domain/app-model.js';
 export * from './domain/app-recipes.js';
 export * from './domain/database.js';

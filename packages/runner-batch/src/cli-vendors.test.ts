@@ -87,7 +87,9 @@ describe('mvp run with GitHub, Claude and Vercel', () => {
     expect(page).toContain('Door check-in on mobile');
 
     const status = await mvp(['status', job.jobId], { MVP_DATA_DIR: join(work, '.mvp') });
-    expect(status.stdout).toMatch(/AI usage +\d+ input tokens \(\d+ from cache\), \d+ output, \$0\.\d{4}/);
+    expect(status.stdout).toMatch(
+      /AI cost \$\d+\.\d+ \([\d.]+k? tokens in, cache \d+%; [\d.]+k? out\): development \$\d+\.\d+/,
+    );
 
     // The key travels in the API's auth header only: never in what the model or its tools see.
     const everything = [run.stdout, run.stderr, claude.requests.map((r) => r.raw).join('\n')].join('\n');

@@ -1,8 +1,9 @@
-import type { Job, JobStore } from '@mvp-pipeline/core';
+import { addUsage, type Job, type JobStore } from '@mvp-pipeline/core';
 import { sampleJob } from '@mvp-pipeline/core/testing';
 import { describe, expect, it } from 'vitest';
 import { watchJob } from './progress.js';
 import {
+  aiCostLines,
   deliveryLines,
   errorLines,
   jobRow,
@@ -185,5 +186,49 @@ describe('what a job delivers', () => {
     for (const line of lines) expect(line).not.toMatch(RAW);
     expect(lines.join('\n')).toContain('✓ Shop [100%] COMPLETED');
     expect(shortText('a\n\n b\x1b[2K')).toBe('a b\\u001b[2K');
+  });
+});
+
+describe('what the AI cost', () => {
+  const tokens = (costUsd: number, cacheReadTokens: number) => ({
+    inputTokens: 1_000,
+    cacheWriteTokens: 1_000,
+    cacheReadTokens,
+    outputTokens: 400,
+    costUsd,
+  });
+
+  it('shows the cost line, then each round with its tokens and cache share', () => {
+    const job = sampleJob({ jobId: 'job_cost' });
+    job.usage = addUsage(job.usage, 'AI_DEVELOPMENT', tokens(0.61, 58_000), 0);
+    job.usage = addUsage(job.usage, 'AI_DEVELOPMENT', tokens(0.23, 18_000), 1);
+    const lines = summaryLines(job, plain);
+    expect(lines).toContain(
+      '  AI cost $0.84 (80k tokens in, cache 95%; 800 out): development $0.61, repair 1 $0.23',
+    );
+    expect(lines).toContain('    development: $0.61, 60k tokens in (cache 97%), 400 out');
+    expect(lines).toContain('    repair 1: $0.23, 20k tokens in (cache 90%), 400 out');
+  });
+
+  it('shows one line for a single round, a record from before rounds were kept, and nothing without AI', () => {
+    const job = sampleJob({ jobId: 'job_old' });
+    expect(aiCostLines(job)).toEqual([]);
+    job.usage = addUsage(job.usage, 'AI_DEVELOPMENT', tokens(0.5, 8_000));
+    expect(aiCostLines(job)).toEqual([
+      '  AI cost $0.50 (10k tokens in, cache 80%; 400 out): development $0.50',
+    ]);
+    delete job.usage.byRound;
+    expect(aiCostLines(job)).toEqual([
+      '  AI cost $0.50 (10k tokens in, cache 80%; 400 out): development $0.50',
+    ]);
+  });
+
+  it('leaves nothing raw in a step name from a damaged record', () => {
+    const job = sampleJob({ jobId: 'job_forged' });
+    job.usage = addUsage(job.usage, 'AI_DEVELOPMENT', tokens(0.5, 8_000));
+    job.usage = addUsage(job.usage, FORGED as never, tokens(0.1, 8_000), 1);
+    const lines = aiCostLines(job);
+    expect(lines).toHaveLength(3);
+    for (const line of lines) expect(line).not.toMatch(RAW);
   });
 });

@@ -1,4 +1,7 @@
 import {
+  aiCostLine,
+  aiCostOf,
+  aiCostPartLine,
   assertNever,
   deliveryOf,
   type FeatureOutcome,
@@ -119,14 +122,7 @@ export function summaryLines(job: Job, style: Style, recordPath?: string): strin
   if (job.urls.staging !== job.urls.production) row('Staging', job.urls.staging);
   row('Repository', job.urls.codeRepository);
   row('Job record', recordPath);
-  const { usage } = job;
-  const input = usage.inputTokens + usage.cacheWriteTokens + usage.cacheReadTokens;
-  if (input + usage.outputTokens > 0) {
-    row(
-      'AI usage',
-      `${input} input tokens (${usage.cacheReadTokens} from cache), ${usage.outputTokens} output, $${usage.costUsd.toFixed(4)}`,
-    );
-  }
+  lines.push(...aiCostLines(job));
   const generator = job.checkpoints.AI_DEVELOPMENT?.generator;
   row('Generator', generator);
   lines.push(...deliveryLines(job, style));
@@ -136,6 +132,21 @@ export function summaryLines(job: Job, style: Style, recordPath?: string): strin
       `  ${'Error'.padEnd(12)} ${style.red(`${terminalText(lastError.step)}: ${terminalText(lastError.message)}`)}`,
     );
   return lines;
+}
+
+/**
+ * The job's AI cost: the one line (total, tokens, cache share, each step and round) and, when it
+ * took more than one round, a line per round with its tokens and cache share. Nothing when the
+ * job used no AI.
+ */
+export function aiCostLines(job: Job): string[] {
+  const line = aiCostLine(job.usage);
+  if (!line) return [];
+  const parts = aiCostOf(job.usage)?.parts ?? [];
+  return [
+    `  ${terminalText(line)}`,
+    ...(parts.length > 1 ? parts.map((part) => `    ${terminalText(aiCostPartLine(part))}`) : []),
+  ];
 }
 
 /** How long a journey's failure may run on one line before it is cut. */

@@ -3,6 +3,7 @@ export {
   approxTokens,
   type MessagesStandIn,
   type MessagesStandInOptions,
+  type OverloadOptions,
   type RecordedRequest,
   type ScriptContext,
   type StandInBlock,

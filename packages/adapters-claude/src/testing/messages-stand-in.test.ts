@@ -28,7 +28,8 @@ describe('Messages API stand-in', () => {
     standIn = await startMessagesStandIn({ apiKey: KEY, script: () => reply });
     const body = {
       model: 'claude-sonnet-5-5',
-      max_tokens: 100,
+      max_tokens: 2_048,
+      thinking: { type: 'enabled' as const, budget_tokens: 1_024 },
       messages: [{ role: 'user' as const, content: 'hi' }],
     };
     const raw = await fetch(`${standIn.url}/v1/messages`, {
@@ -127,6 +128,172 @@ describe('Messages API stand-in', () => {
         ],
       }),
     ).rejects.toMatchObject({ status: 400 });
+  });
+});
+
+/** The error a call ends with (through the SDK), or a failure when it succeeds. */
+async function refusal(call: Promise<unknown>): Promise<{ status: number; type: string; message: string }> {
+  const error = await call.then(
+    () => {
+      throw new Error('expected the API to refuse the request');
+    },
+    (e: unknown) => e as { status: number; error: { error: { type: string; message: string } } },
+  );
+  return { status: error.status, type: error.error.error.type, message: error.error.error.message };
+}
+
+describe('the rules of the API it holds a client to', () => {
+  const user = (content: Anthropic.MessageParam['content']) => ({ role: 'user' as const, content });
+  const assistant = (content: Anthropic.MessageParam['content']) => ({ role: 'assistant' as const, content });
+  const toolUse = { type: 'tool_use' as const, id: 'toolu_1', name: 'list_files', input: {} };
+  const toolResult = { type: 'tool_result' as const, tool_use_id: 'toolu_1', content: 'a.txt' };
+
+  it('returns signed thinking blocks when thinking is on, and only then', async () => {
+    standIn = await startMessagesStandIn({ apiKey: KEY, script: scripted([], () => endTurn('ok')) });
+    const client = new Anthropic({ apiKey: KEY, baseURL: standIn.url, maxRetries: 0 });
+    const thinking = { type: 'enabled' as const, budget_tokens: 1_024 };
+    const on = await client.messages
+      .stream({ model: 'm', max_tokens: 2_048, thinking, messages: [user('hi')] })
+      .finalMessage();
+    expect(on.content.map((b) => b.type)).toEqual(['thinking', 'text']);
+    const block = on.content[0] as Anthropic.ThinkingBlock;
+    expect(block.thinking).not.toBe('');
+    expect(block.signature).toMatch(/^[A-Za-z0-9+/=]{40,}$/);
+    const off = await client.messages.create({ model: 'm', max_tokens: 2_048, messages: [user('hi')] });
+    expect(off.content.map((b) => b.type)).toEqual(['text']);
+
+    // Sent back as it came, it is accepted; changed, it is not.
+    const next = (content: Anthropic.ContentBlockParam[]) =>
+      client.messages.create({
+        model: 'm',
+        max_tokens: 2_048,
+        thinking,
+        messages: [user('hi'), assistant(content), user('go on')],
+      });
+    await expect(next([block, { type: 'text', text: 'ok' }])).resolves.toMatchObject({ type: 'message' });
+    expect(await refusal(next([{ ...block, thinking: `${block.thinking} (edited)` }]))).toEqual({
+      status: 400,
+      type: 'invalid_request_error',
+      message: 'messages.1.content.0: Invalid `signature` in `thinking` block',
+    });
+  });
+
+  it('refuses a thinking budget under 1024 or not below max_tokens, with the API messages', async () => {
+    standIn = await startMessagesStandIn({ apiKey: KEY, script: scripted([], () => endTurn('ok')) });
+    const client = new Anthropic({ apiKey: KEY, baseURL: standIn.url, maxRetries: 0 });
+    const ask = (max_tokens: number, budget_tokens: number) =>
+      client.messages.create({
+        model: 'm',
+        max_tokens,
+        thinking: { type: 'enabled', budget_tokens },
+        messages: [user('hi')],
+      });
+    expect(await refusal(ask(4_000, 1_023))).toEqual({
+      status: 400,
+      type: 'invalid_request_error',
+      message: 'thinking.enabled.budget_tokens: Input should be greater than or equal to 1024',
+    });
+    expect((await refusal(ask(4_000, 4_000))).message).toMatch(
+      /^`max_tokens` must be greater than `thinking.budget_tokens`\. Please consult our documentation/,
+    );
+    await expect(ask(4_000, 3_999)).resolves.toMatchObject({ type: 'message' });
+    expect(standIn.requests.filter((r) => r.usage)).toHaveLength(1);
+  });
+
+  it('wants the thinking block first in the assistant turn that called the last tools', async () => {
+    standIn = await startMessagesStandIn({ apiKey: KEY, script: scripted([], () => endTurn('ok')) });
+    const client = new Anthropic({ apiKey: KEY, baseURL: standIn.url, maxRetries: 0 });
+    const { message } = await refusal(
+      client.messages.create({
+        model: 'm',
+        max_tokens: 2_048,
+        thinking: { type: 'enabled', budget_tokens: 1_024 },
+        messages: [user('hi'), assistant([toolUse]), user([toolResult])],
+      }),
+    );
+    expect(message).toMatch(
+      /^messages\.1\.content\.0\.type: Expected `thinking` or `redacted_thinking`, but found `tool_use`/,
+    );
+  });
+
+  it('pairs every tool_use with a tool_result first in the next user message, and no result without its call', async () => {
+    standIn = await startMessagesStandIn({ apiKey: KEY, script: scripted([], () => endTurn('ok')) });
+    const client = new Anthropic({ apiKey: KEY, baseURL: standIn.url, maxRetries: 0 });
+    const send = (messages: Anthropic.MessageParam[]) =>
+      client.messages.create({ model: 'm', max_tokens: 100, messages });
+    const note = { type: 'text' as const, text: 'and then?' };
+
+    await expect(send([user('hi'), assistant([toolUse]), user([toolResult, note])])).resolves.toMatchObject({
+      type: 'message',
+    });
+    expect(await refusal(send([user('hi'), assistant([toolUse]), user([note, toolResult])]))).toEqual({
+      status: 400,
+      type: 'invalid_request_error',
+      message:
+        'messages.2: `tool_use` ids were found without `tool_result` blocks immediately after: toolu_1. Each `tool_use` block must have a corresponding `tool_result` block in the next message.',
+    });
+    expect(
+      await refusal(send([user('hi'), assistant([toolUse]), user('later'), user([toolResult])])),
+    ).toMatchObject({
+      status: 400,
+      message: expect.stringMatching(/^messages\.2: `tool_use` ids were found without `tool_result`/),
+    });
+    expect(
+      await refusal(
+        send([user('hi'), assistant('no tools'), user([{ ...toolResult, tool_use_id: 'toolu_9' }])]),
+      ),
+    ).toEqual({
+      status: 400,
+      type: 'invalid_request_error',
+      message:
+        'messages.2.content.0: unexpected `tool_use_id` found in `tool_result` blocks: toolu_9. Each `tool_result` block must have a corresponding `tool_use` block in the previous message.',
+    });
+    expect(await refusal(send([user([toolResult])]))).toMatchObject({
+      message: expect.stringMatching(/^messages\.0\.content\.0: unexpected `tool_use_id`/),
+    });
+  });
+
+  it('answers 529 overloaded_error on every Nth call and on listed calls, without spending the script', async () => {
+    const seen: number[] = [];
+    standIn = await startMessagesStandIn({
+      apiKey: KEY,
+      script: scripted([], ({ index }) => {
+        seen.push(index);
+        return endTurn(`reply ${index}`);
+      }),
+      overload: { every: 3, calls: [1], retryAfterSeconds: 2 },
+    });
+    const client = new Anthropic({ apiKey: KEY, baseURL: standIn.url, maxRetries: 0 });
+    const outcomes: string[] = [];
+    for (let call = 1; call <= 7; call++) {
+      const result = await client.messages
+        .create({ model: 'm', max_tokens: 100, messages: [user('hi')] })
+        .then(
+          (m) => (m.content[0] as Anthropic.TextBlock).text,
+          (e: { status: number; error: { error: { type: string } }; headers: Headers }) =>
+            `${e.status} ${e.error.error.type} retry-after ${e.headers.get('retry-after')}`,
+        );
+      outcomes.push(result);
+    }
+    expect(outcomes).toEqual([
+      '529 overloaded_error retry-after 2',
+      'reply 0',
+      '529 overloaded_error retry-after 2',
+      'reply 1',
+      'reply 2',
+      '529 overloaded_error retry-after 2',
+      'reply 3',
+    ]);
+    expect(seen).toEqual([0, 1, 2, 3]);
+    expect(standIn.requests.map((r) => r.injected ?? '-')).toEqual([
+      'overloaded',
+      '-',
+      'overloaded',
+      '-',
+      '-',
+      'overloaded',
+      '-',
+    ]);
   });
 });
 

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -28,6 +28,8 @@ export interface RecordedRequest {
   body: WireBody;
   /** The usage the stand-in billed for it (absent for error replies). */
   usage?: StandInUsage;
+  /** Set when the stand-in answered 529 on its own (`overload`), without asking the script. */
+  injected?: 'overloaded';
 }
 
 export interface StandInUsage {
@@ -76,12 +78,26 @@ export interface ScriptContext {
 
 export type StandInScript = (context: ScriptContext) => StandInReply;
 
+/**
+ * 529 `overloaded_error` answered by the stand-in itself, deterministically: on every `every`-th
+ * call and on the calls listed in `calls` (1-based numbers of the valid requests it received).
+ * Such a call does not reach the script, so a scripted session plays the same with or without them.
+ */
+export interface OverloadOptions {
+  every?: number;
+  calls?: readonly number[];
+  /** Sent as `retry-after` (seconds) when given. */
+  retryAfterSeconds?: number;
+}
+
 export interface MessagesStandInOptions {
   /** The key the client must send (as `x-api-key` or `Authorization: Bearer`). */
   apiKey: string;
   script: StandInScript;
   /** A breakpoint prefix shorter than this is not cached, as the API does. Default 1024. */
   minCacheableTokens?: number;
+  /** Injected 529s; none by default. */
+  overload?: OverloadOptions;
 }
 
 export interface MessagesStandIn {
@@ -102,13 +118,32 @@ export function approxTokens(text: string): number {
  * before is read from the cache, the prefix up to the last breakpoint beyond it is written to the
  * cache, and the rest is plain input. Errors follow the API's shape
  * (`{type:'error', error:{type,message,details?}, request_id}`), with `retry-after` headers as given.
+ *
+ * It holds the client to the API's documented rules, with the API's messages: tool_use answered
+ * by tool_result blocks (first) in the very next user message and no tool_result without its
+ * tool_use; `thinking.budget_tokens` of at least 1024 and below `max_tokens`; thinking blocks
+ * (signed) in every reply when thinking is enabled, sent back unchanged, and a final assistant
+ * message with tool use starting with one. It answers 529 when `overload` says so.
  */
 export async function startMessagesStandIn(options: MessagesStandInOptions): Promise<MessagesStandIn> {
   const requests: RecordedRequest[] = [];
   const cache = new Set<string>();
   const minCacheable = options.minCacheableTokens ?? 1024;
   const hanging = new Set<ServerResponse>();
+  // Signatures of the thinking blocks handed out, by thinking text: one sent back must match.
+  const signing = randomBytes(16);
+  const signed = new Map<string, Set<string>>();
+  const sign = (thinking: string, given?: string) => {
+    const signature = given ?? createHmac('sha256', signing).update(thinking).digest('base64');
+    signed.set(thinking, (signed.get(thinking) ?? new Set()).add(signature));
+    return signature;
+  };
+  const isSigned = (thinking: unknown, signature: unknown) =>
+    typeof thinking === 'string' &&
+    typeof signature === 'string' &&
+    Boolean(signed.get(thinking)?.has(signature));
   let index = 0;
+  let calls = 0;
 
   const server = createServer(async (req, res) => {
     const raw = await readBody(req);
@@ -133,8 +168,16 @@ export async function startMessagesStandIn(options: MessagesStandInOptions): Pro
     }
     const recorded: RecordedRequest = { headers: req.headers, raw, body };
     requests.push(recorded);
-    const problem = validate(body);
+    const problem = validate(body, isSigned);
     if (problem) return fail(400, 'invalid_request_error', problem);
+    calls++;
+    const overload = options.overload;
+    if (overload && ((overload.every && calls % overload.every === 0) || overload.calls?.includes(calls))) {
+      recorded.injected = 'overloaded';
+      if (overload.retryAfterSeconds !== undefined)
+        res.setHeader('retry-after', String(overload.retryAfterSeconds));
+      return fail(529, 'overloaded_error', 'Overloaded');
+    }
 
     const reply = options.script({ body, index: index++, toolResults: lastToolResults(body) });
     if (reply.kind === 'hang') {
@@ -157,11 +200,28 @@ export async function startMessagesStandIn(options: MessagesStandInOptions): Pro
       );
       return;
     }
-    const content = reply.content.map((block, i) =>
+    const thinking = thinkingOf(body) !== undefined;
+    const scriptedThinking = reply.content.some((b) => b.type === 'thinking');
+    if (scriptedThinking && !thinking) {
+      // The API returns thinking only when asked: a script that says otherwise is wrong.
+      return fail(
+        500,
+        'api_error',
+        `script error at request ${index - 1}: thinking blocks in a reply to a request without thinking enabled`,
+      );
+    }
+    const blocks: StandInBlock[] =
+      thinking && !scriptedThinking
+        ? [
+            { type: 'thinking', thinking: `Considering request ${index - 1} before answering.` },
+            ...reply.content,
+          ]
+        : reply.content;
+    const content = blocks.map((block, i) =>
       block.type === 'tool_use'
         ? { type: 'tool_use', id: block.id ?? `toolu_${index}_${i}`, name: block.name, input: block.input }
         : block.type === 'thinking'
-          ? { type: 'thinking', thinking: block.thinking, signature: block.signature ?? 'sig' }
+          ? { type: 'thinking', thinking: block.thinking, signature: sign(block.thinking, block.signature) }
           : { type: 'text', text: block.text, citations: null },
     );
     const usage = {
@@ -278,7 +338,22 @@ function streamMessage(
   res.end();
 }
 
-function validate(body: WireBody): string | undefined {
+const THINKING_DOCS = 'https://docs.claude.com/en/docs/build-with-claude/extended-thinking';
+
+/** The request's thinking budget when it enables extended thinking. */
+function thinkingOf(body: WireBody): number | undefined {
+  const thinking = body.thinking as { type?: unknown; budget_tokens?: unknown } | undefined;
+  return thinking?.type === 'enabled' ? Number(thinking.budget_tokens) : undefined;
+}
+
+const blocksOf = (message: { content: string | WireBlock[] }): WireBlock[] =>
+  Array.isArray(message.content) ? message.content : [];
+
+/** The first rule of the API's a request breaks, in the API's words; undefined when it breaks none. */
+function validate(
+  body: WireBody,
+  isSigned: (thinking: unknown, signature: unknown) => boolean,
+): string | undefined {
   if (typeof body?.model !== 'string' || !body.model) return 'model: Field required';
   if (typeof body.max_tokens !== 'number' || !Number.isInteger(body.max_tokens) || body.max_tokens < 1)
     return 'max_tokens: must be a positive integer';
@@ -288,21 +363,60 @@ function validate(body: WireBody): string | undefined {
   const breakpoints = segments(body).filter((s) => s.breakpoint).length;
   if (breakpoints > 4)
     return `A maximum of 4 blocks with cache_control may be provided. Found ${breakpoints}.`;
-  // Every tool_use must be answered by a tool_result in the very next (user) message.
-  for (const [i, message] of body.messages.entries()) {
-    if (message.role !== 'assistant' || !Array.isArray(message.content)) continue;
-    const ids = message.content.filter((b) => b.type === 'tool_use').map((b) => String(b['id']));
-    if (ids.length === 0) continue;
-    const next = body.messages[i + 1];
-    if (!next) continue;
-    const answered = new Set(
-      (Array.isArray(next.content) ? next.content : [])
-        .filter((b) => b.type === 'tool_result')
-        .map((b) => String(b['tool_use_id'])),
-    );
-    const missing = ids.filter((id: string) => !answered.has(id));
-    if (next.role !== 'user' || missing.length > 0) {
-      return `messages.${i + 1}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${missing.join(', ')}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`;
+  const budget = thinkingOf(body);
+  if (budget !== undefined) {
+    if (!Number.isInteger(budget) || budget < 1024)
+      return 'thinking.enabled.budget_tokens: Input should be greater than or equal to 1024';
+    if (budget >= body.max_tokens)
+      return `\`max_tokens\` must be greater than \`thinking.budget_tokens\`. Please consult our documentation at ${THINKING_DOCS}#max-tokens-and-context-window-size`;
+  }
+  const { messages } = body;
+  for (const [i, message] of messages.entries()) {
+    const blocks = blocksOf(message);
+    if (message.role === 'assistant') {
+      // Thinking blocks go back exactly as they came.
+      for (const [j, block] of blocks.entries()) {
+        if (block.type === 'thinking' && !isSigned(block['thinking'], block['signature']))
+          return `messages.${i}.content.${j}: Invalid \`signature\` in \`thinking\` block`;
+      }
+      // Every tool_use is answered by a tool_result in the very next user message, results first.
+      const ids = blocks.filter((b) => b.type === 'tool_use').map((b) => String(b['id']));
+      const next = messages[i + 1];
+      if (ids.length === 0 || !next) continue;
+      const nextBlocks = next.role === 'user' ? blocksOf(next) : [];
+      const other = nextBlocks.findIndex((b) => b.type !== 'tool_result');
+      const leading = other < 0 ? nextBlocks : nextBlocks.slice(0, other);
+      const answered = new Set(leading.map((b) => String(b['tool_use_id'])));
+      const missing = ids.filter((id) => !answered.has(id));
+      if (missing.length > 0) {
+        return `messages.${i + 1}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${missing.join(', ')}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`;
+      }
+    } else {
+      // A tool_result answers a tool_use of the message just before it.
+      const previous = messages[i - 1];
+      const asked = new Set(
+        (previous?.role === 'assistant' ? blocksOf(previous) : [])
+          .filter((b) => b.type === 'tool_use')
+          .map((b) => String(b['id'])),
+      );
+      for (const [j, block] of blocks.entries()) {
+        if (block.type !== 'tool_result' || asked.has(String(block['tool_use_id']))) continue;
+        return `messages.${i}.content.${j}: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${String(block['tool_use_id'])}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`;
+      }
+    }
+  }
+  // With thinking on, the assistant turn that called the last tools must start with its thinking.
+  if (budget !== undefined) {
+    const last = messages.findLastIndex((m) => m.role === 'assistant');
+    const blocks = last >= 0 ? blocksOf(messages[last]!) : [];
+    const first = blocks[0];
+    if (
+      blocks.some((b) => b.type === 'tool_use') &&
+      first &&
+      first.type !== 'thinking' &&
+      first.type !== 'redacted_thinking'
+    ) {
+      return `messages.${last}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${first.type}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block (preceeding the lastmost set of \`tool_use\` and \`tool_result\` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable \`thinking\`. Please consult our documentation at ${THINKING_DOCS}`;
     }
   }
   return undefined;

@@ -54,8 +54,22 @@ export interface StepUsage extends TokenUsage {
   seconds: number;
 }
 
+/**
+ * The AI usage of one step in one round: round 0 is the first development, round n the n-th
+ * repair round (the job's `repairRounds` when the step ran). Tokens and cost only.
+ */
+export interface RoundUsage extends TokenUsage {
+  round: number;
+  step: WorkStep;
+}
+
 export interface JobUsage extends StepUsage {
   byStep: Partial<Record<WorkStep, StepUsage>>;
+  /**
+   * AI usage per step and round, one entry per pair that reported tokens or cost (a few entries
+   * a job). Records written before it lack it; steps that only took time have no entry.
+   */
+  byRound?: RoundUsage[];
 }
 
 /** The outputs of each finished step, written in the same write that moves the job past it. */
@@ -243,19 +257,39 @@ export function isLeaseLive(lease: Lease | null, now: Date): lease is Lease {
   return lease !== null && Date.parse(lease.expiresAt) > now.getTime();
 }
 
-/** Adds a usage delta to the job's totals and to the step's. */
-export function addUsage(usage: JobUsage, step: WorkStep, delta: Partial<StepUsage>): JobUsage {
-  const add = <T extends StepUsage>(base: T): T => ({
+const TOKEN_FIELDS = [
+  'inputTokens',
+  'outputTokens',
+  'cacheWriteTokens',
+  'cacheReadTokens',
+  'costUsd',
+] as const satisfies readonly (keyof TokenUsage)[];
+
+/**
+ * Adds a usage delta to the job's totals, to the step's and, when it carries tokens or cost, to
+ * the step's entry for `round` (the job's `repairRounds` when the step ran; 0 before any repair).
+ */
+export function addUsage(usage: JobUsage, step: WorkStep, delta: Partial<StepUsage>, round = 0): JobUsage {
+  const addTokens = <T extends TokenUsage>(base: T): T => ({
     ...base,
     inputTokens: base.inputTokens + (delta.inputTokens ?? 0),
     outputTokens: base.outputTokens + (delta.outputTokens ?? 0),
     cacheWriteTokens: base.cacheWriteTokens + (delta.cacheWriteTokens ?? 0),
     cacheReadTokens: base.cacheReadTokens + (delta.cacheReadTokens ?? 0),
     costUsd: Math.round((base.costUsd + (delta.costUsd ?? 0)) * 1e6) / 1e6,
+  });
+  const add = <T extends StepUsage>(base: T): T => ({
+    ...addTokens(base),
     seconds: Math.round((base.seconds + (delta.seconds ?? 0)) * 1000) / 1000,
   });
   const stepBase = usage.byStep[step] ?? { ...emptyTokenUsage(), seconds: 0 };
-  return { ...add(usage), byStep: { ...usage.byStep, [step]: add(stepBase) } };
+  const next: JobUsage = { ...add(usage), byStep: { ...usage.byStep, [step]: add(stepBase) } };
+  if (!TOKEN_FIELDS.some((field) => (delta[field] ?? 0) > 0)) return next;
+  const rounds = usage.byRound ?? [];
+  const at = rounds.findIndex((r) => r.round === round && r.step === step);
+  const entry = addTokens(at >= 0 ? rounds[at]! : { round, step, ...emptyTokenUsage() });
+  next.byRound = at >= 0 ? rounds.map((r, i) => (i === at ? entry : r)) : [...rounds, entry];
+  return next;
 }
 
 /** Whether `owner` may take the lease at `now`: nobody holds a live one, or `owner` does. */

@@ -13,6 +13,13 @@ import { LeaseLostError, NotFoundError, PipelineError } from '../errors.js';
 import { retry } from '../retry.js';
 import type { PipelineDeps } from './deps.js';
 
+/** A usage delta waiting for the next write, with the round it was spent in. */
+interface PendingUsage {
+  step: WorkStep;
+  delta: Partial<StepUsage>;
+  round: number;
+}
+
 /** Re-reads of the record after version conflicts (a cancel request racing a write), per write. */
 const MAX_CONFLICT_REREADS = 5;
 
@@ -25,7 +32,7 @@ const MAX_CONFLICT_REREADS = 5;
 export class JobSession {
   private queue: Promise<unknown> = Promise.resolve();
   private pendingLogs: LogEntry[] = [];
-  private pendingUsage: Array<{ step: WorkStep; delta: Partial<StepUsage> }> = [];
+  private pendingUsage: PendingUsage[] = [];
 
   constructor(
     private readonly deps: PipelineDeps,
@@ -47,8 +54,9 @@ export class JobSession {
     this.deps.ports.logger[level](clean, { jobId: this.jobId, step });
   }
 
+  /** Buffers a usage delta of `step`, in the round the job is in now (its `repairRounds`). */
   usage(step: WorkStep, delta: Partial<StepUsage>): void {
-    this.pendingUsage.push({ step, delta });
+    this.pendingUsage.push({ step, delta, round: this.job.repairRounds ?? 0 });
   }
 
   get hasPending(): boolean {
@@ -193,16 +201,11 @@ export class JobSession {
     this.onRecord(job);
   }
 
-  private withPending(
-    job: Job,
-    patch: JobPatch,
-    logs: LogEntry[],
-    usage: Array<{ step: WorkStep; delta: Partial<StepUsage> }>,
-  ): JobPatch {
+  private withPending(job: Job, patch: JobPatch, logs: LogEntry[], usage: PendingUsage[]): JobPatch {
     if (logs.length === 0 && usage.length === 0) return patch;
     const set = { ...patch.set };
     if (usage.length > 0) {
-      set.usage = usage.reduce((acc, u) => addUsage(acc, u.step, u.delta), set.usage ?? job.usage);
+      set.usage = usage.reduce((acc, u) => addUsage(acc, u.step, u.delta, u.round), set.usage ?? job.usage);
     }
     return { ...patch, set, appendLogs: [...logs, ...(patch.appendLogs ?? [])] };
   }

@@ -1,6 +1,7 @@
 import { createFakePipeline } from '@mvp-pipeline/adapters-local';
 import { createCrashSwitch, type Fault, withFaults } from '@mvp-pipeline/adapters-local/testing';
 import { describe, expect, it } from 'vitest';
+import { aiCostLine } from '../domain/ai-cost.js';
 import type { Job } from '../domain/job.js';
 import type { WorkStep } from '../domain/steps.js';
 import { sampleSpec } from '../testing/fixtures.js';
@@ -282,6 +283,41 @@ describe('runJob', () => {
     expect(result.outcome).toBe('COMPLETED');
     expect(result.job.repairRounds).toBe(1);
     expect(calls).toEqual([undefined, { round: 1, buildOutput: 'ERR missing section' }]);
+  });
+
+  it('records the AI usage of the first development and of each repair round apart', async () => {
+    const { deps, fakes } = setup();
+    const job = await submitted(deps);
+    fakes.builder.script.push({ ok: false, summary: 'missing section', output: 'ERR missing section' });
+    const reporting = {
+      ...deps,
+      ports: {
+        ...deps.ports,
+        generator: {
+          specificationVersion: 'v1' as const,
+          generate: (options: Parameters<typeof fakes.generator.generate>[0]) => {
+            // Two turns in the first development, one in the repair round.
+            const turns = options.repair ? [0.23] : [0.3, 0.31];
+            for (const costUsd of turns) {
+              options.report.usage({ inputTokens: 100, cacheReadTokens: 900, outputTokens: 50, costUsd });
+            }
+            return fakes.generator.generate(options);
+          },
+        },
+      },
+    };
+    const result = await runJob(reporting, { jobId: job.jobId });
+    expect(result.outcome).toBe('COMPLETED');
+    const { usage } = result.job;
+    expect(usage.byRound?.map((r) => [r.round, r.step, r.costUsd, r.cacheReadTokens])).toEqual([
+      [0, 'AI_DEVELOPMENT', 0.61, 1_800],
+      [1, 'AI_DEVELOPMENT', 0.23, 900],
+    ]);
+    expect(usage.byStep.AI_DEVELOPMENT?.costUsd).toBe(0.84);
+    expect(usage.costUsd).toBe(0.84);
+    expect(aiCostLine(usage)).toMatch(
+      /^AI cost \$0\.84 \(3\.0k tokens in, cache 90%.*: development \$0\.61, repair 1 \$0\.23$/,
+    );
   });
 
   it('fails a step that hangs past its deadline, naming the step', async () => {

@@ -210,6 +210,12 @@ dl.usage { display: grid; grid-template-columns: auto 1fr; gap: 8px 16px; margin
 dl.usage dt { color: var(--muted); }
 dl.usage dd { margin: 0; text-align: right; font-variant-numeric: tabular-nums; font-weight: 550; }
 dl.usage dd.big { font-size: 1.4rem; font-weight: 700; }
+p.ai-cost { margin: 14px 0 8px; padding-top: 12px; border-top: 1px dashed var(--line); font-size: 13px; color: var(--muted); overflow-wrap: anywhere; }
+table.ai-rounds { width: 100%; border-collapse: collapse; font-size: 13px; font-variant-numeric: tabular-nums; }
+table.ai-rounds th, table.ai-rounds td { padding: 4px 0 4px 10px; text-align: right; }
+table.ai-rounds th:first-child { padding-left: 0; text-align: left; }
+table.ai-rounds thead th { color: var(--muted); font-weight: 550; border-bottom: 1px solid var(--line); }
+table.ai-rounds tbody th { font-weight: 550; }
 
 .log {
   list-style: none; margin: 0; padding: 10px 12px; max-height: 380px; overflow: auto;

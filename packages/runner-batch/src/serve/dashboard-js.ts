@@ -1,6 +1,7 @@
 import { STEP_LABELS, STEPS } from '@mvp-pipeline/core';
 import { DELIVERY_JS } from './dashboard-delivery-js.js';
 import { FORM_JS } from './dashboard-form-js.js';
+import { USAGE_JS } from './dashboard-usage-js.js';
 
 /** JSON that is safe inside a script: no `<` can close the element. */
 const constant = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
@@ -9,7 +10,7 @@ const constant = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003
  * The dashboard's script. It writes every value from a job or a spec with textContent or
  * setAttribute (never as HTML), follows a job through its event stream, and keeps the jobs list
  * fresh while jobs run. No build step: plain browser JavaScript. The new-job form (`FORM_JS`) and
- * the delivery card (`DELIVERY_JS`) are parts of it, kept in their own files.
+ * the delivery card (`DELIVERY_JS`) and the AI cost (`USAGE_JS`) are parts of it, kept in their own files.
  */
 export const DASHBOARD_JS = String.raw`(() => {
   'use strict';
@@ -321,8 +322,10 @@ ${DELIVERY_JS}
     const u = job.usage || {};
     const generator = job.checkpoints && job.checkpoints.AI_DEVELOPMENT && job.checkpoints.AI_DEVELOPMENT.generator;
     const rows = [['Cost so far', money(u.costUsd), 'big']];
-    if ((Number(u.inputTokens) || 0) + (Number(u.outputTokens) || 0) > 0) {
-      rows.push(['Tokens in', count(u.inputTokens)], ['Tokens out', count(u.outputTokens)], ['From cache', count(u.cacheReadTokens)]);
+    const cost = aiCost(u);
+    if (cost) {
+      const share = cacheShareOf(cost);
+      rows.push(['Tokens in', count(allInput(cost))], ['Read from cache', share === undefined ? '—' : pct(share)], ['Tokens out', count(cost.outputTokens)]);
     } else {
       rows.push(['AI tokens', 'none yet']);
     }
@@ -330,7 +333,10 @@ ${DELIVERY_JS}
     if (generator) rows.push(['Generator', generator]);
     if (job.attempt > 1) rows.push(['Attempt', String(job.attempt)]);
     $('usage').replaceChildren(...rows.flatMap(([name, value, cls]) => [el('dt', { text: name }), el('dd', { class: cls, text: value })]));
+    renderAiCost();
   }
+  // The AI cost by step and round: aiCost, aiCostText, renderAiCost.
+${USAGE_JS}
   function renderErrors() {
     const errors = job.errors || [];
     $('errors-card').hidden = errors.length === 0;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ChromiumSession, findChromium, launchChromium } from '@mvp-pipeline/adapters-local';
-import type { Job, Logger } from '@mvp-pipeline/core';
+import { addUsage, aiCostLine, type Job, type Logger } from '@mvp-pipeline/core';
 import { sampleJob } from '@mvp-pipeline/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
@@ -67,12 +67,12 @@ async function putJob(server: RunningServer, job: Job): Promise<Job> {
   const { job: created } = await store.create({
     job: { ...job, status: 'PENDING', currentStep: 'QUEUED', progress: 0 },
   });
-  const { status, currentStep, progress, urls, checkpoints } = job;
+  const { status, currentStep, progress, urls, checkpoints, usage } = job;
   return (
     await store.update({
       jobId: created.jobId,
       expectedVersion: created.version,
-      patch: { set: { status, currentStep, progress, urls, checkpoints } },
+      patch: { set: { status, currentStep, progress, urls, checkpoints, usage } },
     })
   ).job;
 }
@@ -289,6 +289,109 @@ browserDescribe('the dashboard’s new-job form and what a job delivers, in Chro
       expect(problems).toEqual([]);
       await page.close();
     }
+  });
+
+  it('shows the AI cost line and each step and round with its USD, tokens and cache share', async () => {
+    const job = deliveredJob('job_costed', `${server.url}/sites/costed/`);
+    const turn = (costUsd: number, cacheReadTokens: number) => ({
+      inputTokens: 1_500,
+      cacheWriteTokens: 2_500,
+      cacheReadTokens,
+      outputTokens: 9_000,
+      costUsd,
+    });
+    job.usage = addUsage(job.usage, 'AI_DEVELOPMENT', { ...turn(0.61, 310_000), seconds: 95 }, 0);
+    job.usage = addUsage(job.usage, 'BUILDING', { seconds: 12 }, 0);
+    job.usage = addUsage(job.usage, 'AI_DEVELOPMENT', { ...turn(0.23, 96_000), seconds: 40 }, 1);
+    const stored = await putJob(server, job);
+    for (const viewport of [
+      { width: 1280, height: 900 },
+      { width: 390, height: 844 },
+    ]) {
+      const { page, problems } = await open(`/jobs/${stored.jobId}`, viewport);
+      await page.locator('#ai-cost:not([hidden])').waitFor();
+      // The page's line is the core's line, character for character.
+      const line = aiCostLine(stored.usage)!;
+      expect(line).toBe(
+        'AI cost $0.84 (414k tokens in, cache 98%; 18k out): development $0.61, repair 1 $0.23',
+      );
+      expect(await page.locator('#ai-cost').textContent()).toBe(line);
+      const rows = await page
+        .locator('#ai-rounds tbody tr')
+        .evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)));
+      expect(rows).toEqual([
+        ['development', '$0.61', '314k', '99%', '9.0k'],
+        ['repair 1', '$0.23', '100k', '96%', '9.0k'],
+      ]);
+      const usage = await page
+        .locator('#usage')
+        .evaluate((dl) =>
+          [...dl.querySelectorAll('dt')].map((dt) => [dt.textContent, dt.nextElementSibling?.textContent]),
+        );
+      expect(usage).toContainEqual(['Cost so far', '$0.84']);
+      expect(usage).toContainEqual(['Read from cache', '98%']);
+      const overflow = Number(
+        await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'),
+      );
+      expect(overflow).toBeLessThanOrEqual(0);
+      const name = viewport.width < 500 ? 'phone' : 'desktop';
+      await page.screenshot({ path: join(SHOTS, `dashboard-ai-cost-${name}.png`), fullPage: true });
+      expect(problems).toEqual([]);
+      await page.close();
+    }
+  });
+
+  it('updates the AI cost while the page is open, as a repair round spends', async () => {
+    const running = sampleJob({ jobId: 'job_spending', userId: 'user_shown' });
+    const created = (await server.deps.ports.store.create({ job: running })).job;
+    const { page, problems } = await open(`/jobs/${created.jobId}`);
+    await page.locator('#conn', { hasText: 'Live updates' }).waitFor();
+    expect(await page.locator('#ai-cost').isHidden()).toBe(true);
+    const spend = { inputTokens: 2_000, cacheReadTokens: 18_000, outputTokens: 1_000, costUsd: 0.05 };
+    let usage = addUsage(created.usage, 'AI_DEVELOPMENT', spend, 0);
+    const first = await server.deps.ports.store.update({
+      jobId: created.jobId,
+      expectedVersion: created.version,
+      patch: { set: { usage } },
+    });
+    await page.locator('#ai-cost', { hasText: 'development $0.05' }).waitFor();
+    usage = addUsage(usage, 'AI_DEVELOPMENT', spend, 1);
+    await server.deps.ports.store.update({
+      jobId: created.jobId,
+      expectedVersion: first.job.version,
+      patch: { set: { usage, repairRounds: 1 } },
+    });
+    await page.locator('#ai-cost', { hasText: 'repair 1' }).waitFor();
+    expect(await page.locator('#ai-cost').textContent()).toBe(aiCostLine(usage));
+    expect(await page.locator('#ai-rounds tbody tr').count()).toBe(2);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('shows no AI cost for a job that used none, and one row per step for an older record', async () => {
+    const none = await putJob(server, deliveredJob('job_no_ai', `${server.url}/sites/none/`));
+    const first = await open(`/jobs/${none.jobId}`);
+    await first.page.locator('#delivery-card:not([hidden])').waitFor();
+    expect(await first.page.locator('#ai-cost').isHidden()).toBe(true);
+    expect(await first.page.locator('#ai-rounds').isHidden()).toBe(true);
+    expect(first.problems).toEqual([]);
+    await first.page.close();
+
+    const old = deliveredJob('job_old_usage', `${server.url}/sites/old/`);
+    old.usage = addUsage(old.usage, 'AI_DEVELOPMENT', {
+      inputTokens: 40,
+      cacheReadTokens: 60,
+      outputTokens: 5,
+      costUsd: 0.004,
+    });
+    delete old.usage.byRound;
+    const stored = await putJob(server, old);
+    const second = await open(`/jobs/${stored.jobId}`);
+    await second.page.locator('#ai-cost:not([hidden])').waitFor();
+    expect(await second.page.locator('#ai-cost').textContent()).toBe(aiCostLine(stored.usage));
+    expect(await second.page.locator('#ai-rounds tbody tr').count()).toBe(1);
+    expect(second.problems).toEqual([]);
+    await second.page.close();
   });
 
   it('says landing page only, and shows a delivery that arrives while the page is open', async () => {

@@ -119,7 +119,7 @@ const HTML = `<!doctype html>
     </div>
     <div class="grid">
       <div class="card"><h2>Steps</h2><ol id="steps" class="steps"></ol></div>
-      <div class="card"><h2>Usage</h2><dl id="usage" class="usage"></dl></div>
+      <div class="card"><h2>Usage</h2><dl id="usage" class="usage"></dl><p id="ai-cost" class="ai-cost" hidden></p><table id="ai-rounds" class="ai-rounds" hidden></table></div>
     </div>
     <div id="errors-card" class="card errors" hidden><h2>Errors</h2><ul id="errors"></ul></div>
     <div class="card"><h2>Log</h2><p id="log-empty" class="empty">Nothing logged yet.</p><ol id="log" class="log" aria-live="polite"></ol></div>
