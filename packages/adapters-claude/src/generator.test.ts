@@ -598,7 +598,7 @@ describe('Claude code generator', () => {
           },
           endTurn('done'),
         ]),
-        { thinkingBudgetTokens: 4_000, maxTokensPerTurn: 20_000, verifyBuild: false },
+        { model: 'claude-haiku-4-5', thinking: 4_000, maxTokensPerTurn: 20_000, verifyBuild: false },
       );
       await run();
       const first = standIn.requests[0]!.body;
@@ -627,7 +627,7 @@ describe('Claude code generator', () => {
           toolCalls([call('write_file', { path: 'src/app.mjs', content: WORKING_APP })]),
           endTurn('Done: the build passes.'),
         ]),
-        { thinkingBudgetTokens: 2_000, maxTokensPerTurn: 8_000 },
+        { model: 'claude-haiku-4-5', thinking: 2_000, maxTokensPerTurn: 8_000 },
       );
       await run();
       // Every request passed the stand-in's checks (a refused one has no usage) and was answered
@@ -641,13 +641,34 @@ describe('Claude code generator', () => {
         expect((message.content as { type: string }[])[0]?.type).toBe('thinking');
     });
 
-    it('refuses a thinking budget that leaves no room for the answer', () => {
-      expect(() => createClaudeCodeGenerator({ apiKey: KEY, thinkingBudgetTokens: 500 })).toThrow(
-        /thinkingBudgetTokens/,
-      );
+    it('refuses a thinking budget that leaves no room for the answer, and an unknown effort', () => {
+      expect(() => createClaudeCodeGenerator({ apiKey: KEY, thinking: 500 })).toThrow(/thinking/);
       expect(() =>
-        createClaudeCodeGenerator({ apiKey: KEY, thinkingBudgetTokens: 16_000, maxTokensPerTurn: 16_000 }),
-      ).toThrow(/thinkingBudgetTokens/);
+        createClaudeCodeGenerator({ apiKey: KEY, thinking: 16_000, maxTokensPerTurn: 16_000 }),
+      ).toThrow(/thinking/);
+      expect(() => createClaudeCodeGenerator({ apiKey: KEY, effort: 'extreme' as never })).toThrow(/effort/);
+    });
+
+    it('thinks adaptively on the default model, with the effort configured', async () => {
+      const { run, standIn } = await setup(
+        scripted([
+          toolCalls([call('write_file', { path: 'src/app.mjs', content: WORKING_APP })]),
+          endTurn('done'),
+        ]),
+        { thinking: 'adaptive', effort: 'medium' },
+      );
+      await run();
+      const first = standIn.requests[0]!.body;
+      expect(first['thinking']).toEqual({ type: 'adaptive' });
+      expect(first['output_config']).toEqual({ effort: 'medium' });
+      expect(standIn.requests.every((r) => r.usage)).toBe(true);
+    });
+
+    it('fails for good, with the API message, when manual thinking meets a model that takes adaptive only', async () => {
+      const { run } = await setup(scripted([endTurn('never')]), { thinking: 4_000 });
+      const error = await failure(run());
+      expect(error.code).toBe('PERMANENT');
+      expect(error.message).toMatch(/thinking\.type\.enabled" is not supported for this model/);
     });
   });
 

@@ -73,10 +73,14 @@ export interface ClaudeCodeGeneratorSettings {
   /** `max_tokens` of one turn, thinking included (calls stream, so whole files fit). Default 32 000. */
   maxTokensPerTurn?: number | undefined;
   /**
-   * Extended thinking: the `budget_tokens` of each turn (at least 1 024, below `maxTokensPerTurn`;
-   * thinking tokens count against `max_tokens` and are billed as output). Default off.
+   * Thinking: `'adaptive'` (the model decides how much; the only mode Claude 4.7 and later
+   * models accept, the default model included), or a manual `budget_tokens` per turn for older
+   * models (at least 1 024, below `maxTokensPerTurn`). Thinking tokens count against
+   * `max_tokens` and are billed as output. Default off.
    */
-  thinkingBudgetTokens?: number | undefined;
+  thinking?: 'adaptive' | number | undefined;
+  /** `output_config.effort`: how much effort the model puts into each reply. Default: the API's. */
+  effort?: Effort | undefined;
   /** Timeout of one template command run by the model. Default 5 minutes. */
   commandTimeoutMs?: number | undefined;
   /** Bytes of a command's output (its tail) shown to the model. Default 16 KiB. */
@@ -132,7 +136,8 @@ interface Resolved {
   maxOutputTokens: number;
   maxCostUsd: number;
   maxTokensPerTurn: number;
-  thinkingBudgetTokens: number | undefined;
+  thinking: 'adaptive' | number | undefined;
+  effort: Effort | undefined;
   commandTimeoutMs: number;
   outputCap: number;
   maxReadChars: number;
@@ -151,14 +156,24 @@ interface Resolved {
 // Below this many tokens of room a turn cannot do useful work: the budget counts as spent.
 const MIN_TURN_TOKENS = 1_024;
 
+/** The efforts `output_config.effort` takes. */
+export const EFFORTS = ['low', 'medium', 'high', 'xhigh', 'max'] as const;
+export type Effort = (typeof EFFORTS)[number];
+
 /**
- * The `thinking` field of a turn: the configured budget, cut so that `MIN_TURN_TOKENS` of
- * `max_tokens` stay for the answer (thinking counts against it); none when the room is too small.
+ * The `thinking` and `output_config` fields of a turn: adaptive as configured; a manual budget
+ * cut so that `MIN_TURN_TOKENS` of `max_tokens` stay for the answer (thinking counts against
+ * it), and none when the room is too small.
  */
-function thinkingFor(budget: number | undefined, maxTokens: number): { thinking?: ThinkingConfigParam } {
-  if (budget === undefined) return {};
-  const fits = Math.min(budget, maxTokens - MIN_TURN_TOKENS);
-  return fits >= 1_024 ? { thinking: { type: 'enabled', budget_tokens: fits } } : {};
+function thinkingFor(
+  config: Pick<Resolved, 'thinking' | 'effort'>,
+  maxTokens: number,
+): { thinking?: ThinkingConfigParam; output_config?: { effort: Effort } } {
+  const effort = config.effort ? { output_config: { effort: config.effort } } : {};
+  if (config.thinking === undefined) return effort;
+  if (config.thinking === 'adaptive') return { thinking: { type: 'adaptive' }, ...effort };
+  const fits = Math.min(config.thinking, maxTokens - MIN_TURN_TOKENS);
+  return fits >= 1_024 ? { thinking: { type: 'enabled', budget_tokens: fits }, ...effort } : effort;
 }
 const MAX_NOTES_CHARS = 20_000;
 /** Backoff of one API call's retries (the number of tries is `maxRetries + 1`). */
@@ -238,18 +253,16 @@ function resolveSettings(s: ClaudeCodeGeneratorSettings): Resolved {
     return value;
   };
   const maxTokensPerTurn = positive('maxTokensPerTurn', s.maxTokensPerTurn, 32_000);
-  const thinkingBudgetTokens =
-    s.thinkingBudgetTokens === undefined
-      ? undefined
-      : positive('thinkingBudgetTokens', s.thinkingBudgetTokens, 0);
-  if (
-    thinkingBudgetTokens !== undefined &&
-    (thinkingBudgetTokens < 1_024 || thinkingBudgetTokens + MIN_TURN_TOKENS > maxTokensPerTurn)
-  ) {
+  const thinking =
+    s.thinking === 'adaptive' || s.thinking === undefined ? s.thinking : positive('thinking', s.thinking, 0);
+  if (typeof thinking === 'number' && (thinking < 1_024 || thinking + MIN_TURN_TOKENS > maxTokensPerTurn)) {
     throw new ConfigError(
-      'thinkingBudgetTokens',
-      `must be at least 1024 and leave ${MIN_TURN_TOKENS} tokens of maxTokensPerTurn (${maxTokensPerTurn}) for the answer, got ${thinkingBudgetTokens}`,
+      'thinking',
+      `a manual thinking budget must be at least 1024 and leave ${MIN_TURN_TOKENS} tokens of maxTokensPerTurn (${maxTokensPerTurn}) for the answer, got ${thinking}`,
     );
+  }
+  if (s.effort !== undefined && !EFFORTS.includes(s.effort)) {
+    throw new ConfigError('effort', `must be one of ${EFFORTS.join(', ')}, got ${String(s.effort)}`);
   }
   const breaker = { ...DEFAULT_BREAKER };
   for (const key of Object.keys(DEFAULT_BREAKER) as (keyof BreakerSettings)[]) {
@@ -262,7 +275,8 @@ function resolveSettings(s: ClaudeCodeGeneratorSettings): Resolved {
     maxOutputTokens: positive('maxOutputTokens', s.maxOutputTokens, 200_000),
     maxCostUsd: positive('maxCostUsd', s.maxCostUsd, 5, false),
     maxTokensPerTurn,
-    thinkingBudgetTokens,
+    thinking,
+    effort: s.effort,
     commandTimeoutMs: positive('commandTimeoutMs', s.commandTimeoutMs, 5 * 60_000),
     outputCap: positive('outputCap', s.outputCap, 16 * 1024),
     maxReadChars: positive('maxReadChars', s.maxReadChars, 100_000),
@@ -413,7 +427,7 @@ class Session {
           {
             model: this.config.model,
             max_tokens: maxTokens,
-            ...thinkingFor(this.config.thinkingBudgetTokens, maxTokens),
+            ...thinkingFor(this.config, maxTokens),
             system: cachedSystem,
             tools,
             messages: withCachePoints(this.messages, cacheControl),

@@ -71,24 +71,28 @@ describe('loadConfig', () => {
 });
 
 describe('Claude settings', () => {
-  it('reads MVP_AI_PRICES and MVP_AI_THINKING_BUDGET', () => {
+  it('reads MVP_AI_PRICES, MVP_AI_THINKING and MVP_AI_EFFORT', () => {
     const config = loadConfig(
       {
         ANTHROPIC_MODEL: 'claude-future-9',
         MVP_AI_PRICES: '{"input":3,"output":15,"cacheWrite":3.75,"cacheRead":0.3}',
-        MVP_AI_THINKING_BUDGET: '8000',
+        MVP_AI_THINKING: '8000',
       },
       '/srv',
     );
     expect(config.anthropic).toMatchObject({
       model: 'claude-future-9',
       prices: { inputPerMTok: 3, outputPerMTok: 15, cacheWritePerMTok: 3.75, cacheReadPerMTok: 0.3 },
-      thinkingBudgetTokens: 8_000,
+      thinking: 8_000,
     });
-    expect(loadConfig({}, '/srv').anthropic).toMatchObject({
-      prices: undefined,
-      thinkingBudgetTokens: undefined,
+    expect(loadConfig({}, '/srv').anthropic).toMatchObject({ prices: undefined, thinking: undefined });
+    expect(
+      loadConfig({ MVP_AI_THINKING: 'adaptive', MVP_AI_EFFORT: 'medium' }, '/srv').anthropic,
+    ).toMatchObject({
+      thinking: 'adaptive',
+      effort: 'medium',
     });
+    expect(loadConfig({ MVP_AI_THINKING: 'off' }, '/srv').anthropic.thinking).toBeUndefined();
   });
 
   it('names a malformed MVP_AI_PRICES or thinking budget', () => {
@@ -103,9 +107,11 @@ describe('Claude settings', () => {
         /MVP_AI_PRICES: must be JSON of USD per million tokens/,
       );
     }
-    expect(errorsOf({ MVP_AI_THINKING_BUDGET: '500' })).toMatch(
-      /MVP_AI_THINKING_BUDGET: must be a whole number from 1024/,
-    );
+    for (const thinking of ['500', 'lots', 'enabled'])
+      expect(errorsOf({ MVP_AI_THINKING: thinking })).toMatch(
+        /MVP_AI_THINKING: must be off, adaptive, or a manual/,
+      );
+    expect(errorsOf({ MVP_AI_EFFORT: 'extreme' })).toMatch(/MVP_AI_EFFORT/);
   });
 
   it('fails at startup for a model with neither built-in nor configured prices, and runs it with MVP_AI_PRICES', async () => {

@@ -59,8 +59,10 @@ export interface RunnerConfig {
     maxCostUsd: number | undefined;
     /** MVP_AI_PRICES: USD per million tokens, for a model the built-in table does not know (or to override it). */
     prices: AiPrices | undefined;
-    /** MVP_AI_THINKING_BUDGET: extended thinking's budget_tokens per turn (inside max_tokens); unset is off. */
-    thinkingBudgetTokens: number | undefined;
+    /** MVP_AI_THINKING: `off` (default), `adaptive`, or a manual budget_tokens per turn (models before Claude 4.7). */
+    thinking: 'adaptive' | number | undefined;
+    /** MVP_AI_EFFORT: output_config.effort (low, medium, high, xhigh, max); unset is the API's default. */
+    effort: 'low' | 'medium' | 'high' | 'xhigh' | 'max' | undefined;
     /** MVP_AI_DEPENDENCIES_ALLOW / MVP_AI_DEPENDENCIES_DENY: npm packages add_dependency may (not) add. */
     dependencies: { allow: string[] | undefined; deny: string[] | undefined };
   };
@@ -247,10 +249,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
           : integer('MVP_AI_MAX_OUTPUT_TOKENS', 200_000, 1_000, 10_000_000),
       maxCostUsd: decimal('MVP_AI_MAX_COST_USD'),
       prices: aiPrices(read('MVP_AI_PRICES'), problems),
-      thinkingBudgetTokens:
-        read('MVP_AI_THINKING_BUDGET') === undefined
+      thinking: aiThinking(read('MVP_AI_THINKING'), problems),
+      effort:
+        read('MVP_AI_EFFORT') === undefined
           ? undefined
-          : integer('MVP_AI_THINKING_BUDGET', 1_024, 1_024, 1_000_000),
+          : oneOf('MVP_AI_EFFORT', ['low', 'medium', 'high', 'xhigh', 'max'] as const, 'high'),
       dependencies: {
         allow: packageList('MVP_AI_DEPENDENCIES_ALLOW', read('MVP_AI_DEPENDENCIES_ALLOW'), problems),
         deny: packageList('MVP_AI_DEPENDENCIES_DENY', read('MVP_AI_DEPENDENCIES_DENY'), problems),
@@ -318,6 +321,22 @@ const PRICE_FIELDS = {
   cacheWrite1h: 'cacheWrite1hPerMTok',
   cacheRead: 'cacheReadPerMTok',
 } as const;
+
+/** MVP_AI_THINKING: `off`, `adaptive`, or a manual budget_tokens. */
+function aiThinking(value: string | undefined, problems: ConfigError[]): 'adaptive' | number | undefined {
+  if (value === undefined || value === 'off') return undefined;
+  if (value === 'adaptive') return value;
+  const budget = parseWholeNumber(value, 1_024, 1_000_000);
+  if (budget === undefined) {
+    problems.push(
+      new ConfigError(
+        'MVP_AI_THINKING',
+        'must be off, adaptive, or a manual budget_tokens from 1024 to 1000000',
+      ),
+    );
+  }
+  return budget;
+}
 
 /** MVP_NPM_SCOPE_REGISTRIES, e.g. `@acme=https://npm.acme.example/`. */
 function scopeRegistries(value: string | undefined, problems: ConfigError[]): Record<string, string> {

@@ -29,7 +29,7 @@ describe('Messages API stand-in', () => {
     const body = {
       model: 'claude-sonnet-5-5',
       max_tokens: 2_048,
-      thinking: { type: 'enabled' as const, budget_tokens: 1_024 },
+      thinking: { type: 'adaptive' as const },
       messages: [{ role: 'user' as const, content: 'hi' }],
     };
     const raw = await fetch(`${standIn.url}/v1/messages`, {
@@ -312,5 +312,37 @@ describe('pricing', () => {
       cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 1_000_000 },
     });
     expect(costOf(oneHour, prices)).toBeCloseTo(4, 6);
+  });
+  it('refuses manual thinking on models that take adaptive only, adaptive on older ones, and an unknown effort', async () => {
+    standIn = await startMessagesStandIn({
+      apiKey: KEY,
+      script: () => ({ kind: 'message', content: [{ type: 'text', text: 'ok' }], stopReason: 'end_turn' }),
+    });
+    const client = new Anthropic({ apiKey: KEY, baseURL: standIn.url, maxRetries: 0 });
+    const ask = (model: string, extra: Record<string, unknown>) =>
+      client.messages
+        .create({ model, max_tokens: 4_096, messages: [{ role: 'user', content: 'hi' }], ...extra } as never)
+        .then(
+          () => 'ok',
+          (error: { status?: number; error?: { error?: { message?: string } } }) =>
+            `${error.status}: ${error.error?.error?.message ?? ''}`,
+        );
+    const manual = { thinking: { type: 'enabled', budget_tokens: 1_024 } };
+    const adaptive = { thinking: { type: 'adaptive' } };
+    expect(await ask('claude-sonnet-5-5', manual)).toMatch(
+      /^400: "thinking\.type\.enabled" is not supported for this model/,
+    );
+    expect(await ask('claude-opus-4-7', manual)).toMatch(/^400: /);
+    expect(await ask('claude-sonnet-5-5', adaptive)).toBe('ok');
+    expect(await ask('claude-haiku-4-5', manual)).toBe('ok');
+    expect(await ask('claude-haiku-4-5', adaptive)).toMatch(
+      /^400: "thinking\.type\.adaptive" is not supported/,
+    );
+    expect(await ask('claude-sonnet-4-6', manual)).toBe('ok');
+    expect(await ask('claude-sonnet-4-6', adaptive)).toBe('ok');
+    expect(await ask('claude-sonnet-5-5', { output_config: { effort: 'high' } })).toBe('ok');
+    expect(await ask('claude-sonnet-5-5', { output_config: { effort: 'extreme' } })).toMatch(
+      /^400: output_config\.effort/,
+    );
   });
 });

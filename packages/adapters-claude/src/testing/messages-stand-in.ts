@@ -121,7 +121,9 @@ export function approxTokens(text: string): number {
  *
  * It holds the client to the API's documented rules, with the API's messages: tool_use answered
  * by tool_result blocks (first) in the very next user message and no tool_result without its
- * tool_use; `thinking.budget_tokens` of at least 1024 and below `max_tokens`; thinking blocks
+ * tool_use; manual thinking refused by the models that take adaptive thinking only (Claude 4.7
+ * and later) and adaptive by those before it (4.5 and earlier); `output_config.effort` one of
+ * the documented levels; `thinking.budget_tokens` of at least 1024 and below `max_tokens`; thinking blocks
  * (signed) in every reply when thinking is enabled, sent back unchanged, and a final assistant
  * message with tool use starting with one. It answers 529 when `overload` says so.
  */
@@ -200,7 +202,7 @@ export async function startMessagesStandIn(options: MessagesStandInOptions): Pro
       );
       return;
     }
-    const thinking = thinkingOf(body) !== undefined;
+    const thinking = thinkingOn(body);
     const scriptedThinking = reply.content.some((b) => b.type === 'thinking');
     if (scriptedThinking && !thinking) {
       // The API returns thinking only when asked: a script that says otherwise is wrong.
@@ -340,11 +342,23 @@ function streamMessage(
 
 const THINKING_DOCS = 'https://docs.claude.com/en/docs/build-with-claude/extended-thinking';
 
-/** The request's thinking budget when it enables extended thinking. */
+/** The request's thinking budget when it enables manual (extended) thinking. */
 function thinkingOf(body: WireBody): number | undefined {
   const thinking = body.thinking as { type?: unknown; budget_tokens?: unknown } | undefined;
   return thinking?.type === 'enabled' ? Number(thinking.budget_tokens) : undefined;
 }
+
+/** Whether the request turns thinking on, manual or adaptive. */
+function thinkingOn(body: WireBody): boolean {
+  const type = (body.thinking as { type?: unknown } | undefined)?.type;
+  return type === 'enabled' || type === 'adaptive';
+}
+
+// Per Anthropic's extended-thinking page: Claude 4.7 and later take adaptive thinking only (manual
+// is a 400); Claude 4.5 and earlier take manual only. Claude 4.6 and Mythos take both.
+const ADAPTIVE_ONLY = /^claude-(opus|sonnet|haiku)-(4-[7-9]|[5-9])(-|$)/;
+const MANUAL_ONLY = /^claude-(3|(opus|sonnet|haiku)-(3|4-[0-5]|4)(-\d{8})?$)/;
+const EFFORTS = ['low', 'medium', 'high', 'xhigh', 'max'];
 
 const blocksOf = (message: { content: string | WireBlock[] }): WireBlock[] =>
   Array.isArray(message.content) ? message.content : [];
@@ -364,6 +378,19 @@ function validate(
   if (breakpoints > 4)
     return `A maximum of 4 blocks with cache_control may be provided. Found ${breakpoints}.`;
   const budget = thinkingOf(body);
+  if (budget !== undefined && ADAPTIVE_ONLY.test(body.model)) {
+    return '"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" and "output_config.effort" to control thinking behavior.';
+  }
+  if (
+    (body.thinking as { type?: unknown } | undefined)?.type === 'adaptive' &&
+    MANUAL_ONLY.test(body.model)
+  ) {
+    return '"thinking.type.adaptive" is not supported for this model. Use "thinking.type.enabled" with "budget_tokens".';
+  }
+  const effort = (body['output_config'] as { effort?: unknown } | undefined)?.effort;
+  if (effort !== undefined && effort !== null && !EFFORTS.includes(String(effort))) {
+    return `output_config.effort: Input should be ${EFFORTS.map((e) => `'${e}'`).join(', ')}`;
+  }
   if (budget !== undefined) {
     if (!Number.isInteger(budget) || budget < 1024)
       return 'thinking.enabled.budget_tokens: Input should be greater than or equal to 1024';
