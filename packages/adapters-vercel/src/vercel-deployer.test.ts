@@ -83,14 +83,19 @@ describe('Vercel deployer', () => {
   function deployWith(
     subject: ReturnType<typeof deployer>,
     outputDir: string,
-    overrides: { jobId?: string; commit?: string; checkpoint?: ReturnType<typeof memoryCheckpoint> } = {},
+    overrides: {
+      jobId?: string;
+      commit?: string;
+      siteName?: string;
+      checkpoint?: Parameters<ReturnType<typeof deployer>['deploy']>[0]['checkpoint'];
+    } = {},
   ) {
     const report = recordingReporter();
     const checkpoint = overrides.checkpoint ?? memoryCheckpoint();
     const promise = subject.deploy({
       jobId: overrides.jobId ?? 'job_v1',
       commit: overrides.commit ?? 'a1b2c3d4e5f6',
-      siteName: 'eventhub',
+      siteName: overrides.siteName ?? 'eventhub',
       projectName: 'eventhub',
       outputDir,
       checkpoint,
@@ -174,6 +179,69 @@ describe('Vercel deployer', () => {
     expect(await fetchPage(`${second.productionUrl}/app.js`)).toBe('let a = 2');
   });
 
+  it('gives each job its own project: two founders with the same product get two live sites', async () => {
+    const a = await deployWith(deployer(), await site({ 'index.html': '<h1>EventHub of A</h1>' }), {
+      jobId: 'job_a',
+      siteName: 'eventhub-aaaaaa',
+    }).promise;
+    const b = await deployWith(deployer(), await site({ 'index.html': '<h1>EventHub of B</h1>' }), {
+      jobId: 'job_b',
+      siteName: 'eventhub-bbbbbb',
+    }).promise;
+    expect(standIn.projects().map((p) => p.name)).toEqual(['eventhub-aaaaaa', 'eventhub-bbbbbb']);
+    const [projectA, projectB] = standIn.projects();
+    expect(a.resources?.vercel?.projectId).toBe(projectA!.id);
+    expect(b.resources?.vercel?.projectId).toBe(projectB!.id);
+    // Every deployment went into its own job's project.
+    for (const d of standIn.deployments())
+      expect(d.projectId).toBe(d.meta.jobId === 'job_a' ? projectA!.id : projectB!.id);
+    expect(a.productionUrl).not.toBe(b.productionUrl);
+    expect(await fetchPage(a.productionUrl)).toContain('EventHub of A');
+    expect(await fetchPage(b.productionUrl)).toContain('EventHub of B');
+  });
+
+  it('creates the project and checkpoints its id before the first deployment', async () => {
+    const checkpoint = memoryCheckpoint();
+    const saves: { key: string; creates: number }[] = [];
+    const watched = {
+      get saved() {
+        return checkpoint.saved;
+      },
+      save: async (data: Record<string, unknown>) => {
+        for (const key of Object.keys(data)) saves.push({ key, creates: creates() });
+        await checkpoint.save(data);
+      },
+    };
+    await deployWith(deployer(), await site({ 'index.html': '<h1>EventHub</h1>' }), { checkpoint: watched })
+      .promise;
+    expect(saves[0]).toEqual({ key: 'projectId', creates: 0 });
+    expect(checkpoint.data.projectId).toBe(standIn.projects()[0]!.id);
+    expect(standIn.requests.filter((r) => r.method === 'POST' && r.path === '/v11/projects')).toHaveLength(1);
+  });
+
+  it('finds its project again when an attempt died between creating it and the checkpoint', async () => {
+    const dir = await site({ 'index.html': '<h1>EventHub</h1>' });
+    const dying = {
+      saved: undefined,
+      save: async () => {
+        throw new Error('runner died');
+      },
+    };
+    await expect(deployWith(deployer(), dir, { checkpoint: dying }).promise).rejects.toThrow('runner died');
+    expect(standIn.projects()).toHaveLength(1);
+    expect(standIn.deployments()).toHaveLength(0);
+
+    const retried = deployWith(deployer(), dir);
+    const result = await retried.promise;
+    expect(standIn.projects()).toHaveLength(1); // the 409 led to the same project, not a second one
+    expect(result.resources?.vercel?.projectId).toBe(standIn.projects()[0]!.id);
+    expect(retried.report.lines.join('\n')).toMatch(/Using the job's Vercel project eventhub/);
+    // The next attempt with the checkpoint reads the project by id and creates none.
+    const again = deployWith(deployer(), dir, { checkpoint: retried.checkpoint });
+    await again.promise;
+    expect(standIn.requests.filter((r) => r.method === 'POST' && r.path === '/v11/projects')).toHaveLength(2);
+  });
+
   it('saves the deployment id in the checkpoint before it polls', async () => {
     const dir = await site({ 'index.html': '<h1>EventHub</h1>' });
     const checkpoint = memoryCheckpoint();
@@ -254,7 +322,7 @@ describe('Vercel deployer', () => {
     expect(lost.report.lines.join('\n')).toMatch(/Reusing staging deployment dpl_/);
     const list = standIn.requests.find((r) => r.path === '/v6/deployments');
     expect(list?.query).toMatchObject({
-      projectId: 'eventhub',
+      projectId: standIn.projects()[0]!.id,
       'meta-jobId': 'job_v1',
       'meta-commit': 'a1b2c3d4e5f6',
       'meta-stage': 'staging',

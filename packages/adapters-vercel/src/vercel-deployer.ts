@@ -105,6 +105,12 @@ export interface VercelDeployment {
   meta?: Record<string, string>;
 }
 
+/** The fields of a project this adapter reads (GET /v9/projects/{idOrName}, POST /v11/projects). */
+export interface VercelProject {
+  id: string;
+  name: string;
+}
+
 interface ListedDeployment {
   uid: string;
   url: string | null;
@@ -193,7 +199,17 @@ export function createVercelDeployer(
       const bytes = site.files.reduce((sum, f) => sum + f.size, 0);
       report.log(`Hashed ${plural(site.files.length, 'file')} (${formatBytes(bytes)}) for Vercel`);
 
-      const run: Run = { jobId, commit, projectName, checkpoint, report, signal, files: site.files };
+      const project = await ensureProject({ projectName, checkpoint, report, signal });
+      const run: Run = {
+        jobId,
+        commit,
+        projectName,
+        projectId: project.id,
+        checkpoint,
+        report,
+        signal,
+        files: site.files,
+      };
       const saved = checkpoint.saved?.commit === commit ? checkpoint.saved : undefined;
 
       const staging = await ensureDeployment(run, 'staging', savedId(saved, 'stagingDeploymentId'));
@@ -209,7 +225,7 @@ export function createVercelDeployer(
         productionUrl = publicUrl(productionHost(production));
         report.log(`Production is live at ${productionUrl}`);
       }
-      const projectId = production.projectId ?? stagingReady.projectId ?? projectName;
+      const projectId = project.id;
       return {
         provider: 'vercel',
         deploymentId: production.id,
@@ -226,10 +242,66 @@ export function createVercelDeployer(
     jobId: string;
     commit: string;
     projectName: string;
+    /** The job's own Vercel project (its id, checkpointed before the first deployment). */
+    projectId: string;
     checkpoint: StepCheckpoint;
     report: ProgressReporter;
     signal: AbortSignal | undefined;
     files: SiteFile[];
+  }
+
+  /**
+   * The job's Vercel project, named `siteName`: the one checkpointed by an earlier attempt, else a
+   * new one (POST /v11/projects), else (409: an attempt made it and died before the checkpoint,
+   * or an earlier commit of this job) the one of that name. Its id is saved before any deployment.
+   */
+  async function ensureProject(run: Pick<Run, 'projectName' | 'checkpoint' | 'report' | 'signal'>) {
+    const savedProject = savedId(run.checkpoint.saved, 'projectId');
+    if (savedProject) {
+      const found = await getProject(savedProject, run.signal);
+      if (found) return found;
+      run.report.log(
+        `The saved Vercel project ${savedProject} is gone; making the job's project again`,
+        'warn',
+      );
+    }
+    const created = await api.send<VercelProject>('create project', '/v11/projects', {
+      method: 'POST',
+      json: { name: run.projectName, ...projectSettings },
+      signal: run.signal,
+    });
+    let project: VercelProject;
+    if (created.ok) {
+      project = created.value;
+      run.report.log(`Created Vercel project ${project.name} (${project.id})`);
+    } else if (created.failure.status === 409) {
+      const found = await getProject(run.projectName, run.signal);
+      if (!found)
+        throw new TransientError(`Vercel says project ${run.projectName} exists but cannot find it`);
+      project = found;
+      run.report.log(`Using the job's Vercel project ${project.name} (${project.id})`);
+    } else {
+      throw api.toError(created.failure);
+    }
+    if (!project?.id) throw new TransientError('Vercel answered the project call without a project id');
+    if (project.id !== savedProject) await run.checkpoint.save({ projectId: project.id });
+    return project;
+  }
+
+  async function getProject(
+    idOrName: string,
+    signal: AbortSignal | undefined,
+  ): Promise<VercelProject | undefined> {
+    const result = await api.send<VercelProject>(
+      'get project',
+      `/v9/projects/${encodeURIComponent(idOrName)}`,
+      {
+        signal,
+      },
+    );
+    if (result.ok) return result.value;
+    if (result.failure.status === 404) return undefined;
+    throw api.toError(result.failure);
   }
 
   /** The deployment for this stage: the one saved or found for (job, commit), else a new one. */
@@ -278,11 +350,7 @@ export function createVercelDeployer(
     }
     const created = await create(run, stage);
     // Saved before polling: an attempt that dies while Vercel builds picks this one up again.
-    await run.checkpoint.save({
-      commit: run.commit,
-      [key]: created.id,
-      ...(created.projectId ? { projectId: created.projectId } : {}),
-    });
+    await run.checkpoint.save({ commit: run.commit, [key]: created.id });
     run.report.log(`Created ${stage} deployment ${created.id} (${created.readyState})`);
     return created;
   }
@@ -301,7 +369,7 @@ export function createVercelDeployer(
       '/v6/deployments',
       {
         query: {
-          projectId: run.projectName,
+          projectId: run.projectId,
           limit: '20',
           'meta-jobId': run.jobId,
           'meta-commit': run.commit,
@@ -324,6 +392,8 @@ export function createVercelDeployer(
   async function create(run: Run, stage: Stage): Promise<VercelDeployment> {
     const body = {
       name: run.projectName,
+      // The project's id: `project` overrides `name`, so a deployment never lands elsewhere.
+      project: run.projectId,
       files: run.files.map(({ file, sha, size }) => ({ file, sha, size })),
       projectSettings,
       ...(stage === 'production' ? { target } : {}),

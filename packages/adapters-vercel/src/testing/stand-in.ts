@@ -74,6 +74,8 @@ export interface VercelStandIn {
   /** Every accepted upload, in order: one entry per POST /v2/files. */
   readonly uploads: { sha: string; size: number }[];
   deployments(): StandInDeployment[];
+  /** The projects, in the order they were made (by POST /v11/projects or a deployment by name). */
+  projects(): { id: string; name: string }[];
   /** Serves `fault` to the next matching request(s). */
   fail(fault: StandInFault): void;
   /** Makes the next deployment build(s) end in ERROR with this output. */
@@ -84,9 +86,34 @@ export interface VercelStandIn {
 interface Project {
   id: string;
   name: string;
+  /** Build settings given at creation or with the first deployment; undefined until then. */
   settings: unknown;
   production: string | undefined;
+  createdAt: number;
 }
+
+/** The body fields POST /v11/projects takes (a subset of Vercel's; others are refused). */
+const PROJECT_FIELDS = new Set([
+  'name',
+  'framework',
+  'buildCommand',
+  'installCommand',
+  'devCommand',
+  'outputDirectory',
+  'rootDirectory',
+  'publicSource',
+  'serverlessFunctionRegion',
+  'skipGitConnectDuringLink',
+  'commandForIgnoringBuildStep',
+]);
+const SETTING_FIELDS = [
+  'framework',
+  'buildCommand',
+  'installCommand',
+  'devCommand',
+  'outputDirectory',
+  'rootDirectory',
+];
 
 interface Held extends StandInDeployment {
   states: VercelReadyState[];
@@ -150,13 +177,92 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
     }
 
     if (method === 'POST' && path === '/v2/files') return uploadFile(req, res, body);
+    if (method === 'POST' && path === '/v11/projects') return createProject(res, body);
     if (method === 'POST' && path === '/v13/deployments') return createDeployment(res, body);
     if (method === 'GET' && path === '/v6/deployments') return listDeployments(res, url.searchParams);
-    let match = /^\/v13\/deployments\/([^/]+)$/.exec(path);
+    let match = /^\/v9\/projects\/([^/]+)$/.exec(path);
+    if (method === 'GET' && match) return getProject(res, decodeURIComponent(match[1]!));
+    match = /^\/v13\/deployments\/([^/]+)$/.exec(path);
     if (method === 'GET' && match) return getDeployment(res, decodeURIComponent(match[1]!));
     match = /^\/v3\/deployments\/([^/]+)\/events$/.exec(path);
     if (method === 'GET' && match) return getEvents(res, decodeURIComponent(match[1]!), url.searchParams);
     return send(res, 404, { error: { code: 'not_found', message: 'The requested endpoint was not found' } });
+  }
+
+  function findProject(idOrName: string): Project | undefined {
+    return projects.get(idOrName) ?? [...projects.values()].find((p) => p.name === idOrName);
+  }
+
+  function projectView(project: Project) {
+    const settings = (project.settings ?? {}) as Record<string, unknown>;
+    return {
+      id: project.id,
+      name: project.name,
+      accountId: options.teamId ?? 'user_standin',
+      createdAt: project.createdAt,
+      updatedAt: project.createdAt,
+      framework: settings.framework ?? null,
+      buildCommand: settings.buildCommand ?? null,
+      installCommand: settings.installCommand ?? null,
+      devCommand: settings.devCommand ?? null,
+      outputDirectory: settings.outputDirectory ?? null,
+      rootDirectory: settings.rootDirectory ?? null,
+      nodeVersion: '22.x',
+      directoryListing: false,
+      targets: project.production ? { production: { id: project.production } } : {},
+    };
+  }
+
+  function createProject(res: ServerResponse, raw: Buffer): undefined {
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      return send(res, 400, { error: { code: 'bad_request', message: 'Invalid JSON' } });
+    }
+    const extra = Object.keys(body).find((key) => !PROJECT_FIELDS.has(key));
+    if (extra) {
+      return send(res, 400, {
+        error: {
+          code: 'bad_request',
+          message: `Invalid request: should NOT have additional property \`${extra}\`.`,
+        },
+      });
+    }
+    const name = body.name;
+    // Vercel's rule: lowercase, up to 100 characters, letters, digits, `.`, `_`, `-`, no `---`.
+    if (typeof name !== 'string' || !/^[a-z0-9._-]{1,100}$/.test(name) || name.includes('---')) {
+      return send(res, 400, {
+        error: {
+          code: 'bad_request',
+          message:
+            'Project names can be up to 100 characters long and must be lowercase. They can include letters, digits, and the following characters: ".", "_", "-". However, they cannot contain the sequence "---".',
+        },
+      });
+    }
+    if (findProject(name)) {
+      return send(res, 409, {
+        error: { code: 'conflict', message: `A project with the name ${name} already exists.` },
+      });
+    }
+    const settings = Object.fromEntries(
+      SETTING_FIELDS.filter((key) => key in body).map((key) => [key, body[key]]),
+    );
+    const project: Project = {
+      id: `prj_${randomBytes(12).toString('hex')}`,
+      name,
+      settings: Object.keys(settings).length ? settings : undefined,
+      production: undefined,
+      createdAt: tick(),
+    };
+    projects.set(project.id, project);
+    send(res, 200, projectView(project));
+  }
+
+  function getProject(res: ServerResponse, idOrName: string): undefined {
+    const project = findProject(idOrName);
+    if (!project) return send(res, 404, { error: { code: 'not_found', message: 'Project not found' } });
+    send(res, 200, projectView(project));
   }
 
   function uploadFile(req: IncomingMessage, res: ServerResponse, body: Buffer): undefined {
@@ -186,6 +292,7 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
   function createDeployment(res: ServerResponse, raw: Buffer): undefined {
     let body: {
       name?: unknown;
+      project?: unknown;
       files?: { file?: unknown; sha?: unknown; size?: unknown }[];
       projectSettings?: unknown;
       target?: unknown;
@@ -227,8 +334,16 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
         error: { code: 'invalid_file_size', message: `Wrong size for ${wrongSize.file}` },
       });
     }
-    let project = [...projects.values()].find((p) => p.name === body.name);
-    if (!project) {
+    let project: Project | undefined;
+    if (body.project !== undefined) {
+      // `project` (id or name) overrides `name`, and must exist.
+      project = typeof body.project === 'string' ? findProject(body.project) : undefined;
+      if (!project) return send(res, 404, { error: { code: 'not_found', message: 'Project not found' } });
+    } else {
+      // A deployment by `name` alone creates the project implicitly, as Vercel does.
+      project = [...projects.values()].find((p) => p.name === body.name);
+    }
+    if (!project?.settings) {
       if (!body.projectSettings || typeof body.projectSettings !== 'object') {
         return send(res, 400, {
           error: {
@@ -238,13 +353,18 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
           },
         });
       }
-      project = {
-        id: `prj_${randomBytes(12).toString('hex')}`,
-        name: body.name,
-        settings: body.projectSettings,
-        production: undefined,
-      };
-      projects.set(project.id, project);
+      if (project) {
+        project.settings = body.projectSettings;
+      } else {
+        project = {
+          id: `prj_${randomBytes(12).toString('hex')}`,
+          name: body.name,
+          settings: body.projectSettings,
+          production: undefined,
+          createdAt: tick(),
+        };
+        projects.set(project.id, project);
+      }
     }
     if (options.deploymentsPerDay !== undefined && deployments.size >= options.deploymentsPerDay) {
       return send(res, 402, {
@@ -261,7 +381,7 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
     const created = tick();
     const held: Held = {
       id,
-      name: body.name,
+      name: project.name,
       projectId: project.id,
       // A trailing slash, so pages resolve relative links inside the deployment as on a real host.
       url: `${host}/d/${id}/`,
@@ -430,6 +550,7 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
         meta: { ...rest.meta },
         files: [...rest.files],
       })),
+    projects: () => [...projects.values()].map(({ id, name }) => ({ id, name })),
     fail: (fault) => void faults.push({ ...fault, left: fault.times ?? 1 }),
     failBuilds: (failure) => void buildFailures.push({ ...failure, count: failure.count ?? 1 }),
     close: () =>
