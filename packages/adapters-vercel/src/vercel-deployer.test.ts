@@ -31,8 +31,11 @@ async function site(files: Record<string, string>): Promise<string> {
   return dir;
 }
 
-async function fetchPage(url: string): Promise<string | undefined> {
-  const response = await fetch(url);
+async function fetchPage(
+  url: string,
+  headers?: Readonly<Record<string, string>>,
+): Promise<string | undefined> {
+  const response = await fetch(url, headers ? { headers: { ...headers } } : {});
   return response.ok ? response.text() : undefined;
 }
 
@@ -154,7 +157,7 @@ describe('Vercel deployer', () => {
       stagingDeploymentId: staging!.id,
       productionDeploymentId: production!.id,
     });
-    expect(await fetchPage(result.stagingUrl)).toContain('EventHub');
+    expect(await fetchPage(result.stagingUrl, result.stagingHeaders)).toContain('EventHub');
     expect(await fetchPage(`${result.productionUrl}/assets/app.js`)).toBe('console.log(1)');
     // Every call names the team; every create skips the framework confirmation.
     expect(standIn.requests.every((r) => r.query.teamId === TEAM)).toBe(true);
@@ -240,6 +243,72 @@ describe('Vercel deployer', () => {
     const again = deployWith(deployer(), dir, { checkpoint: retried.checkpoint });
     await again.promise;
     expect(standIn.requests.filter((r) => r.method === 'POST' && r.path === '/v11/projects')).toHaveLength(2);
+  });
+
+  it('checks staging through Deployment Protection with the project’s automation bypass', async () => {
+    const registered: string[] = [];
+    const { promise, checkpoint, report } = deployWith(
+      deployer({}, { registerSecret: (value) => registered.push(value) }),
+      await site({ 'index.html': '<h1>EventHub</h1>' }),
+    );
+    const result = await promise;
+    const secret = result.stagingHeaders?.['x-vercel-protection-bypass'];
+    expect(secret).toMatch(/^[A-Za-z0-9]{32}$/);
+    expect(registered).toEqual([secret]);
+    // Staging (a deployment URL) is private; production's domain is public.
+    expect(await fetchPage(result.stagingUrl)).toBeUndefined();
+    expect((await fetch(result.stagingUrl)).status).toBe(401);
+    expect(await fetchPage(result.stagingUrl, result.stagingHeaders)).toContain('EventHub');
+    expect(await fetchPage(result.productionUrl)).toContain('EventHub');
+    // The production deployment's own URL stays private: production is never reported as it.
+    const production = standIn.deployments().find((d) => d.target === 'production')!;
+    expect((await fetch(`${standIn.apiUrl}/d/${production.id}/`)).status).toBe(401);
+    expect(result.productionUrl).not.toContain(production.id);
+    // The secret is nowhere but in the result.
+    expect(JSON.stringify(checkpoint.data)).not.toContain(secret);
+    expect(report.lines.join('\n')).not.toContain(secret);
+    expect(JSON.stringify(result.resources)).not.toContain(secret);
+
+    // The next deploy of the job reads the same secret from the project instead of making another.
+    const next = await deployWith(deployer(), await site({ 'index.html': '<h1>EventHub v2</h1>' }), {
+      commit: 'c0ffee9',
+    }).promise;
+    expect(next.stagingHeaders).toEqual(result.stagingHeaders);
+    expect(standIn.requests.filter((r) => r.path.endsWith('/protection-bypass'))).toHaveLength(1);
+  });
+
+  it('keeps a bypass secret out of its errors', async () => {
+    const first = await deployWith(deployer(), await site({ 'index.html': '<h1>EventHub</h1>' })).promise;
+    const secret = first.stagingHeaders!['x-vercel-protection-bypass']!;
+    standIn.fail({
+      method: 'POST',
+      path: '/v13/deployments',
+      status: 400,
+      body: { error: { code: 'bad_request', message: `Rejected, bypass was ${secret}` } },
+    });
+    const error = await failure(
+      deployWith(deployer(), await site({ 'index.html': '<h1>EventHub v2</h1>' }), { commit: 'c0ffee9' })
+        .promise,
+    );
+    expect(error.message).toContain(REDACTED);
+    expect(`${error.message}${error.stack}`).not.toContain(secret);
+  });
+
+  it('waits for a late production alias within maxWaitMs', async () => {
+    await start({ aliasDelayPolls: 3 });
+    const result = await deployWith(deployer(), await site({ 'index.html': '<h1>EventHub</h1>' })).promise;
+    expect(result.productionUrl).toBe(`${standIn.apiUrl}/p/eventhub/`);
+    expect(await fetchPage(result.productionUrl)).toContain('EventHub');
+  });
+
+  it('fails naming the missing alias, and never falls back to the protected deployment URL', async () => {
+    await start({ assignAliases: false });
+    const error = await failure(
+      deployWith(deployer({ maxWaitMs: 50, pollIntervalMs: 10 }), await site({ 'index.html': 'x' })).promise,
+    );
+    expect(error.code).toBe('TRANSIENT');
+    expect(error.message).toMatch(/no production alias \(project eventhub's domain/);
+    expect(error.message).toMatch(/behind Deployment Protection/);
   });
 
   it('saves the deployment id in the checkpoint before it polls', async () => {
@@ -433,7 +502,7 @@ describe('Vercel deployer', () => {
       await site({ 'index.html': '<h1>EventHub</h1>' }),
     ).promise;
     expect(drops).toBeLessThan(0);
-    expect(await fetchPage(result.stagingUrl)).toContain('EventHub');
+    expect(await fetchPage(result.stagingUrl, result.stagingHeaders)).toContain('EventHub');
   });
 
   it('stops at once when its signal is aborted while it waits', async () => {
@@ -512,7 +581,7 @@ describe('Vercel deployer', () => {
   it('serves exactly what was deployed, so the done gate fails a page without the product', async () => {
     const result = await deployWith(deployer(), await site({ 'index.html': '<h1>Coming soon</h1>' })).promise;
     expect(await fetchPage(result.productionUrl)).not.toContain('EventHub');
-    expect(await fetchPage(`${result.stagingUrl}/missing.html`)).toBeUndefined();
+    expect(await fetchPage(`${result.stagingUrl}/missing.html`, result.stagingHeaders)).toBeUndefined();
   });
 
   it('makes a single deployment when the target is preview', async () => {

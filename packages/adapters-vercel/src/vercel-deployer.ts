@@ -76,6 +76,11 @@ export interface VercelDeployerDeps {
   now?: () => number;
   /** The process's redactor (it must know the token). Default: one that knows the token. */
   redact?: Redactor;
+  /**
+   * Tells the process about a secret this adapter learnt (the project's protection bypass), so
+   * its logs and records redact it too. The adapter redacts it in its own messages either way.
+   */
+  registerSecret?: (value: string) => void;
 }
 
 /** Vercel's readyState values (GET /v13/deployments/{id}). */
@@ -109,7 +114,12 @@ export interface VercelDeployment {
 export interface VercelProject {
   id: string;
   name: string;
+  /** Protection Bypass for Automation entries, keyed by the secret itself. */
+  protectionBypass?: Record<string, { scope?: string; createdAt?: number }> | null;
 }
+
+/** The header Vercel's Deployment Protection lets automation through with. */
+export const PROTECTION_BYPASS_HEADER = 'x-vercel-protection-bypass';
 
 interface ListedDeployment {
   uid: string;
@@ -131,8 +141,6 @@ interface DeploymentEvent {
 type Stage = 'staging' | 'production';
 
 const FINISHED_BADLY = new Set<VercelReadyState>(['ERROR', 'CANCELED', 'BLOCKED']);
-/** Polls after READY to wait for the production alias before settling for the deployment URL. */
-const ALIAS_POLLS = 3;
 /** Consecutive 5xx / network failures a poll loop rides out before giving up. */
 const POLL_FAILURES_TOLERATED = 3;
 const MAX_POLL_INTERVAL_MS = 15_000;
@@ -161,7 +169,17 @@ export function createVercelDeployer(
   const maxWaitMs = positiveInt(settings.maxWaitMs, 10 * 60_000, 'maxWaitMs');
   const target = settings.target?.trim() || 'production';
   const projectSettings = { ...STATIC_PROJECT_SETTINGS, ...settings.projectSettings };
-  const redact = deps.redact ?? createRedactor([settings.token]);
+  const processRedact = deps.redact ?? createRedactor([settings.token]);
+  // Bypass secrets learnt while deploying are redacted here even if the process does not know them.
+  const learnt = new Set<string>();
+  let redactLearnt = createRedactor([]);
+  const redact: Redactor = (text) => redactLearnt(processRedact(text));
+  const learn = (secret: string) => {
+    if (learnt.has(secret)) return;
+    learnt.add(secret);
+    redactLearnt = createRedactor(learnt);
+    deps.registerSecret?.(secret);
+  };
   const now = deps.now ?? Date.now;
   const sleep: SleepLike =
     deps.sleep ?? ((ms, signal) => delay(ms, undefined, signal ? { signal } : undefined));
@@ -200,6 +218,7 @@ export function createVercelDeployer(
       report.log(`Hashed ${plural(site.files.length, 'file')} (${formatBytes(bytes)}) for Vercel`);
 
       const project = await ensureProject({ projectName, checkpoint, report, signal });
+      const bypass = await bypassSecret(project, report, signal);
       const run: Run = {
         jobId,
         commit,
@@ -225,12 +244,15 @@ export function createVercelDeployer(
         productionUrl = publicUrl(productionHost(production));
         report.log(`Production is live at ${productionUrl}`);
       }
+      // Standard Deployment Protection keeps deployment URLs private: the checks of staging go
+      // through with the project's automation bypass; production is its public domain.
       const projectId = project.id;
       return {
         provider: 'vercel',
         deploymentId: production.id,
         stagingUrl,
         productionUrl,
+        stagingHeaders: { [PROTECTION_BYPASS_HEADER]: bypass },
         resources: {
           vercel: { projectId, deploymentId: production.id },
         },
@@ -286,6 +308,39 @@ export function createVercelDeployer(
     if (!project?.id) throw new TransientError('Vercel answered the project call without a project id');
     if (project.id !== savedProject) await run.checkpoint.save({ projectId: project.id });
     return project;
+  }
+
+  /**
+   * The project's Protection Bypass for Automation secret: one it has (the oldest automation one),
+   * else a new one (PATCH /v1/projects/{id}/protection-bypass). A secret: never logged or saved;
+   * the next attempt reads it from the project again.
+   */
+  async function bypassSecret(
+    project: VercelProject,
+    report: ProgressReporter,
+    signal: AbortSignal | undefined,
+  ): Promise<string> {
+    const existing = automationBypasses(project.protectionBypass);
+    if (existing[0]) {
+      learn(existing[0]);
+      return existing[0];
+    }
+    const updated = await api.call<{ protectionBypass?: VercelProject['protectionBypass'] }>(
+      'protection bypass',
+      `/v1/projects/${encodeURIComponent(project.id)}/protection-bypass`,
+      { method: 'PATCH', json: { generate: {} }, signal },
+    );
+    const made = automationBypasses(updated?.protectionBypass);
+    for (const secret of made) learn(secret);
+    if (!made[0]) {
+      throw new TransientError(
+        `Vercel answered the protection bypass call for project ${project.name} without an automation secret`,
+      );
+    }
+    report.log(
+      `Made a Protection Bypass for Automation secret for project ${project.name} (for the staging checks)`,
+    );
+    return made[0]!;
   }
 
   async function getProject(
@@ -454,7 +509,7 @@ export function createVercelDeployer(
     let interval = pollIntervalMs;
     let lastState: string | undefined;
     let failures = 0;
-    let aliasPolls = 0;
+    let waitingForAlias = false;
     for (;;) {
       const result = await api
         .send<VercelDeployment>('get deployment', `/v13/deployments/${encodeURIComponent(id)}`, {
@@ -477,9 +532,15 @@ export function createVercelDeployer(
         }
         switch (deployment.readyState) {
           case 'READY':
-            if (stage === 'staging' || aliasSettled(deployment) || aliasPolls++ >= ALIAS_POLLS) {
-              return deployment;
+            if (stage === 'staging' || hasAlias(deployment)) return deployment;
+            if (deployment.aliasError) {
+              throw new TransientError(
+                redact(
+                  `The production deployment ${id} is READY but Vercel could not give it project ${run.projectName}'s production domain (${[deployment.aliasError.code, deployment.aliasError.message].filter(Boolean).join(': ') || 'no reason given'}); its own URL is behind Deployment Protection, so it is not used instead`,
+                ),
+              );
             }
+            waitingForAlias = true;
             break;
           case 'ERROR':
             throw await buildFailure(run, stage, deployment);
@@ -500,6 +561,11 @@ export function createVercelDeployer(
         throw api.toError(result.failure);
       }
       const elapsed = Math.max(waited, now() - started);
+      if (elapsed >= maxWaitMs && waitingForAlias) {
+        throw new TransientError(
+          `The production deployment ${id} is READY but no production alias (project ${run.projectName}'s domain, e.g. ${run.projectName}.vercel.app) was assigned within ${formatWait(elapsed)}; its own URL is behind Deployment Protection, so it is not used instead`,
+        );
+      }
       if (elapsed >= maxWaitMs) {
         // Retryable: the checkpoint holds the id, so the next attempt resumes polling this one.
         throw new TransientError(
@@ -542,16 +608,26 @@ export function createVercelDeployer(
   }
 }
 
-/** An alias is settled once Vercel assigned it (or said why it could not). */
-function aliasSettled(deployment: VercelDeployment): boolean {
-  return Boolean(deployment.aliasAssigned) || Boolean(deployment.aliasError);
+/** A production deployment counts once Vercel assigned it the project's domain. */
+function hasAlias(deployment: VercelDeployment): boolean {
+  return Boolean(deployment.aliasAssigned) && aliasesOf(deployment).length > 0;
 }
 
-/** The production domain: the shortest alias (the project's own), else the deployment's URL. */
+function aliasesOf(deployment: VercelDeployment): string[] {
+  return (deployment.alias ?? []).filter((a) => typeof a === 'string' && a.length > 0);
+}
+
+/** The production domain: the shortest alias (the project's own). Never the deployment's URL. */
 function productionHost(deployment: VercelDeployment): string {
-  const aliases = (deployment.alias ?? []).filter((a) => typeof a === 'string' && a.length > 0);
-  if (!aliases.length) return deployment.url;
-  return aliases.reduce((best, a) => (a.length < best.length ? a : best));
+  return aliasesOf(deployment).reduce((best, a) => (a.length < best.length ? a : best));
+}
+
+/** The automation bypass secrets in a project's `protectionBypass` map, oldest first. */
+function automationBypasses(map: VercelProject['protectionBypass']): string[] {
+  return Object.entries(map ?? {})
+    .filter(([secret, entry]) => secret && entry?.scope === 'automation-bypass')
+    .sort(([, a], [, b]) => (a.createdAt ?? 0) - (b.createdAt ?? 0))
+    .map(([secret]) => secret);
 }
 
 function savedId(saved: Readonly<Record<string, unknown>> | undefined, key: string): string | undefined {

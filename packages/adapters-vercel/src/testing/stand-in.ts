@@ -35,6 +35,17 @@ export interface VercelStandInOptions {
   progression?: VercelReadyState[];
   /** Create calls beyond this many are refused as Vercel's Hobby daily cap does (402, api-deployments-free-per-day). */
   deploymentsPerDay?: number;
+  /**
+   * Deployment Protection as new projects get it (default `standard`, Vercel's default): every
+   * deployment URL answers 401 unless the request carries one of the project's automation bypass
+   * secrets (`x-vercel-protection-bypass` header or query parameter, or the cookie set with
+   * `x-vercel-set-bypass-cookie`); the production alias stays public. `none` serves everything.
+   */
+  protection?: 'standard' | 'none';
+  /** Status polls of a READY production deployment before its alias is assigned (default 0). */
+  aliasDelayPolls?: number;
+  /** `false`: production aliases are never assigned (a domain Vercel cannot give). Default true. */
+  assignAliases?: boolean;
 }
 
 export interface StandInRequest {
@@ -75,7 +86,7 @@ export interface VercelStandIn {
   readonly uploads: { sha: string; size: number }[];
   deployments(): StandInDeployment[];
   /** The projects, in the order they were made (by POST /v11/projects or a deployment by name). */
-  projects(): { id: string; name: string }[];
+  projects(): { id: string; name: string; bypassSecrets: string[] }[];
   /** Serves `fault` to the next matching request(s). */
   fail(fault: StandInFault): void;
   /** Makes the next deployment build(s) end in ERROR with this output. */
@@ -90,6 +101,12 @@ interface Project {
   settings: unknown;
   production: string | undefined;
   createdAt: number;
+  /** Protection Bypass for Automation secrets, keyed by the secret as Vercel's API returns them. */
+  protectionBypass: Record<
+    string,
+    { createdAt: number; createdBy: string; scope: 'automation-bypass'; isEnvVar: boolean }
+  >;
+  protected: boolean;
 }
 
 /** The body fields POST /v11/projects takes (a subset of Vercel's; others are refused). */
@@ -118,6 +135,8 @@ const SETTING_FIELDS = [
 interface Held extends StandInDeployment {
   states: VercelReadyState[];
   step: number;
+  /** Status polls answered since it became READY (the alias comes after `aliasDelayPolls`). */
+  readyPolls: number;
   events: { type: string; created: number; text: string }[];
   failure: BuildFailure | undefined;
 }
@@ -127,6 +146,10 @@ const DEFAULT_TOKEN = 'vercel_standin_token_5f2c9a7e41';
 export async function startVercelStandIn(options: VercelStandInOptions = {}): Promise<VercelStandIn> {
   const token = options.token ?? DEFAULT_TOKEN;
   const progression = options.progression ?? ['QUEUED', 'BUILDING', 'READY'];
+  const aliasDelayPolls = options.aliasDelayPolls ?? 0;
+  const protectNew = (options.protection ?? 'standard') === 'standard';
+  /** Cookies handed out by `x-vercel-set-bypass-cookie`, and the project each one opens. */
+  const bypassCookies = new Map<string, string>();
   const blobs = new Map<string, Buffer>();
   const projects = new Map<string, Project>();
   const deployments = new Map<string, Held>();
@@ -150,7 +173,7 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
     const path = url.pathname;
     const serving = /^\/(d|p)\/([^/]+)(\/.*)?$/.exec(path);
     if (serving && (method === 'GET' || method === 'HEAD'))
-      return serve(res, serving[1]!, serving[2]!, serving[3] ?? '/');
+      return serve(req, res, url, serving[1]!, serving[2]!, serving[3] ?? '/');
 
     const body = await readBody(req);
     requests.push({ method, path, query: Object.fromEntries(url.searchParams) });
@@ -182,6 +205,8 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
     if (method === 'GET' && path === '/v6/deployments') return listDeployments(res, url.searchParams);
     let match = /^\/v9\/projects\/([^/]+)$/.exec(path);
     if (method === 'GET' && match) return getProject(res, decodeURIComponent(match[1]!));
+    match = /^\/v1\/projects\/([^/]+)\/protection-bypass$/.exec(path);
+    if (method === 'PATCH' && match) return updateBypass(res, decodeURIComponent(match[1]!), body);
     match = /^\/v13\/deployments\/([^/]+)$/.exec(path);
     if (method === 'GET' && match) return getDeployment(res, decodeURIComponent(match[1]!));
     match = /^\/v3\/deployments\/([^/]+)\/events$/.exec(path);
@@ -210,7 +235,54 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
       nodeVersion: '22.x',
       directoryListing: false,
       targets: project.production ? { production: { id: project.production } } : {},
+      protectionBypass: { ...project.protectionBypass },
+      ssoProtection: project.protected ? { deploymentType: 'prod_deployment_urls_and_all_previews' } : null,
     };
+  }
+
+  function newBypass(project: Project, secret = randomSecret()): void {
+    const isEnvVar = !Object.values(project.protectionBypass).some((b) => b.isEnvVar);
+    project.protectionBypass[secret] = {
+      createdAt: tick(),
+      createdBy: 'user_standin',
+      scope: 'automation-bypass',
+      isEnvVar,
+    };
+  }
+
+  /** PATCH /v1/projects/{idOrName}/protection-bypass: `generate` and/or `revoke`, nothing else. */
+  function updateBypass(res: ServerResponse, idOrName: string, raw: Buffer): undefined {
+    const project = findProject(idOrName);
+    if (!project) return send(res, 404, { error: { code: 'not_found', message: 'Project not found' } });
+    let body: { generate?: { secret?: unknown }; revoke?: { secret?: unknown; regenerate?: unknown } };
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      return send(res, 400, { error: { code: 'bad_request', message: 'Invalid JSON' } });
+    }
+    const invalid = (message: string) => send(res, 400, { error: { code: 'bad_request', message } });
+    if (!body || typeof body !== 'object' || Array.isArray(body)) return invalid('Invalid request body');
+    const extra = Object.keys(body).find((key) => key !== 'generate' && key !== 'revoke');
+    if (extra) return invalid(`Invalid request: should NOT have additional property \`${extra}\`.`);
+    const { generate, revoke } = body;
+    if (revoke !== undefined) {
+      if (typeof revoke?.secret !== 'string' || typeof revoke.regenerate !== 'boolean')
+        return invalid('Invalid request: `revoke` needs `secret` and `regenerate`.');
+      if (!project.protectionBypass[revoke.secret])
+        return send(res, 404, { error: { code: 'not_found', message: 'Bypass not found' } });
+      delete project.protectionBypass[revoke.secret];
+      if (revoke.regenerate) newBypass(project);
+    }
+    if (generate !== undefined) {
+      if (!generate || typeof generate !== 'object')
+        return invalid('Invalid request: `generate` should be object.');
+      const secret = generate.secret;
+      if (secret !== undefined && (typeof secret !== 'string' || !/^[a-zA-Z0-9]{32}$/.test(secret)))
+        return invalid('Invalid request: `generate.secret` should match pattern "^[a-zA-Z0-9]{32}$".');
+      newBypass(project, secret);
+    }
+    if (generate === undefined && revoke === undefined) newBypass(project);
+    send(res, 200, { protectionBypass: { ...project.protectionBypass } });
   }
 
   function createProject(res: ServerResponse, raw: Buffer): undefined {
@@ -254,6 +326,8 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
       settings: Object.keys(settings).length ? settings : undefined,
       production: undefined,
       createdAt: tick(),
+      protectionBypass: {},
+      protected: protectNew,
     };
     projects.set(project.id, project);
     send(res, 200, projectView(project));
@@ -362,6 +436,8 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
           settings: body.projectSettings,
           production: undefined,
           createdAt: tick(),
+          protectionBypass: {},
+          protected: protectNew,
         };
         projects.set(project.id, project);
       }
@@ -392,6 +468,7 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
       createdAt: created,
       states,
       step: 0,
+      readyPolls: 0,
       events: [
         { type: 'command', created: tick(), text: 'Running build in Washington, D.C., USA (East) – iad1' },
         { type: 'stdout', created: tick(), text: `Downloading ${files.length} deployment files...` },
@@ -405,23 +482,36 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
   function getDeployment(res: ServerResponse, id: string): undefined {
     const held = deployments.get(id) ?? [...deployments.values()].find((d) => d.url === id);
     if (!held) return send(res, 404, { error: { code: 'not_found', message: 'Deployment not found' } });
-    if (held.step < held.states.length - 1) {
+    if (held.readyState === 'READY') {
+      held.readyPolls++;
+    } else if (held.step < held.states.length - 1) {
       held.step++;
       held.readyState = held.states[held.step]!;
       if (held.readyState === 'READY') {
         held.events.push({ type: 'stdout', created: tick(), text: 'Build Completed in /vercel/output [1s]' });
-        if (held.target === 'production') projects.get(held.projectId)!.production = held.id;
       } else if (held.readyState === 'ERROR') {
         for (const line of held.failure?.lines ?? [])
           held.events.push({ type: 'stderr', created: tick(), text: line });
       }
     }
+    if (aliased(held)) projects.get(held.projectId)!.production = held.id;
     send(res, 200, view(held));
+  }
+
+  /** A production deployment gets the project's alias some polls after READY, if at all. */
+  function aliased(held: Held): boolean {
+    return (
+      held.readyState === 'READY' &&
+      held.target === 'production' &&
+      options.assignAliases !== false &&
+      held.readyPolls >= aliasDelayPolls
+    );
   }
 
   function view(held: Held) {
     const ready = held.readyState === 'READY';
     const project = projects.get(held.projectId)!;
+    const production = held.target === 'production';
     return {
       id: held.id,
       url: held.url,
@@ -434,8 +524,8 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
       version: 2,
       meta: held.meta,
       createdAt: held.createdAt,
-      alias: ready && held.target === 'production' ? [`${host}/p/${project.name}/`] : [],
-      aliasAssigned: ready ? held.createdAt : null,
+      alias: aliased(held) ? [`${host}/p/${project.name}/`] : [],
+      aliasAssigned: (production ? aliased(held) : ready) ? held.createdAt : null,
       aliasError: null,
       ...(held.readyState === 'ERROR'
         ? {
@@ -509,7 +599,14 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
     });
   }
 
-  function serve(res: ServerResponse, kind: string, key: string, rest: string): undefined {
+  function serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    kind: string,
+    key: string,
+    rest: string,
+  ): undefined {
     let id: string | undefined = key;
     if (kind === 'p') id = [...projects.values()].find((p) => p.name === key)?.production;
     const held = id ? deployments.get(id) : undefined;
@@ -518,6 +615,31 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
         .writeHead(404, { 'Content-Type': 'text/plain' })
         .end('The deployment could not be found on Vercel.\n\nDEPLOYMENT_NOT_FOUND');
       return;
+    }
+    // Standard Protection: a deployment's own URL is private, the production alias (/p/) public.
+    const project = projects.get(held.projectId)!;
+    const extraHeaders: Record<string, string> = {};
+    if (kind === 'd' && project.protected) {
+      const given = String(
+        req.headers['x-vercel-protection-bypass'] ?? url.searchParams.get('x-vercel-protection-bypass') ?? '',
+      );
+      const cookie = /(?:^|;\s*)_vercel_jwt=([^;]+)/.exec(String(req.headers.cookie ?? ''))?.[1];
+      const bySecret = given !== '' && project.protectionBypass[given] !== undefined;
+      if (!bySecret && !(cookie && bypassCookies.get(cookie) === project.id)) {
+        res
+          .writeHead(401, { 'Content-Type': 'text/html; charset=utf-8' })
+          .end(
+            '<!doctype html><title>Authentication Required</title><h1>Authentication Required</h1><p>Vercel Authentication</p>',
+          );
+        return;
+      }
+      const setCookie = String(req.headers['x-vercel-set-bypass-cookie'] ?? '');
+      if (bySecret && (setCookie === 'true' || setCookie === 'samesitenone')) {
+        const jwt = randomBytes(16).toString('hex');
+        bypassCookies.set(jwt, project.id);
+        extraHeaders['Set-Cookie'] =
+          `_vercel_jwt=${jwt}; Path=/; HttpOnly${setCookie === 'samesitenone' ? '; SameSite=None; Secure' : ''}`;
+      }
     }
     let wanted = decodeURIComponent(rest).replace(/^\/+/, '');
     if (wanted === '' || wanted.endsWith('/')) wanted += 'index.html';
@@ -532,6 +654,7 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
       .writeHead(200, {
         'Content-Type': contentType(file.file),
         'Content-Length': String(content.byteLength),
+        ...extraHeaders,
       })
       .end(content);
   }
@@ -550,7 +673,12 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
         meta: { ...rest.meta },
         files: [...rest.files],
       })),
-    projects: () => [...projects.values()].map(({ id, name }) => ({ id, name })),
+    projects: () =>
+      [...projects.values()].map(({ id, name, protectionBypass }) => ({
+        id,
+        name,
+        bypassSecrets: Object.keys(protectionBypass),
+      })),
     fail: (fault) => void faults.push({ ...fault, left: fault.times ?? 1 }),
     failBuilds: (failure) => void buildFailures.push({ ...failure, count: failure.count ?? 1 }),
     close: () =>
@@ -559,6 +687,12 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
         server.close((error) => (error ? reject(error) : resolve()));
       }),
   };
+}
+
+/** A bypass secret as Vercel makes them: 32 letters and digits. */
+function randomSecret(): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  return [...randomBytes(32)].map((byte) => alphabet[byte % alphabet.length]).join('');
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
