@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ConfigError, PipelineError, REDACTED } from '@mvp-pipeline/core';
+import { type BuildFailedError, ConfigError, PipelineError, REDACTED } from '@mvp-pipeline/core';
 import {
   deployerContract,
   faultyFetch,
@@ -49,7 +49,8 @@ deployerContract(
   { describe, it, expect, beforeEach, afterEach },
   'Vercel REST (local stand-in)',
   async () => {
-    const standIn = await startVercelStandIn({ teamId: TEAM });
+    // Every third status poll is throttled, so the suite runs with the 429s a busy API gives.
+    const standIn = await startVercelStandIn({ teamId: TEAM, pollRateLimit: { every: 3 } });
     // Faults between the deployer and the API, as Node's fetch would raise them.
     const faults = faultyFetch();
     return {
@@ -389,12 +390,13 @@ describe('Vercel deployer', () => {
     await lost.promise;
     expect(standIn.deployments().filter((d) => d.meta.stage === 'staging')).toHaveLength(1);
     expect(lost.report.lines.join('\n')).toMatch(/Reusing staging deployment dpl_/);
+    // Listed with documented filters only (the stand-in refuses `meta-*`); meta is matched here.
     const list = standIn.requests.find((r) => r.path === '/v6/deployments');
-    expect(list?.query).toMatchObject({
+    expect(list?.query).toEqual({
       projectId: standIn.projects()[0]!.id,
-      'meta-jobId': 'job_v1',
-      'meta-commit': 'a1b2c3d4e5f6',
-      'meta-stage': 'staging',
+      target: 'preview',
+      limit: '100',
+      teamId: TEAM,
     });
   });
 
@@ -404,7 +406,13 @@ describe('Vercel deployer', () => {
     standIn.failBuilds({ lines, errorCode: 'BUILD_UTILS_SPAWN_1', errorMessage: 'Command exited with 1' });
     const dir = await site({ 'index.html': '<h1>EventHub</h1>' });
     const error = await failure(deployWith(deployer(), dir).promise);
-    expect(error.code).toBe('PERMANENT');
+    expect(error.code).toBe('BUILD_FAILED');
+    expect((error as BuildFailedError).output).toContain('Error: Command "npm run build" exited with 1');
+    // The events were asked for as JSON (the stand-in streams them otherwise).
+    expect(standIn.requests.find((r) => r.path.endsWith('/events'))?.query).toMatchObject({
+      follow: '0',
+      builds: '1',
+    });
     expect(error.message).toContain('BUILD_UTILS_SPAWN_1');
     expect(error.message).toContain('Error: Command "npm run build" exited with 1');
     expect(error.message).toContain('step 30');
@@ -413,6 +421,7 @@ describe('Vercel deployer', () => {
 
     // The same commit again fails the same way without spending another deployment.
     const again = await failure(deployWith(deployer(), dir, { checkpoint: memoryCheckpoint() }).promise);
+    expect(again.code).toBe('BUILD_FAILED');
     expect(again.message).toContain('exited with 1');
     expect(standIn.deployments()).toHaveLength(1);
   });
@@ -446,6 +455,14 @@ describe('Vercel deployer', () => {
     expect(error.code).toBe('RATE_LIMITED');
     expect(error.retryAfterMs).toBe(3_600_000);
     expect(error.message).toContain('try again in 1 h (after 2026-01-01T13:00:00.000Z)');
+  });
+
+  it('maps the daily deployment cap (as 429 too) to RateLimitedError with the wait', async () => {
+    await start({ deploymentsPerDay: 1, capStatus: 429 });
+    const capped = await failure(deployWith(deployer(), await site({ 'index.html': 'x' })).promise);
+    expect(capped.code).toBe('RATE_LIMITED');
+    expect(capped.retryAfterMs).toBe(24 * 3_600_000);
+    expect(standIn.deployments()).toHaveLength(1); // staging made it; production met the cap
   });
 
   it('maps the daily deployment cap to RateLimitedError with the wait Vercel names', async () => {
@@ -482,6 +499,29 @@ describe('Vercel deployer', () => {
     standIn.fail({ method: 'POST', path: '/v13/deployments', status: 500 });
     const create = await failure(deployWith(deployer(), dir, { commit: 'ffff000' }).promise);
     expect(create.code).toBe('TRANSIENT');
+  });
+
+  it('waits as Retry-After says when a status poll is throttled, then carries on', async () => {
+    await start({ pollRateLimit: { every: 2, retryAfterSeconds: 30 } });
+    const waits: number[] = [];
+    const { promise, report } = deployWith(
+      deployer({ maxWaitMs: 10 * 60_000 }, { sleep: async (ms) => void waits.push(ms) }),
+      await site({ 'index.html': '<h1>EventHub</h1>' }),
+    );
+    const result = await promise;
+    expect(await fetchPage(result.productionUrl)).toContain('EventHub');
+    expect(waits.filter((ms) => ms === 30_000).length).toBeGreaterThanOrEqual(2);
+    expect(report.lines.join('\n')).toMatch(/Vercel asked to wait 30 s before the next status poll/);
+    expect(creates()).toBe(3); // one asks for the files; the 429s made no new deployment
+  });
+
+  it('fails as rate limited when a throttled poll asks to wait past maxWaitMs', async () => {
+    await start({ pollRateLimit: { every: 1, retryAfterSeconds: 3600 } });
+    const error = await failure(
+      deployWith(deployer({ maxWaitMs: 60_000 }), await site({ 'index.html': 'x' })).promise,
+    );
+    expect(error.code).toBe('RATE_LIMITED');
+    expect(error.retryAfterMs).toBe(3_600_000);
   });
 
   it('rides out a few 5xx answers while polling', async () => {

@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
+  BuildFailedError,
   ConfigError,
   createRedactor,
   type Deployer,
@@ -14,7 +15,7 @@ import {
   type StepCheckpoint,
   TransientError,
 } from '@mvp-pipeline/core';
-import { createApiClient, type FetchLike, formatWait, type SleepLike } from './api.js';
+import { createApiClient, type FetchLike, formatWait, retryAfterMs, type SleepLike } from './api.js';
 import { eachLimited, hashSite, type SiteFile } from './files.js';
 
 export type { FetchLike, SleepLike } from './api.js';
@@ -144,6 +145,9 @@ const FINISHED_BADLY = new Set<VercelReadyState>(['ERROR', 'CANCELED', 'BLOCKED'
 /** Consecutive 5xx / network failures a poll loop rides out before giving up. */
 const POLL_FAILURES_TOLERATED = 3;
 const MAX_POLL_INTERVAL_MS = 15_000;
+/** The reuse lookup reads at most this many pages of the project's deployments, newest first. */
+const LIST_PAGES = 5;
+const LIST_PAGE_SIZE = 100;
 const EVENT_TAIL_LINES = 12;
 
 /**
@@ -367,13 +371,7 @@ export function createVercelDeployer(
   ): Promise<{ id: string }> {
     const key = `${stage}DeploymentId`;
     if (saved) {
-      const found = await api.send<VercelDeployment>(
-        'get deployment',
-        `/v13/deployments/${encodeURIComponent(saved)}`,
-        {
-          signal: run.signal,
-        },
-      );
+      const found = await readDeployment(run, saved);
       if (found.ok) {
         if (usable(run, stage, found.value.id, found.value.readyState)) {
           run.report.log(`Resuming ${stage} deployment ${found.value.id} (${found.value.readyState})`);
@@ -388,14 +386,9 @@ export function createVercelDeployer(
     if (listed) {
       const state = listed.readyState ?? listed.state ?? 'QUEUED';
       if (state === 'ERROR') {
-        const full = await api.call<VercelDeployment>(
-          'get deployment',
-          `/v13/deployments/${encodeURIComponent(listed.uid)}`,
-          {
-            signal: run.signal,
-          },
-        );
-        throw await buildFailure(run, stage, full);
+        const full = await readDeployment(run, listed.uid);
+        if (!full.ok) throw api.toError(full.failure);
+        throw await buildFailure(run, stage, full.value);
       }
       run.report.log(
         `Reusing ${stage} deployment ${listed.uid} made earlier for commit ${short(run.commit)}`,
@@ -410,6 +403,24 @@ export function createVercelDeployer(
     return created;
   }
 
+  /** GET /v13/deployments/{id}, waiting out 429s as Vercel asks (up to maxWaitMs in all). */
+  async function readDeployment(run: Run, id: string) {
+    let waited = 0;
+    for (;;) {
+      const result = await api.send<VercelDeployment>(
+        'get deployment',
+        `/v13/deployments/${encodeURIComponent(id)}`,
+        { signal: run.signal },
+      );
+      if (result.ok || result.failure.status !== 429) return result;
+      const wait = retryAfterMs(result.failure, now());
+      if (waited + wait > maxWaitMs) return result;
+      run.report.log(`Vercel asked to wait ${formatWait(wait)} before reading deployment ${id}`);
+      await sleep(wait, run.signal);
+      waited += wait;
+    }
+  }
+
   function usable(run: Run, stage: Stage, id: string, state: VercelReadyState): boolean {
     if (!FINISHED_BADLY.has(state)) return true;
     if (state === 'CANCELED')
@@ -417,30 +428,42 @@ export function createVercelDeployer(
     return false;
   }
 
-  /** A deployment this job already made for this commit and stage (the newest not canceled). */
+  /**
+   * A deployment this job already made for this commit and stage (the newest not canceled),
+   * listed with the documented filters only (project id, target; `until` to page back) and
+   * matched on its `meta` here: the `meta-*` filters the CLI sends are not in the API reference.
+   */
   async function findByMeta(run: Run, stage: Stage): Promise<ListedDeployment | undefined> {
-    const result = await api.send<{ deployments?: ListedDeployment[] }>(
-      'list deployments',
-      '/v6/deployments',
-      {
+    let until: number | undefined;
+    for (let page = 0; page < LIST_PAGES; page++) {
+      const result = await api.send<{
+        deployments?: ListedDeployment[];
+        pagination?: { next?: number | null };
+      }>('list deployments', '/v6/deployments', {
         query: {
           projectId: run.projectId,
-          limit: '20',
-          'meta-jobId': run.jobId,
-          'meta-commit': run.commit,
-          'meta-stage': stage,
+          target: stage === 'production' ? target : 'preview',
+          limit: String(LIST_PAGE_SIZE),
+          ...(until === undefined ? {} : { until: String(until) }),
         },
         signal: run.signal,
-      },
-    );
-    if (!result.ok) {
-      if (result.failure.status === 404) return undefined; // no such project yet
-      throw api.toError(result.failure);
+      });
+      if (!result.ok) {
+        if (result.failure.status === 404) return undefined; // no such project yet
+        throw api.toError(result.failure);
+      }
+      const found = (result.value?.deployments ?? [])
+        .filter(
+          (d) => d.meta?.jobId === run.jobId && d.meta?.commit === run.commit && d.meta?.stage === stage,
+        )
+        .filter((d) => (d.readyState ?? d.state) !== 'CANCELED')
+        .sort((a, b) => (b.createdAt ?? b.created ?? 0) - (a.createdAt ?? a.created ?? 0))[0];
+      if (found) return found;
+      const next = result.value?.pagination?.next;
+      if (typeof next !== 'number') return undefined;
+      until = next;
     }
-    return (result.value?.deployments ?? [])
-      .filter((d) => d.meta?.jobId === run.jobId && d.meta?.commit === run.commit && d.meta?.stage === stage)
-      .filter((d) => (d.readyState ?? d.state) !== 'CANCELED')
-      .sort((a, b) => (b.createdAt ?? b.created ?? 0) - (a.createdAt ?? a.created ?? 0))[0];
+    return undefined;
   }
 
   /** POST /v13/deployments; when Vercel answers `missing_files`, uploads exactly those and asks again. */
@@ -555,6 +578,15 @@ export function createVercelDeployer(
           default:
             break;
         }
+      } else if (result.failure.status === 429) {
+        // Throttled while polling: wait as Vercel asks, within this deployment's wait.
+        const wait = retryAfterMs(result.failure, now());
+        const elapsed = Math.max(waited, now() - started);
+        if (elapsed + wait > maxWaitMs) throw api.toError(result.failure);
+        run.report.log(`Vercel asked to wait ${formatWait(wait)} before the next status poll of ${id}`);
+        await sleep(wait, run.signal);
+        waited += wait;
+        continue;
       } else if (result.failure.status >= 500 && failures < POLL_FAILURES_TOLERATED) {
         failures++;
       } else {
@@ -578,32 +610,46 @@ export function createVercelDeployer(
     }
   }
 
-  /** The error for a deployment in ERROR, with the tail of its build output. */
-  async function buildFailure(run: Run, stage: Stage, deployment: VercelDeployment): Promise<PermanentError> {
+  /** The error for a deployment in ERROR: a BuildFailedError with the tail of its build output. */
+  async function buildFailure(
+    run: Run,
+    stage: Stage,
+    deployment: VercelDeployment,
+  ): Promise<BuildFailedError> {
     const reason = [deployment.errorCode, deployment.errorMessage].filter(Boolean).join(': ');
-    let tail: string;
-    const events = await api.send<DeploymentEvent[] | { events?: DeploymentEvent[] }>(
-      'deployment events',
-      `/v3/deployments/${encodeURIComponent(deployment.id)}/events`,
-      { query: { direction: 'backward', limit: '100' }, signal: run.signal },
-    );
-    if (events.ok) {
-      const list = Array.isArray(events.value) ? events.value : (events.value?.events ?? []);
-      const lines = [...list]
-        .sort((a, b) => (a.created ?? 0) - (b.created ?? 0))
-        .flatMap((e) => (e.payload?.text ?? e.text ?? '').split('\n'))
-        .map((line) => line.trimEnd())
-        .filter((line) => line.trim())
-        .slice(-EVENT_TAIL_LINES)
-        .map((line) => (line.length > 300 ? `${line.slice(0, 300)}…` : line));
-      tail = lines.length ? `Last build output:\n${lines.join('\n')}` : 'The build printed nothing.';
-    } else {
-      tail = `Its build output could not be read (HTTP ${events.failure.status}).`;
+    let output = '';
+    let note: string;
+    try {
+      // follow=0: the events as one JSON array (without it the endpoint streams); builds=1: the build's.
+      const events = await api.send<DeploymentEvent[] | { events?: DeploymentEvent[] }>(
+        'deployment events',
+        `/v3/deployments/${encodeURIComponent(deployment.id)}/events`,
+        { query: { follow: '0', builds: '1', direction: 'backward', limit: '100' }, signal: run.signal },
+      );
+      if (events.ok) {
+        const list = Array.isArray(events.value) ? events.value : (events.value?.events ?? []);
+        output = [...list]
+          .sort((a, b) => (a.created ?? 0) - (b.created ?? 0))
+          .flatMap((e) => (e.payload?.text ?? e.text ?? '').split('\n'))
+          .map((line) => line.trimEnd())
+          .filter((line) => line.trim())
+          .slice(-EVENT_TAIL_LINES)
+          .map((line) => (line.length > 300 ? `${line.slice(0, 300)}…` : line))
+          .join('\n');
+        note = output ? `Last build output:\n${output}` : 'The build printed nothing.';
+      } else {
+        note = `Its build output could not be read (HTTP ${events.failure.status}).`;
+      }
+    } catch (error) {
+      if (run.signal?.aborted) throw run.signal.reason;
+      // The build failed either way: unreadable output must not make it look transient.
+      note = `Its build output could not be read (${(error as Error).message}).`;
     }
-    return new PermanentError(
+    return new BuildFailedError(
       redact(
-        `The ${stage} deployment ${deployment.id} failed on Vercel${reason ? ` (${reason})` : ''}. ${tail}`,
+        `The ${stage} deployment ${deployment.id} failed on Vercel${reason ? ` (${reason})` : ''}. ${note}`,
       ),
+      redact(output),
     );
   }
 }

@@ -33,8 +33,18 @@ export interface VercelStandInOptions {
   teamId?: string;
   /** States a deployment goes through, one step per status poll (default QUEUED → BUILDING → READY). */
   progression?: VercelReadyState[];
-  /** Create calls beyond this many are refused as Vercel's Hobby daily cap does (402, api-deployments-free-per-day). */
+  /**
+   * Deployments a day (default 100, the Hobby plan's cap). Creates beyond it are refused with
+   * Vercel's `api-deployments-free-per-day` and "try again in 24 hours".
+   */
   deploymentsPerDay?: number;
+  /** The status the cap is answered with (default 402, as reported by users; 429 also maps). */
+  capStatus?: 402 | 429;
+  /**
+   * Every `every`-th status poll (GET /v13/deployments/{id}) is answered 429 with `Retry-After`
+   * (default 1 s) and the X-RateLimit-* headers, as a busy API does. Off by default.
+   */
+  pollRateLimit?: { every: number; retryAfterSeconds?: number };
   /**
    * Deployment Protection as new projects get it (default `standard`, Vercel's default): every
    * deployment URL answers 401 unless the request carries one of the project's automation bypass
@@ -123,6 +133,23 @@ const PROJECT_FIELDS = new Set([
   'skipGitConnectDuringLink',
   'commandForIgnoringBuildStep',
 ]);
+/** The documented query parameters of GET /v6/deployments. */
+const LIST_PARAMS = new Set([
+  'app',
+  'from',
+  'limit',
+  'projectId',
+  'projectIds',
+  'target',
+  'to',
+  'users',
+  'since',
+  'until',
+  'state',
+  'rollbackCandidate',
+  'teamId',
+  'slug',
+]);
 const SETTING_FIELDS = [
   'framework',
   'buildCommand',
@@ -147,6 +174,8 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
   const token = options.token ?? DEFAULT_TOKEN;
   const progression = options.progression ?? ['QUEUED', 'BUILDING', 'READY'];
   const aliasDelayPolls = options.aliasDelayPolls ?? 0;
+  const deploymentsPerDay = options.deploymentsPerDay ?? 100;
+  let statusPolls = 0;
   const protectNew = (options.protection ?? 'standard') === 'standard';
   /** Cookies handed out by `x-vercel-set-bypass-cookie`, and the project each one opens. */
   const bypassCookies = new Map<string, string>();
@@ -442,11 +471,11 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
         projects.set(project.id, project);
       }
     }
-    if (options.deploymentsPerDay !== undefined && deployments.size >= options.deploymentsPerDay) {
-      return send(res, 402, {
+    if (deployments.size >= deploymentsPerDay) {
+      return send(res, options.capStatus ?? 402, {
         error: {
           code: 'api-deployments-free-per-day',
-          message: `Resource is limited - try again in 24 hours (more than ${options.deploymentsPerDay}, code: "api-deployments-free-per-day").`,
+          message: `Resource is limited - try again in 24 hours (more than ${deploymentsPerDay}, code: "api-deployments-free-per-day").`,
         },
       });
     }
@@ -482,6 +511,21 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
   function getDeployment(res: ServerResponse, id: string): undefined {
     const held = deployments.get(id) ?? [...deployments.values()].find((d) => d.url === id);
     if (!held) return send(res, 404, { error: { code: 'not_found', message: 'Deployment not found' } });
+    const limited = options.pollRateLimit;
+    if (limited && ++statusPolls % limited.every === 0) {
+      const wait = limited.retryAfterSeconds ?? 1;
+      return send(
+        res,
+        429,
+        { error: { code: 'rate_limited', message: 'Rate limit exceeded' } },
+        {
+          'Retry-After': String(wait),
+          'X-RateLimit-Limit': String(limited.every - 1),
+          'X-RateLimit-Remaining': '0',
+          'X-RateLimit-Reset': String(Math.ceil(Date.now() / 1000) + wait),
+        },
+      );
+    }
     if (held.readyState === 'READY') {
       held.readyPolls++;
     } else if (held.step < held.states.length - 1) {
@@ -540,6 +584,12 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
   function getEvents(res: ServerResponse, id: string, query: URLSearchParams): undefined {
     const held = deployments.get(id);
     if (!held) return send(res, 404, { error: { code: 'not_found', message: 'Deployment not found' } });
+    const follow = query.get('follow');
+    if (follow !== null && follow !== '0' && follow !== '1') {
+      return send(res, 400, {
+        error: { code: 'bad_request', message: 'Invalid query: `follow` should be 0 or 1' },
+      });
+    }
     let events = held.events.map((e, serial) => ({
       type: e.type,
       created: e.created,
@@ -554,10 +604,24 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
     if (query.get('direction') === 'backward') events = events.reverse();
     const limit = Number(query.get('limit') ?? -1);
     if (limit > 0) events = events.slice(0, limit);
+    if (follow !== '0') {
+      // Without follow=0 the endpoint is a stream of events, one JSON object a line, not a JSON array.
+      res.writeHead(200, { 'Content-Type': 'application/stream+json' });
+      for (const event of events) res.write(`${JSON.stringify(event)}\n`);
+      res.end();
+      return;
+    }
     send(res, 200, events);
   }
 
   function listDeployments(res: ServerResponse, query: URLSearchParams): undefined {
+    // Only the documented filters: the CLI's `meta-*` ones are not in the API reference.
+    const unknown = [...query.keys()].find((key) => !LIST_PARAMS.has(key));
+    if (unknown) {
+      return send(res, 400, {
+        error: { code: 'bad_request', message: `Invalid query parameter \`${unknown}\`` },
+      });
+    }
     let list = [...deployments.values()];
     const projectId = query.get('projectId');
     if (projectId) {
@@ -571,9 +635,10 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
     if (target) list = list.filter((d) => (d.target ?? 'preview') === target);
     const state = query.get('state');
     if (state) list = list.filter((d) => state.split(',').includes(d.readyState));
-    for (const [key, value] of query) {
-      if (key.startsWith('meta-')) list = list.filter((d) => d.meta[key.slice(5)] === value);
-    }
+    const since = Number(query.get('since') ?? Number.NaN);
+    if (Number.isFinite(since)) list = list.filter((d) => d.createdAt > since);
+    const until = Number(query.get('until') ?? Number.NaN);
+    if (Number.isFinite(until)) list = list.filter((d) => d.createdAt < until);
     list.sort((a, b) => b.createdAt - a.createdAt);
     const limit = Math.max(1, Math.min(100, Number(query.get('limit') ?? 20) || 20));
     const page = list.slice(0, limit);
