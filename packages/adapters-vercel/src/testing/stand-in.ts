@@ -265,7 +265,7 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
       directoryListing: false,
       targets: project.production ? { production: { id: project.production } } : {},
       protectionBypass: { ...project.protectionBypass },
-      ssoProtection: project.protected ? { deploymentType: 'prod_deployment_urls_and_all_previews' } : null,
+      ssoProtection: project.protected ? { deploymentType: 'all_except_custom_domains' } : null,
     };
   }
 
