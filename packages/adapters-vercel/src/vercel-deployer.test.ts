@@ -511,7 +511,7 @@ describe('Vercel deployer', () => {
     const result = await promise;
     expect(await fetchPage(result.productionUrl)).toContain('EventHub');
     expect(waits.filter((ms) => ms === 30_000).length).toBeGreaterThanOrEqual(2);
-    expect(report.lines.join('\n')).toMatch(/Vercel asked to wait 30 s before the next status poll/);
+    expect(report.lines.join('\n')).toMatch(/Vercel asked to wait 30 s before the next status request/);
     expect(creates()).toBe(3); // one asks for the files; the 429s made no new deployment
   });
 

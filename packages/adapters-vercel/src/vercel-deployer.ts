@@ -403,8 +403,16 @@ export function createVercelDeployer(
     return created;
   }
 
-  /** GET /v13/deployments/{id}, waiting out 429s as Vercel asks (up to maxWaitMs in all). */
-  async function readDeployment(run: Run, id: string) {
+  /**
+   * GET /v13/deployments/{id}, waiting out 429s as Vercel asks (Retry-After, X-RateLimit-Reset)
+   * while the waits fit in `budgetMs`; a 429 that asks for more is returned as it is.
+   */
+  async function readDeployment(
+    run: Run,
+    id: string,
+    budgetMs = maxWaitMs,
+    onWait: (ms: number) => void = () => {},
+  ) {
     let waited = 0;
     for (;;) {
       const result = await api.send<VercelDeployment>(
@@ -414,10 +422,11 @@ export function createVercelDeployer(
       );
       if (result.ok || result.failure.status !== 429) return result;
       const wait = retryAfterMs(result.failure, now());
-      if (waited + wait > maxWaitMs) return result;
-      run.report.log(`Vercel asked to wait ${formatWait(wait)} before reading deployment ${id}`);
+      if (waited + wait > budgetMs) return result;
+      run.report.log(`Vercel asked to wait ${formatWait(wait)} before the next status request of ${id}`);
       await sleep(wait, run.signal);
       waited += wait;
+      onWait(wait);
     }
   }
 
@@ -534,16 +543,15 @@ export function createVercelDeployer(
     let failures = 0;
     let waitingForAlias = false;
     for (;;) {
-      const result = await api
-        .send<VercelDeployment>('get deployment', `/v13/deployments/${encodeURIComponent(id)}`, {
-          signal: run.signal,
-        })
-        .catch((error: unknown) => {
-          // Network trouble while polling is ridden out like a 5xx.
-          const transient = PipelineError.isInstance(error) && error.code === 'TRANSIENT';
-          if (transient && !run.signal?.aborted && failures < POLL_FAILURES_TOLERATED) return undefined;
-          throw error;
-        });
+      const budget = maxWaitMs - Math.max(waited, now() - started);
+      const result = await readDeployment(run, id, budget, (ms) => {
+        waited += ms;
+      }).catch((error: unknown) => {
+        // Network trouble while polling is ridden out like a 5xx.
+        const transient = PipelineError.isInstance(error) && error.code === 'TRANSIENT';
+        if (transient && !run.signal?.aborted && failures < POLL_FAILURES_TOLERATED) return undefined;
+        throw error;
+      });
       if (result === undefined) {
         failures++;
       } else if (result.ok) {
@@ -578,15 +586,6 @@ export function createVercelDeployer(
           default:
             break;
         }
-      } else if (result.failure.status === 429) {
-        // Throttled while polling: wait as Vercel asks, within this deployment's wait.
-        const wait = retryAfterMs(result.failure, now());
-        const elapsed = Math.max(waited, now() - started);
-        if (elapsed + wait > maxWaitMs) throw api.toError(result.failure);
-        run.report.log(`Vercel asked to wait ${formatWait(wait)} before the next status poll of ${id}`);
-        await sleep(wait, run.signal);
-        waited += wait;
-        continue;
       } else if (result.failure.status >= 500 && failures < POLL_FAILURES_TOLERATED) {
         failures++;
       } else {

@@ -79,12 +79,16 @@ export interface StandInDeployment {
 
 /**
  * A local stand-in of the Vercel REST endpoints the deployer uses, with Vercel's documented
- * shapes: POST /v2/files (x-vercel-digest, Content-Length, SHA-1 checked), POST /v13/deployments
- * (`missing_files` with the missing digests, projectSettings required on a project's first
- * deployment, the plan cap), GET /v13/deployments/{id} (readyState progressions, production
- * aliases), GET /v3/deployments/{id}/events, GET /v6/deployments (with `meta-*` filters).
- * It also serves what it deployed: `url` is `127.0.0.1:<port>/d/<id>/` and a project's production
- * alias is `127.0.0.1:<port>/p/<project>/` (the latest READY production deployment).
+ * shapes and stricter where unsure: POST /v11/projects and GET /v9/projects/{idOrName} (names
+ * checked, 409 for a taken one), PATCH /v1/projects/{idOrName}/protection-bypass, POST /v2/files
+ * (x-vercel-digest, Content-Length, SHA-1 checked), POST /v13/deployments (`missing_files` with
+ * the missing digests, `project` must exist, projectSettings required on a project without
+ * settings, the daily cap), GET /v13/deployments/{id} (readyState progressions, production
+ * aliases, 429s when asked), GET /v3/deployments/{id}/events (JSON with follow=0, a stream
+ * otherwise), GET /v6/deployments (documented filters only).
+ * It also serves what it deployed: `url` is `127.0.0.1:<port>/d/<id>/`, behind Standard
+ * Deployment Protection by default, and a project's production alias is
+ * `127.0.0.1:<port>/p/<project>/` (public: the latest production deployment given the alias).
  */
 export interface VercelStandIn {
   /** The base URL to give the deployer as `apiUrl` (VERCEL_API_URL). */
