@@ -633,6 +633,39 @@ describe('Vercel deployer', () => {
     expect(result.productionUrl).toBe(result.stagingUrl);
   });
 
+  it('has a stand-in as strict as Vercel where the deployer relies on it', async () => {
+    const call = async (method: string, path: string, body?: unknown) => {
+      const response = await fetch(
+        `${standIn.apiUrl}${path}${path.includes('?') ? '&' : '?'}teamId=${TEAM}`,
+        {
+          method,
+          headers: { authorization: `Bearer ${standIn.token}`, 'content-type': 'application/json' },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        },
+      );
+      return { status: response.status, body: (await response.text()).slice(0, 300) };
+    };
+    // Project names as Vercel takes them; a taken one is a 409.
+    expect((await call('POST', '/v11/projects', { name: 'EventHub' })).status).toBe(400);
+    expect((await call('POST', '/v11/projects', { name: 'eventhub-1a2b3c', nope: 1 })).status).toBe(400);
+    expect((await call('POST', '/v11/projects', { name: 'eventhub-1a2b3c' })).status).toBe(200);
+    expect((await call('POST', '/v11/projects', { name: 'eventhub-1a2b3c' })).status).toBe(409);
+    // A deployment into a project id that does not exist is refused.
+    const files = [{ file: 'index.html', sha: sha1('x'), size: 1 }];
+    expect(
+      (await call('POST', '/v13/deployments', { name: 'a', project: 'prj_missing', files })).status,
+    ).toBe(404);
+    // The bypass endpoint takes `generate` / `revoke` only.
+    expect((await call('PATCH', '/v1/projects/eventhub-1a2b3c/protection-bypass', { make: {} })).status).toBe(
+      400,
+    );
+    expect(
+      (await call('PATCH', '/v1/projects/eventhub-1a2b3c/protection-bypass', { generate: {} })).body,
+    ).toMatch(/"scope":"automation-bypass"/);
+    // The deployments list takes the documented filters only.
+    expect((await call('GET', '/v6/deployments?meta-jobId=job_v1')).status).toBe(400);
+  });
+
   it('refuses an empty site and bad settings with clear errors', async () => {
     const empty = await failure(deployWith(deployer(), await site({})).promise);
     expect(empty.message).toMatch(/no files to deploy/);

@@ -248,17 +248,16 @@ export function createVercelDeployer(
         productionUrl = publicUrl(productionHost(production));
         report.log(`Production is live at ${productionUrl}`);
       }
-      // Standard Deployment Protection keeps deployment URLs private: the checks of staging go
-      // through with the project's automation bypass; production is its public domain.
-      const projectId = project.id;
       return {
         provider: 'vercel',
         deploymentId: production.id,
         stagingUrl,
         productionUrl,
+        // Standard Deployment Protection keeps deployment URLs private: the staging check goes
+        // through with the project's automation bypass; production is its public domain.
         stagingHeaders: { [PROTECTION_BYPASS_HEADER]: bypass },
         resources: {
-          vercel: { projectId, deploymentId: production.id },
+          vercel: { projectId: project.id, deploymentId: production.id },
         },
       } satisfies DeployResult;
     },

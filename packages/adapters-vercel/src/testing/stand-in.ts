@@ -415,6 +415,10 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
         error: { code: 'bad_request', message: 'Invalid request: missing required property `name`.' },
       });
     }
+    // `project` (id or name) overrides `name`, and must exist.
+    if (body.project !== undefined && (typeof body.project !== 'string' || !findProject(body.project))) {
+      return send(res, 404, { error: { code: 'not_found', message: 'Project not found' } });
+    }
     if (!Array.isArray(body.files) || body.files.length === 0) {
       return send(res, 400, {
         error: { code: 'bad_request', message: 'Invalid request: `files` should be a non-empty array.' },
@@ -443,9 +447,7 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
     }
     let project: Project | undefined;
     if (body.project !== undefined) {
-      // `project` (id or name) overrides `name`, and must exist.
       project = typeof body.project === 'string' ? findProject(body.project) : undefined;
-      if (!project) return send(res, 404, { error: { code: 'not_found', message: 'Project not found' } });
     } else {
       // A deployment by `name` alone creates the project implicitly, as Vercel does.
       project = [...projects.values()].find((p) => p.name === body.name);
