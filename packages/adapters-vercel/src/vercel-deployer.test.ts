@@ -260,6 +260,18 @@ describe('Vercel deployer', () => {
     expect(await fetchPage(result.stagingUrl)).toBeUndefined();
     expect((await fetch(result.stagingUrl)).status).toBe(401);
     expect(await fetchPage(result.stagingUrl, result.stagingHeaders)).toContain('EventHub');
+    expect(await fetchPage(`${result.stagingUrl}?x-vercel-protection-bypass=${secret}`)).toContain(
+      'EventHub',
+    );
+    expect(await fetchPage(`${result.stagingUrl}?x-vercel-protection-bypass=wrong`)).toBeUndefined();
+    // As Vercel does, the header with x-vercel-set-bypass-cookie sets a cookie that opens it after.
+    const cookie = (
+      await fetch(result.stagingUrl, {
+        headers: { ...result.stagingHeaders, 'x-vercel-set-bypass-cookie': 'true' },
+      })
+    ).headers.get('set-cookie');
+    expect(cookie).toMatch(/^_vercel_jwt=/);
+    expect(await fetchPage(result.stagingUrl, { cookie: cookie!.split(';')[0]! })).toContain('EventHub');
     expect(await fetchPage(result.productionUrl)).toContain('EventHub');
     // The production deployment's own URL stays private: production is never reported as it.
     const production = standIn.deployments().find((d) => d.target === 'production')!;
