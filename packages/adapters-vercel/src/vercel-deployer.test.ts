@@ -412,6 +412,45 @@ describe('Vercel deployer', () => {
     });
   });
 
+  it('pages back through the list (until) to find its deployment among many newer ones', async () => {
+    await start({ deploymentsPerDay: 500 });
+    const dir = await site({ 'index.html': '<h1>EventHub</h1>' });
+    let crashes = 1;
+    const dying = deployer(
+      {},
+      {
+        sleep: async () => {
+          if (crashes-- > 0) throw new Error('runner died');
+        },
+      },
+    );
+    await expect(deployWith(dying, dir).promise).rejects.toThrow('runner died');
+    const [mine] = standIn.deployments();
+    // 120 newer previews in the same project (other commits), so the job's is on the second page.
+    for (let i = 0; i < 120; i++) {
+      const response = await fetch(`${standIn.apiUrl}/v13/deployments?teamId=${TEAM}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${standIn.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          name: 'eventhub',
+          project: mine!.projectId,
+          files: mine!.files,
+          meta: { jobId: 'job_v1', commit: `other${i}`, stage: 'staging' },
+        }),
+      });
+      expect(response.status).toBe(200);
+    }
+    const before = standIn.requests.length;
+    const lost = deployWith(deployer(), dir, { checkpoint: memoryCheckpoint() });
+    const result = await lost.promise;
+    expect(result.stagingUrl).toContain(mine!.id);
+    const lists = standIn.requests
+      .slice(before)
+      .filter((r) => r.path === '/v6/deployments' && r.query.target === 'preview');
+    expect(lists).toHaveLength(2);
+    expect(lists[1]!.query.until).toMatch(/^\d+$/);
+  });
+
   it('fails with the tail of the build output when the build ends in ERROR', async () => {
     const lines = Array.from({ length: 30 }, (_, i) => `step ${i + 1}`);
     lines.push('Error: Command "npm run build" exited with 1');
