@@ -324,6 +324,16 @@ describe('Vercel deployer', () => {
     expect(error.message).toMatch(/behind Deployment Protection/);
   });
 
+  it('fails at once with Vercel’s reason when the alias cannot be assigned', async () => {
+    await start({
+      aliasError: { code: 'domain_verification_failed', message: 'The domain is not verified' },
+    });
+    const error = await failure(deployWith(deployer(), await site({ 'index.html': 'x' })).promise);
+    expect(error.code).toBe('TRANSIENT');
+    expect(error.message).toMatch(/domain_verification_failed: The domain is not verified/);
+    expect(error.message).toMatch(/not used instead/);
+  });
+
   it('saves the deployment id in the checkpoint before it polls', async () => {
     const dir = await site({ 'index.html': '<h1>EventHub</h1>' });
     const checkpoint = memoryCheckpoint();

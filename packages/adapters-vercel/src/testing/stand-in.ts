@@ -56,6 +56,8 @@ export interface VercelStandInOptions {
   aliasDelayPolls?: number;
   /** `false`: production aliases are never assigned (a domain Vercel cannot give). Default true. */
   assignAliases?: boolean;
+  /** Reported as a READY production deployment's `aliasError` (and no alias is assigned). */
+  aliasError?: { code: string; message: string };
 }
 
 export interface StandInRequest {
@@ -554,6 +556,7 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
       held.readyState === 'READY' &&
       held.target === 'production' &&
       options.assignAliases !== false &&
+      !options.aliasError &&
       held.readyPolls >= aliasDelayPolls
     );
   }
@@ -576,7 +579,7 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
       createdAt: held.createdAt,
       alias: aliased(held) ? [`${host}/p/${project.name}/`] : [],
       aliasAssigned: (production ? aliased(held) : ready) ? held.createdAt : null,
-      aliasError: null,
+      aliasError: ready && production && options.aliasError ? options.aliasError : null,
       ...(held.readyState === 'ERROR'
         ? {
             errorCode: held.failure?.errorCode ?? 'BUILD_FAILED',
