@@ -1,5 +1,6 @@
-// Files and bytes the Vercel deployer uploads: a first deploy, then a re-deploy after a
-// one-file change. Runs against the local Vercel stand-in (no network). Needs `tsc -b` first.
+// Vercel API calls and the files and bytes the Vercel deployer uploads per static job: a first
+// deploy, then a re-deploy after a one-file change. Runs against the local Vercel stand-in (no
+// network), which throttles every fifth status poll (429) as a busy API does. Needs `tsc -b` first.
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -36,11 +37,39 @@ async function writeSite(files) {
   return dir;
 }
 
+/** `12 uploads, 2 creates, …`: the calls by what they did, most first. */
+function breakdown(requests) {
+  const kinds = new Map();
+  for (const { method, path } of requests) {
+    const kind =
+      path === '/v2/files'
+        ? 'uploads'
+        : path === '/v11/projects'
+          ? 'project create'
+          : path.startsWith('/v9/projects/')
+            ? 'project read'
+            : path.endsWith('/protection-bypass')
+              ? 'bypass'
+              : path === '/v13/deployments'
+                ? 'creates'
+                : path === '/v6/deployments'
+                  ? 'lists'
+                  : path.startsWith('/v13/deployments/')
+                    ? 'polls'
+                    : `${method} ${path}`;
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+  }
+  return [...kinds]
+    .sort((a, b) => b[1] - a[1])
+    .map(([kind, count]) => `${count} ${kind}`)
+    .join(', ');
+}
+
 const sha1 = (content) => createHash('sha1').update(content).digest('hex');
 const size = (content) => Buffer.byteLength(content);
 
 export async function run() {
-  const standIn = await startVercelStandIn();
+  const standIn = await startVercelStandIn({ pollRateLimit: { every: 5 } });
   const dirs = [];
   try {
     const deployer = createVercelDeployer(
@@ -51,17 +80,27 @@ export async function run() {
       const dir = await writeSite(files);
       dirs.push(dir);
       const before = standIn.uploads.length;
+      const calls = standIn.requests.length;
       const saved = {};
       await deployer.deploy({
         jobId: 'job_bench',
         commit,
+        siteName: 'eventhub-b3nch0',
         projectName: 'eventhub',
         outputDir: dir,
+        // A new commit is a new DEPLOYING step: it starts without a checkpoint.
         checkpoint: { saved: undefined, save: async (data) => Object.assign(saved, data) },
         report: { log: () => {}, usage: () => {} },
       });
       const uploads = standIn.uploads.slice(before);
-      return { files: uploads.length, bytes: uploads.reduce((sum, u) => sum + u.size, 0), uploads };
+      const requests = standIn.requests.slice(calls);
+      return {
+        files: uploads.length,
+        bytes: uploads.reduce((sum, u) => sum + u.size, 0),
+        uploads,
+        calls: requests.length,
+        breakdown: breakdown(requests),
+      };
     };
 
     const files = siteFiles();
@@ -77,6 +116,12 @@ export async function run() {
 
     return [
       {
+        name: 'vercel first deploy: API calls',
+        value: first.calls,
+        unit: 'calls',
+        goal: first.breakdown,
+      },
+      {
         name: 'vercel first deploy: files uploaded',
         value: first.files,
         unit: 'files',
@@ -89,6 +134,12 @@ export async function run() {
         unit: 'B',
         goal: `the site's distinct bytes (${siteBytes})`,
         pass: first.bytes === siteBytes,
+      },
+      {
+        name: 'vercel re-deploy after a one-file change: API calls',
+        value: again.calls,
+        unit: 'calls',
+        goal: again.breakdown,
       },
       {
         name: 'vercel re-deploy after a one-file change: files uploaded',

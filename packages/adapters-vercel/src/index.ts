@@ -10,10 +10,12 @@ export { type HashedSite, hashSite, type SiteFile } from './files.js';
 export {
   createVercelDeployer,
   DEFAULT_VERCEL_API_URL,
+  PROTECTION_BYPASS_HEADER,
   STATIC_PROJECT_SETTINGS,
   type VercelDeployerDeps,
   type VercelDeployerSettings,
   type VercelDeployment,
+  type VercelProject,
   type VercelProjectSettings,
   type VercelReadyState,
 } from './vercel-deployer.js';

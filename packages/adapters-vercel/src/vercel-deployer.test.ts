@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ConfigError, PipelineError, REDACTED } from '@mvp-pipeline/core';
+import { type BuildFailedError, ConfigError, PipelineError, REDACTED } from '@mvp-pipeline/core';
 import {
   deployerContract,
   faultyFetch,
@@ -31,8 +31,11 @@ async function site(files: Record<string, string>): Promise<string> {
   return dir;
 }
 
-async function fetchPage(url: string): Promise<string | undefined> {
-  const response = await fetch(url);
+async function fetchPage(
+  url: string,
+  headers?: Readonly<Record<string, string>>,
+): Promise<string | undefined> {
+  const response = await fetch(url, headers ? { headers: { ...headers } } : {});
   return response.ok ? response.text() : undefined;
 }
 
@@ -46,7 +49,8 @@ deployerContract(
   { describe, it, expect, beforeEach, afterEach },
   'Vercel REST (local stand-in)',
   async () => {
-    const standIn = await startVercelStandIn({ teamId: TEAM });
+    // Every third status poll is throttled, so the suite runs with the 429s a busy API gives.
+    const standIn = await startVercelStandIn({ teamId: TEAM, pollRateLimit: { every: 3 } });
     // Faults between the deployer and the API, as Node's fetch would raise them.
     const faults = faultyFetch();
     return {
@@ -83,14 +87,19 @@ describe('Vercel deployer', () => {
   function deployWith(
     subject: ReturnType<typeof deployer>,
     outputDir: string,
-    overrides: { jobId?: string; commit?: string; checkpoint?: ReturnType<typeof memoryCheckpoint> } = {},
+    overrides: {
+      jobId?: string;
+      commit?: string;
+      siteName?: string;
+      checkpoint?: Parameters<ReturnType<typeof deployer>['deploy']>[0]['checkpoint'];
+    } = {},
   ) {
     const report = recordingReporter();
     const checkpoint = overrides.checkpoint ?? memoryCheckpoint();
     const promise = subject.deploy({
       jobId: overrides.jobId ?? 'job_v1',
       commit: overrides.commit ?? 'a1b2c3d4e5f6',
-      siteName: 'eventhub',
+      siteName: overrides.siteName ?? 'eventhub',
       projectName: 'eventhub',
       outputDir,
       checkpoint,
@@ -149,7 +158,7 @@ describe('Vercel deployer', () => {
       stagingDeploymentId: staging!.id,
       productionDeploymentId: production!.id,
     });
-    expect(await fetchPage(result.stagingUrl)).toContain('EventHub');
+    expect(await fetchPage(result.stagingUrl, result.stagingHeaders)).toContain('EventHub');
     expect(await fetchPage(`${result.productionUrl}/assets/app.js`)).toBe('console.log(1)');
     // Every call names the team; every create skips the framework confirmation.
     expect(standIn.requests.every((r) => r.query.teamId === TEAM)).toBe(true);
@@ -172,6 +181,157 @@ describe('Vercel deployer', () => {
     expect(standIn.uploads.slice(before)).toEqual([{ sha: sha1('let a = 2'), size: 9 }]);
     expect(report.lines.join('\n')).toMatch(/Uploading 1 of 3 files \(9 B\)/);
     expect(await fetchPage(`${second.productionUrl}/app.js`)).toBe('let a = 2');
+  });
+
+  it('gives each job its own project: two founders with the same product get two live sites', async () => {
+    const a = await deployWith(deployer(), await site({ 'index.html': '<h1>EventHub of A</h1>' }), {
+      jobId: 'job_a',
+      siteName: 'eventhub-aaaaaa',
+    }).promise;
+    const b = await deployWith(deployer(), await site({ 'index.html': '<h1>EventHub of B</h1>' }), {
+      jobId: 'job_b',
+      siteName: 'eventhub-bbbbbb',
+    }).promise;
+    expect(standIn.projects().map((p) => p.name)).toEqual(['eventhub-aaaaaa', 'eventhub-bbbbbb']);
+    const [projectA, projectB] = standIn.projects();
+    expect(a.resources?.vercel?.projectId).toBe(projectA!.id);
+    expect(b.resources?.vercel?.projectId).toBe(projectB!.id);
+    // Every deployment went into its own job's project.
+    for (const d of standIn.deployments())
+      expect(d.projectId).toBe(d.meta.jobId === 'job_a' ? projectA!.id : projectB!.id);
+    expect(a.productionUrl).not.toBe(b.productionUrl);
+    expect(await fetchPage(a.productionUrl)).toContain('EventHub of A');
+    expect(await fetchPage(b.productionUrl)).toContain('EventHub of B');
+  });
+
+  it('creates the project and checkpoints its id before the first deployment', async () => {
+    const checkpoint = memoryCheckpoint();
+    const saves: { key: string; creates: number }[] = [];
+    const watched = {
+      get saved() {
+        return checkpoint.saved;
+      },
+      save: async (data: Record<string, unknown>) => {
+        for (const key of Object.keys(data)) saves.push({ key, creates: creates() });
+        await checkpoint.save(data);
+      },
+    };
+    await deployWith(deployer(), await site({ 'index.html': '<h1>EventHub</h1>' }), { checkpoint: watched })
+      .promise;
+    expect(saves[0]).toEqual({ key: 'projectId', creates: 0 });
+    expect(checkpoint.data.projectId).toBe(standIn.projects()[0]!.id);
+    expect(standIn.requests.filter((r) => r.method === 'POST' && r.path === '/v11/projects')).toHaveLength(1);
+  });
+
+  it('finds its project again when an attempt died between creating it and the checkpoint', async () => {
+    const dir = await site({ 'index.html': '<h1>EventHub</h1>' });
+    const dying = {
+      saved: undefined,
+      save: async () => {
+        throw new Error('runner died');
+      },
+    };
+    await expect(deployWith(deployer(), dir, { checkpoint: dying }).promise).rejects.toThrow('runner died');
+    expect(standIn.projects()).toHaveLength(1);
+    expect(standIn.deployments()).toHaveLength(0);
+
+    const retried = deployWith(deployer(), dir);
+    const result = await retried.promise;
+    expect(standIn.projects()).toHaveLength(1); // the 409 led to the same project, not a second one
+    expect(result.resources?.vercel?.projectId).toBe(standIn.projects()[0]!.id);
+    expect(retried.report.lines.join('\n')).toMatch(/Using the job's Vercel project eventhub/);
+    // The next attempt with the checkpoint reads the project by id and creates none.
+    const again = deployWith(deployer(), dir, { checkpoint: retried.checkpoint });
+    await again.promise;
+    expect(standIn.requests.filter((r) => r.method === 'POST' && r.path === '/v11/projects')).toHaveLength(2);
+  });
+
+  it('checks staging through Deployment Protection with the project’s automation bypass', async () => {
+    const registered: string[] = [];
+    const { promise, checkpoint, report } = deployWith(
+      deployer({}, { registerSecret: (value) => registered.push(value) }),
+      await site({ 'index.html': '<h1>EventHub</h1>' }),
+    );
+    const result = await promise;
+    const secret = result.stagingHeaders?.['x-vercel-protection-bypass'];
+    expect(secret).toMatch(/^[A-Za-z0-9]{32}$/);
+    expect(registered).toEqual([secret]);
+    // Staging (a deployment URL) is private; production's domain is public.
+    expect(await fetchPage(result.stagingUrl)).toBeUndefined();
+    expect((await fetch(result.stagingUrl)).status).toBe(401);
+    expect(await fetchPage(result.stagingUrl, result.stagingHeaders)).toContain('EventHub');
+    expect(await fetchPage(`${result.stagingUrl}?x-vercel-protection-bypass=${secret}`)).toContain(
+      'EventHub',
+    );
+    expect(await fetchPage(`${result.stagingUrl}?x-vercel-protection-bypass=wrong`)).toBeUndefined();
+    // As Vercel does, the header with x-vercel-set-bypass-cookie sets a cookie that opens it after.
+    const cookie = (
+      await fetch(result.stagingUrl, {
+        headers: { ...result.stagingHeaders, 'x-vercel-set-bypass-cookie': 'true' },
+      })
+    ).headers.get('set-cookie');
+    expect(cookie).toMatch(/^_vercel_jwt=/);
+    expect(await fetchPage(result.stagingUrl, { cookie: cookie!.split(';')[0]! })).toContain('EventHub');
+    expect(await fetchPage(result.productionUrl)).toContain('EventHub');
+    // The production deployment's own URL stays private: production is never reported as it.
+    const production = standIn.deployments().find((d) => d.target === 'production')!;
+    expect((await fetch(`${standIn.apiUrl}/d/${production.id}/`)).status).toBe(401);
+    expect(result.productionUrl).not.toContain(production.id);
+    // The secret is nowhere but in the result.
+    expect(JSON.stringify(checkpoint.data)).not.toContain(secret);
+    expect(report.lines.join('\n')).not.toContain(secret);
+    expect(JSON.stringify(result.resources)).not.toContain(secret);
+
+    // The next deploy of the job reads the same secret from the project instead of making another.
+    const next = await deployWith(deployer(), await site({ 'index.html': '<h1>EventHub v2</h1>' }), {
+      commit: 'c0ffee9',
+    }).promise;
+    expect(next.stagingHeaders).toEqual(result.stagingHeaders);
+    expect(standIn.requests.filter((r) => r.path.endsWith('/protection-bypass'))).toHaveLength(1);
+  });
+
+  it('keeps a bypass secret out of its errors', async () => {
+    const first = await deployWith(deployer(), await site({ 'index.html': '<h1>EventHub</h1>' })).promise;
+    const secret = first.stagingHeaders!['x-vercel-protection-bypass']!;
+    standIn.fail({
+      method: 'POST',
+      path: '/v13/deployments',
+      status: 400,
+      body: { error: { code: 'bad_request', message: `Rejected, bypass was ${secret}` } },
+    });
+    const error = await failure(
+      deployWith(deployer(), await site({ 'index.html': '<h1>EventHub v2</h1>' }), { commit: 'c0ffee9' })
+        .promise,
+    );
+    expect(error.message).toContain(REDACTED);
+    expect(`${error.message}${error.stack}`).not.toContain(secret);
+  });
+
+  it('waits for a late production alias within maxWaitMs', async () => {
+    await start({ aliasDelayPolls: 3 });
+    const result = await deployWith(deployer(), await site({ 'index.html': '<h1>EventHub</h1>' })).promise;
+    expect(result.productionUrl).toBe(`${standIn.apiUrl}/p/eventhub/`);
+    expect(await fetchPage(result.productionUrl)).toContain('EventHub');
+  });
+
+  it('fails naming the missing alias, and never falls back to the protected deployment URL', async () => {
+    await start({ assignAliases: false });
+    const error = await failure(
+      deployWith(deployer({ maxWaitMs: 50, pollIntervalMs: 10 }), await site({ 'index.html': 'x' })).promise,
+    );
+    expect(error.code).toBe('TRANSIENT');
+    expect(error.message).toMatch(/no production alias \(project eventhub's domain/);
+    expect(error.message).toMatch(/behind Deployment Protection/);
+  });
+
+  it('fails at once with Vercel’s reason when the alias cannot be assigned', async () => {
+    await start({
+      aliasError: { code: 'domain_verification_failed', message: 'The domain is not verified' },
+    });
+    const error = await failure(deployWith(deployer(), await site({ 'index.html': 'x' })).promise);
+    expect(error.code).toBe('TRANSIENT');
+    expect(error.message).toMatch(/domain_verification_failed: The domain is not verified/);
+    expect(error.message).toMatch(/not used instead/);
   });
 
   it('saves the deployment id in the checkpoint before it polls', async () => {
@@ -252,13 +412,53 @@ describe('Vercel deployer', () => {
     await lost.promise;
     expect(standIn.deployments().filter((d) => d.meta.stage === 'staging')).toHaveLength(1);
     expect(lost.report.lines.join('\n')).toMatch(/Reusing staging deployment dpl_/);
+    // Listed with documented filters only (the stand-in refuses `meta-*`); meta is matched here.
     const list = standIn.requests.find((r) => r.path === '/v6/deployments');
-    expect(list?.query).toMatchObject({
-      projectId: 'eventhub',
-      'meta-jobId': 'job_v1',
-      'meta-commit': 'a1b2c3d4e5f6',
-      'meta-stage': 'staging',
+    expect(list?.query).toEqual({
+      projectId: standIn.projects()[0]!.id,
+      target: 'preview',
+      limit: '100',
+      teamId: TEAM,
     });
+  });
+
+  it('pages back through the list (until) to find its deployment among many newer ones', async () => {
+    await start({ deploymentsPerDay: 500 });
+    const dir = await site({ 'index.html': '<h1>EventHub</h1>' });
+    let crashes = 1;
+    const dying = deployer(
+      {},
+      {
+        sleep: async () => {
+          if (crashes-- > 0) throw new Error('runner died');
+        },
+      },
+    );
+    await expect(deployWith(dying, dir).promise).rejects.toThrow('runner died');
+    const [mine] = standIn.deployments();
+    // 120 newer previews in the same project (other commits), so the job's is on the second page.
+    for (let i = 0; i < 120; i++) {
+      const response = await fetch(`${standIn.apiUrl}/v13/deployments?teamId=${TEAM}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${standIn.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          name: 'eventhub',
+          project: mine!.projectId,
+          files: mine!.files,
+          meta: { jobId: 'job_v1', commit: `other${i}`, stage: 'staging' },
+        }),
+      });
+      expect(response.status).toBe(200);
+    }
+    const before = standIn.requests.length;
+    const lost = deployWith(deployer(), dir, { checkpoint: memoryCheckpoint() });
+    const result = await lost.promise;
+    expect(result.stagingUrl).toContain(mine!.id);
+    const lists = standIn.requests
+      .slice(before)
+      .filter((r) => r.path === '/v6/deployments' && r.query.target === 'preview');
+    expect(lists).toHaveLength(2);
+    expect(lists[1]!.query.until).toMatch(/^\d+$/);
   });
 
   it('fails with the tail of the build output when the build ends in ERROR', async () => {
@@ -267,7 +467,13 @@ describe('Vercel deployer', () => {
     standIn.failBuilds({ lines, errorCode: 'BUILD_UTILS_SPAWN_1', errorMessage: 'Command exited with 1' });
     const dir = await site({ 'index.html': '<h1>EventHub</h1>' });
     const error = await failure(deployWith(deployer(), dir).promise);
-    expect(error.code).toBe('PERMANENT');
+    expect(error.code).toBe('BUILD_FAILED');
+    expect((error as BuildFailedError).output).toContain('Error: Command "npm run build" exited with 1');
+    // The events were asked for as JSON (the stand-in streams them otherwise).
+    expect(standIn.requests.find((r) => r.path.endsWith('/events'))?.query).toMatchObject({
+      follow: '0',
+      builds: '1',
+    });
     expect(error.message).toContain('BUILD_UTILS_SPAWN_1');
     expect(error.message).toContain('Error: Command "npm run build" exited with 1');
     expect(error.message).toContain('step 30');
@@ -276,6 +482,7 @@ describe('Vercel deployer', () => {
 
     // The same commit again fails the same way without spending another deployment.
     const again = await failure(deployWith(deployer(), dir, { checkpoint: memoryCheckpoint() }).promise);
+    expect(again.code).toBe('BUILD_FAILED');
     expect(again.message).toContain('exited with 1');
     expect(standIn.deployments()).toHaveLength(1);
   });
@@ -309,6 +516,14 @@ describe('Vercel deployer', () => {
     expect(error.code).toBe('RATE_LIMITED');
     expect(error.retryAfterMs).toBe(3_600_000);
     expect(error.message).toContain('try again in 1 h (after 2026-01-01T13:00:00.000Z)');
+  });
+
+  it('maps the daily deployment cap (as 429 too) to RateLimitedError with the wait', async () => {
+    await start({ deploymentsPerDay: 1, capStatus: 429 });
+    const capped = await failure(deployWith(deployer(), await site({ 'index.html': 'x' })).promise);
+    expect(capped.code).toBe('RATE_LIMITED');
+    expect(capped.retryAfterMs).toBe(24 * 3_600_000);
+    expect(standIn.deployments()).toHaveLength(1); // staging made it; production met the cap
   });
 
   it('maps the daily deployment cap to RateLimitedError with the wait Vercel names', async () => {
@@ -347,6 +562,29 @@ describe('Vercel deployer', () => {
     expect(create.code).toBe('TRANSIENT');
   });
 
+  it('waits as Retry-After says when a status poll is throttled, then carries on', async () => {
+    await start({ pollRateLimit: { every: 2, retryAfterSeconds: 30 } });
+    const waits: number[] = [];
+    const { promise, report } = deployWith(
+      deployer({ maxWaitMs: 10 * 60_000 }, { sleep: async (ms) => void waits.push(ms) }),
+      await site({ 'index.html': '<h1>EventHub</h1>' }),
+    );
+    const result = await promise;
+    expect(await fetchPage(result.productionUrl)).toContain('EventHub');
+    expect(waits.filter((ms) => ms === 30_000).length).toBeGreaterThanOrEqual(2);
+    expect(report.lines.join('\n')).toMatch(/Vercel asked to wait 30 s before the next status request/);
+    expect(creates()).toBe(3); // one asks for the files; the 429s made no new deployment
+  });
+
+  it('fails as rate limited when a throttled poll asks to wait past maxWaitMs', async () => {
+    await start({ pollRateLimit: { every: 1, retryAfterSeconds: 3600 } });
+    const error = await failure(
+      deployWith(deployer({ maxWaitMs: 60_000 }), await site({ 'index.html': 'x' })).promise,
+    );
+    expect(error.code).toBe('RATE_LIMITED');
+    expect(error.retryAfterMs).toBe(3_600_000);
+  });
+
   it('rides out a few 5xx answers while polling', async () => {
     standIn.fail({ method: 'GET', path: /^\/v13\/deployments\//, status: 502, times: 2 });
     const result = await deployWith(deployer(), await site({ 'index.html': '<h1>EventHub</h1>' })).promise;
@@ -365,7 +603,7 @@ describe('Vercel deployer', () => {
       await site({ 'index.html': '<h1>EventHub</h1>' }),
     ).promise;
     expect(drops).toBeLessThan(0);
-    expect(await fetchPage(result.stagingUrl)).toContain('EventHub');
+    expect(await fetchPage(result.stagingUrl, result.stagingHeaders)).toContain('EventHub');
   });
 
   it('stops at once when its signal is aborted while it waits', async () => {
@@ -444,7 +682,7 @@ describe('Vercel deployer', () => {
   it('serves exactly what was deployed, so the done gate fails a page without the product', async () => {
     const result = await deployWith(deployer(), await site({ 'index.html': '<h1>Coming soon</h1>' })).promise;
     expect(await fetchPage(result.productionUrl)).not.toContain('EventHub');
-    expect(await fetchPage(`${result.stagingUrl}/missing.html`)).toBeUndefined();
+    expect(await fetchPage(`${result.stagingUrl}/missing.html`, result.stagingHeaders)).toBeUndefined();
   });
 
   it('makes a single deployment when the target is preview', async () => {
@@ -454,6 +692,39 @@ describe('Vercel deployer', () => {
     ).promise;
     expect(standIn.deployments()).toHaveLength(1);
     expect(result.productionUrl).toBe(result.stagingUrl);
+  });
+
+  it('has a stand-in as strict as Vercel where the deployer relies on it', async () => {
+    const call = async (method: string, path: string, body?: unknown) => {
+      const response = await fetch(
+        `${standIn.apiUrl}${path}${path.includes('?') ? '&' : '?'}teamId=${TEAM}`,
+        {
+          method,
+          headers: { authorization: `Bearer ${standIn.token}`, 'content-type': 'application/json' },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        },
+      );
+      return { status: response.status, body: (await response.text()).slice(0, 300) };
+    };
+    // Project names as Vercel takes them; a taken one is a 409.
+    expect((await call('POST', '/v11/projects', { name: 'EventHub' })).status).toBe(400);
+    expect((await call('POST', '/v11/projects', { name: 'eventhub-1a2b3c', nope: 1 })).status).toBe(400);
+    expect((await call('POST', '/v11/projects', { name: 'eventhub-1a2b3c' })).status).toBe(200);
+    expect((await call('POST', '/v11/projects', { name: 'eventhub-1a2b3c' })).status).toBe(409);
+    // A deployment into a project id that does not exist is refused.
+    const files = [{ file: 'index.html', sha: sha1('x'), size: 1 }];
+    expect(
+      (await call('POST', '/v13/deployments', { name: 'a', project: 'prj_missing', files })).status,
+    ).toBe(404);
+    // The bypass endpoint takes `generate` / `revoke` only.
+    expect((await call('PATCH', '/v1/projects/eventhub-1a2b3c/protection-bypass', { make: {} })).status).toBe(
+      400,
+    );
+    expect(
+      (await call('PATCH', '/v1/projects/eventhub-1a2b3c/protection-bypass', { generate: {} })).body,
+    ).toMatch(/"scope":"automation-bypass"/);
+    // The deployments list takes the documented filters only.
+    expect((await call('GET', '/v6/deployments?meta-jobId=job_v1')).status).toBe(400);
   });
 
   it('refuses an empty site and bad settings with clear errors', async () => {

@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
+  BuildFailedError,
   ConfigError,
   createRedactor,
   type Deployer,
@@ -14,7 +15,7 @@ import {
   type StepCheckpoint,
   TransientError,
 } from '@mvp-pipeline/core';
-import { createApiClient, type FetchLike, formatWait, type SleepLike } from './api.js';
+import { createApiClient, type FetchLike, formatWait, retryAfterMs, type SleepLike } from './api.js';
 import { eachLimited, hashSite, type SiteFile } from './files.js';
 
 export type { FetchLike, SleepLike } from './api.js';
@@ -76,6 +77,11 @@ export interface VercelDeployerDeps {
   now?: () => number;
   /** The process's redactor (it must know the token). Default: one that knows the token. */
   redact?: Redactor;
+  /**
+   * Tells the process about a secret this adapter learnt (the project's protection bypass), so
+   * its logs and records redact it too. The adapter redacts it in its own messages either way.
+   */
+  registerSecret?: (value: string) => void;
 }
 
 /** Vercel's readyState values (GET /v13/deployments/{id}). */
@@ -105,6 +111,17 @@ export interface VercelDeployment {
   meta?: Record<string, string>;
 }
 
+/** The fields of a project this adapter reads (GET /v9/projects/{idOrName}, POST /v11/projects). */
+export interface VercelProject {
+  id: string;
+  name: string;
+  /** Protection Bypass for Automation entries, keyed by the secret itself. */
+  protectionBypass?: Record<string, { scope?: string; createdAt?: number }> | null;
+}
+
+/** The header Vercel's Deployment Protection lets automation through with. */
+export const PROTECTION_BYPASS_HEADER = 'x-vercel-protection-bypass';
+
 interface ListedDeployment {
   uid: string;
   url: string | null;
@@ -125,11 +142,12 @@ interface DeploymentEvent {
 type Stage = 'staging' | 'production';
 
 const FINISHED_BADLY = new Set<VercelReadyState>(['ERROR', 'CANCELED', 'BLOCKED']);
-/** Polls after READY to wait for the production alias before settling for the deployment URL. */
-const ALIAS_POLLS = 3;
 /** Consecutive 5xx / network failures a poll loop rides out before giving up. */
 const POLL_FAILURES_TOLERATED = 3;
 const MAX_POLL_INTERVAL_MS = 15_000;
+/** The reuse lookup reads at most this many pages of the project's deployments, newest first. */
+const LIST_PAGES = 5;
+const LIST_PAGE_SIZE = 100;
 const EVENT_TAIL_LINES = 12;
 
 /**
@@ -155,7 +173,17 @@ export function createVercelDeployer(
   const maxWaitMs = positiveInt(settings.maxWaitMs, 10 * 60_000, 'maxWaitMs');
   const target = settings.target?.trim() || 'production';
   const projectSettings = { ...STATIC_PROJECT_SETTINGS, ...settings.projectSettings };
-  const redact = deps.redact ?? createRedactor([settings.token]);
+  const processRedact = deps.redact ?? createRedactor([settings.token]);
+  // Bypass secrets learnt while deploying are redacted here even if the process does not know them.
+  const learnt = new Set<string>();
+  let redactLearnt = createRedactor([]);
+  const redact: Redactor = (text) => redactLearnt(processRedact(text));
+  const learn = (secret: string) => {
+    if (learnt.has(secret)) return;
+    learnt.add(secret);
+    redactLearnt = createRedactor(learnt);
+    deps.registerSecret?.(secret);
+  };
   const now = deps.now ?? Date.now;
   const sleep: SleepLike =
     deps.sleep ?? ((ms, signal) => delay(ms, undefined, signal ? { signal } : undefined));
@@ -193,7 +221,18 @@ export function createVercelDeployer(
       const bytes = site.files.reduce((sum, f) => sum + f.size, 0);
       report.log(`Hashed ${plural(site.files.length, 'file')} (${formatBytes(bytes)}) for Vercel`);
 
-      const run: Run = { jobId, commit, projectName, checkpoint, report, signal, files: site.files };
+      const project = await ensureProject({ projectName, checkpoint, report, signal });
+      const bypass = await bypassSecret(project, report, signal);
+      const run: Run = {
+        jobId,
+        commit,
+        projectName,
+        projectId: project.id,
+        checkpoint,
+        report,
+        signal,
+        files: site.files,
+      };
       const saved = checkpoint.saved?.commit === commit ? checkpoint.saved : undefined;
 
       const staging = await ensureDeployment(run, 'staging', savedId(saved, 'stagingDeploymentId'));
@@ -209,14 +248,16 @@ export function createVercelDeployer(
         productionUrl = publicUrl(productionHost(production));
         report.log(`Production is live at ${productionUrl}`);
       }
-      const projectId = production.projectId ?? stagingReady.projectId ?? projectName;
       return {
         provider: 'vercel',
         deploymentId: production.id,
         stagingUrl,
         productionUrl,
+        // Standard Deployment Protection keeps deployment URLs private: the staging check goes
+        // through with the project's automation bypass; production is its public domain.
+        stagingHeaders: { [PROTECTION_BYPASS_HEADER]: bypass },
         resources: {
-          vercel: { projectId, deploymentId: production.id },
+          vercel: { projectId: project.id, deploymentId: production.id },
         },
       } satisfies DeployResult;
     },
@@ -226,10 +267,99 @@ export function createVercelDeployer(
     jobId: string;
     commit: string;
     projectName: string;
+    /** The job's own Vercel project (its id, checkpointed before the first deployment). */
+    projectId: string;
     checkpoint: StepCheckpoint;
     report: ProgressReporter;
     signal: AbortSignal | undefined;
     files: SiteFile[];
+  }
+
+  /**
+   * The job's Vercel project, named `siteName`: the one checkpointed by an earlier attempt, else a
+   * new one (POST /v11/projects), else (409: an attempt made it and died before the checkpoint,
+   * or an earlier commit of this job) the one of that name. Its id is saved before any deployment.
+   */
+  async function ensureProject(run: Pick<Run, 'projectName' | 'checkpoint' | 'report' | 'signal'>) {
+    const savedProject = savedId(run.checkpoint.saved, 'projectId');
+    if (savedProject) {
+      const found = await getProject(savedProject, run.signal);
+      if (found) return found;
+      run.report.log(
+        `The saved Vercel project ${savedProject} is gone; making the job's project again`,
+        'warn',
+      );
+    }
+    const created = await api.send<VercelProject>('create project', '/v11/projects', {
+      method: 'POST',
+      json: { name: run.projectName, ...projectSettings },
+      signal: run.signal,
+    });
+    let project: VercelProject;
+    if (created.ok) {
+      project = created.value;
+      run.report.log(`Created Vercel project ${project.name} (${project.id})`);
+    } else if (created.failure.status === 409) {
+      const found = await getProject(run.projectName, run.signal);
+      if (!found)
+        throw new TransientError(`Vercel says project ${run.projectName} exists but cannot find it`);
+      project = found;
+      run.report.log(`Using the job's Vercel project ${project.name} (${project.id})`);
+    } else {
+      throw api.toError(created.failure);
+    }
+    if (!project?.id) throw new TransientError('Vercel answered the project call without a project id');
+    if (project.id !== savedProject) await run.checkpoint.save({ projectId: project.id });
+    return project;
+  }
+
+  /**
+   * The project's Protection Bypass for Automation secret: one it has (the oldest automation one),
+   * else a new one (PATCH /v1/projects/{id}/protection-bypass). A secret: never logged or saved;
+   * the next attempt reads it from the project again.
+   */
+  async function bypassSecret(
+    project: VercelProject,
+    report: ProgressReporter,
+    signal: AbortSignal | undefined,
+  ): Promise<string> {
+    const existing = automationBypasses(project.protectionBypass);
+    if (existing[0]) {
+      learn(existing[0]);
+      return existing[0];
+    }
+    const updated = await api.call<{ protectionBypass?: VercelProject['protectionBypass'] }>(
+      'protection bypass',
+      `/v1/projects/${encodeURIComponent(project.id)}/protection-bypass`,
+      { method: 'PATCH', json: { generate: {} }, signal },
+    );
+    const made = automationBypasses(updated?.protectionBypass);
+    for (const secret of made) learn(secret);
+    if (!made[0]) {
+      throw new TransientError(
+        `Vercel answered the protection bypass call for project ${project.name} without an automation secret`,
+      );
+    }
+    report.log(
+      `Made a Protection Bypass for Automation secret for project ${project.name} (for the staging checks)`,
+    );
+    return made[0]!;
+  }
+
+  async function getProject(
+    idOrName: string,
+    signal: AbortSignal | undefined,
+  ): Promise<VercelProject | undefined> {
+    const result = await api.send<VercelProject>(
+      'get project',
+      `/v9/projects/${encodeURIComponent(idOrName)}`,
+      {
+        signal,
+      },
+    );
+    if (result.ok) return result.value;
+    if (result.failure.status === 404) return undefined;
+    throw api.toError(result.failure);
   }
 
   /** The deployment for this stage: the one saved or found for (job, commit), else a new one. */
@@ -240,13 +370,7 @@ export function createVercelDeployer(
   ): Promise<{ id: string }> {
     const key = `${stage}DeploymentId`;
     if (saved) {
-      const found = await api.send<VercelDeployment>(
-        'get deployment',
-        `/v13/deployments/${encodeURIComponent(saved)}`,
-        {
-          signal: run.signal,
-        },
-      );
+      const found = await readDeployment(run, saved);
       if (found.ok) {
         if (usable(run, stage, found.value.id, found.value.readyState)) {
           run.report.log(`Resuming ${stage} deployment ${found.value.id} (${found.value.readyState})`);
@@ -261,14 +385,9 @@ export function createVercelDeployer(
     if (listed) {
       const state = listed.readyState ?? listed.state ?? 'QUEUED';
       if (state === 'ERROR') {
-        const full = await api.call<VercelDeployment>(
-          'get deployment',
-          `/v13/deployments/${encodeURIComponent(listed.uid)}`,
-          {
-            signal: run.signal,
-          },
-        );
-        throw await buildFailure(run, stage, full);
+        const full = await readDeployment(run, listed.uid);
+        if (!full.ok) throw api.toError(full.failure);
+        throw await buildFailure(run, stage, full.value);
       }
       run.report.log(
         `Reusing ${stage} deployment ${listed.uid} made earlier for commit ${short(run.commit)}`,
@@ -278,13 +397,36 @@ export function createVercelDeployer(
     }
     const created = await create(run, stage);
     // Saved before polling: an attempt that dies while Vercel builds picks this one up again.
-    await run.checkpoint.save({
-      commit: run.commit,
-      [key]: created.id,
-      ...(created.projectId ? { projectId: created.projectId } : {}),
-    });
+    await run.checkpoint.save({ commit: run.commit, [key]: created.id });
     run.report.log(`Created ${stage} deployment ${created.id} (${created.readyState})`);
     return created;
+  }
+
+  /**
+   * GET /v13/deployments/{id}, waiting out 429s as Vercel asks (Retry-After, X-RateLimit-Reset)
+   * while the waits fit in `budgetMs`; a 429 that asks for more is returned as it is.
+   */
+  async function readDeployment(
+    run: Run,
+    id: string,
+    budgetMs = maxWaitMs,
+    onWait: (ms: number) => void = () => {},
+  ) {
+    let waited = 0;
+    for (;;) {
+      const result = await api.send<VercelDeployment>(
+        'get deployment',
+        `/v13/deployments/${encodeURIComponent(id)}`,
+        { signal: run.signal },
+      );
+      if (result.ok || result.failure.status !== 429) return result;
+      const wait = retryAfterMs(result.failure, now());
+      if (waited + wait > budgetMs) return result;
+      run.report.log(`Vercel asked to wait ${formatWait(wait)} before the next status request of ${id}`);
+      await sleep(wait, run.signal);
+      waited += wait;
+      onWait(wait);
+    }
   }
 
   function usable(run: Run, stage: Stage, id: string, state: VercelReadyState): boolean {
@@ -294,36 +436,50 @@ export function createVercelDeployer(
     return false;
   }
 
-  /** A deployment this job already made for this commit and stage (the newest not canceled). */
+  /**
+   * A deployment this job already made for this commit and stage (the newest not canceled),
+   * listed with the documented filters only (project id, target; `until` to page back) and
+   * matched on its `meta` here: the `meta-*` filters the CLI sends are not in the API reference.
+   */
   async function findByMeta(run: Run, stage: Stage): Promise<ListedDeployment | undefined> {
-    const result = await api.send<{ deployments?: ListedDeployment[] }>(
-      'list deployments',
-      '/v6/deployments',
-      {
+    let until: number | undefined;
+    for (let page = 0; page < LIST_PAGES; page++) {
+      const result = await api.send<{
+        deployments?: ListedDeployment[];
+        pagination?: { next?: number | null };
+      }>('list deployments', '/v6/deployments', {
         query: {
-          projectId: run.projectName,
-          limit: '20',
-          'meta-jobId': run.jobId,
-          'meta-commit': run.commit,
-          'meta-stage': stage,
+          projectId: run.projectId,
+          target: stage === 'production' ? target : 'preview',
+          limit: String(LIST_PAGE_SIZE),
+          ...(until === undefined ? {} : { until: String(until) }),
         },
         signal: run.signal,
-      },
-    );
-    if (!result.ok) {
-      if (result.failure.status === 404) return undefined; // no such project yet
-      throw api.toError(result.failure);
+      });
+      if (!result.ok) {
+        if (result.failure.status === 404) return undefined; // no such project yet
+        throw api.toError(result.failure);
+      }
+      const found = (result.value?.deployments ?? [])
+        .filter(
+          (d) => d.meta?.jobId === run.jobId && d.meta?.commit === run.commit && d.meta?.stage === stage,
+        )
+        .filter((d) => (d.readyState ?? d.state) !== 'CANCELED')
+        .sort((a, b) => (b.createdAt ?? b.created ?? 0) - (a.createdAt ?? a.created ?? 0))[0];
+      if (found) return found;
+      const next = result.value?.pagination?.next;
+      if (typeof next !== 'number') return undefined;
+      until = next;
     }
-    return (result.value?.deployments ?? [])
-      .filter((d) => d.meta?.jobId === run.jobId && d.meta?.commit === run.commit && d.meta?.stage === stage)
-      .filter((d) => (d.readyState ?? d.state) !== 'CANCELED')
-      .sort((a, b) => (b.createdAt ?? b.created ?? 0) - (a.createdAt ?? a.created ?? 0))[0];
+    return undefined;
   }
 
   /** POST /v13/deployments; when Vercel answers `missing_files`, uploads exactly those and asks again. */
   async function create(run: Run, stage: Stage): Promise<VercelDeployment> {
     const body = {
       name: run.projectName,
+      // The project's id: `project` overrides `name`, so a deployment never lands elsewhere.
+      project: run.projectId,
       files: run.files.map(({ file, sha, size }) => ({ file, sha, size })),
       projectSettings,
       ...(stage === 'production' ? { target } : {}),
@@ -384,18 +540,17 @@ export function createVercelDeployer(
     let interval = pollIntervalMs;
     let lastState: string | undefined;
     let failures = 0;
-    let aliasPolls = 0;
+    let waitingForAlias = false;
     for (;;) {
-      const result = await api
-        .send<VercelDeployment>('get deployment', `/v13/deployments/${encodeURIComponent(id)}`, {
-          signal: run.signal,
-        })
-        .catch((error: unknown) => {
-          // Network trouble while polling is ridden out like a 5xx.
-          const transient = PipelineError.isInstance(error) && error.code === 'TRANSIENT';
-          if (transient && !run.signal?.aborted && failures < POLL_FAILURES_TOLERATED) return undefined;
-          throw error;
-        });
+      const budget = maxWaitMs - Math.max(waited, now() - started);
+      const result = await readDeployment(run, id, budget, (ms) => {
+        waited += ms;
+      }).catch((error: unknown) => {
+        // Network trouble while polling is ridden out like a 5xx.
+        const transient = PipelineError.isInstance(error) && error.code === 'TRANSIENT';
+        if (transient && !run.signal?.aborted && failures < POLL_FAILURES_TOLERATED) return undefined;
+        throw error;
+      });
       if (result === undefined) {
         failures++;
       } else if (result.ok) {
@@ -407,9 +562,15 @@ export function createVercelDeployer(
         }
         switch (deployment.readyState) {
           case 'READY':
-            if (stage === 'staging' || aliasSettled(deployment) || aliasPolls++ >= ALIAS_POLLS) {
-              return deployment;
+            if (stage === 'staging' || hasAlias(deployment)) return deployment;
+            if (deployment.aliasError) {
+              throw new TransientError(
+                redact(
+                  `The production deployment ${id} is READY but Vercel could not give it project ${run.projectName}'s production domain (${[deployment.aliasError.code, deployment.aliasError.message].filter(Boolean).join(': ') || 'no reason given'}); its own URL is behind Deployment Protection, so it is not used instead`,
+                ),
+              );
             }
+            waitingForAlias = true;
             break;
           case 'ERROR':
             throw await buildFailure(run, stage, deployment);
@@ -430,6 +591,11 @@ export function createVercelDeployer(
         throw api.toError(result.failure);
       }
       const elapsed = Math.max(waited, now() - started);
+      if (elapsed >= maxWaitMs && waitingForAlias) {
+        throw new TransientError(
+          `The production deployment ${id} is READY but no production alias (project ${run.projectName}'s domain, e.g. ${run.projectName}.vercel.app) was assigned within ${formatWait(elapsed)}; its own URL is behind Deployment Protection, so it is not used instead`,
+        );
+      }
       if (elapsed >= maxWaitMs) {
         // Retryable: the checkpoint holds the id, so the next attempt resumes polling this one.
         throw new TransientError(
@@ -442,46 +608,70 @@ export function createVercelDeployer(
     }
   }
 
-  /** The error for a deployment in ERROR, with the tail of its build output. */
-  async function buildFailure(run: Run, stage: Stage, deployment: VercelDeployment): Promise<PermanentError> {
+  /** The error for a deployment in ERROR: a BuildFailedError with the tail of its build output. */
+  async function buildFailure(
+    run: Run,
+    stage: Stage,
+    deployment: VercelDeployment,
+  ): Promise<BuildFailedError> {
     const reason = [deployment.errorCode, deployment.errorMessage].filter(Boolean).join(': ');
-    let tail: string;
-    const events = await api.send<DeploymentEvent[] | { events?: DeploymentEvent[] }>(
-      'deployment events',
-      `/v3/deployments/${encodeURIComponent(deployment.id)}/events`,
-      { query: { direction: 'backward', limit: '100' }, signal: run.signal },
-    );
-    if (events.ok) {
-      const list = Array.isArray(events.value) ? events.value : (events.value?.events ?? []);
-      const lines = [...list]
-        .sort((a, b) => (a.created ?? 0) - (b.created ?? 0))
-        .flatMap((e) => (e.payload?.text ?? e.text ?? '').split('\n'))
-        .map((line) => line.trimEnd())
-        .filter((line) => line.trim())
-        .slice(-EVENT_TAIL_LINES)
-        .map((line) => (line.length > 300 ? `${line.slice(0, 300)}…` : line));
-      tail = lines.length ? `Last build output:\n${lines.join('\n')}` : 'The build printed nothing.';
-    } else {
-      tail = `Its build output could not be read (HTTP ${events.failure.status}).`;
+    let output = '';
+    let note: string;
+    try {
+      // follow=0: the events as one JSON array (without it the endpoint streams); builds=1: the build's.
+      const events = await api.send<DeploymentEvent[] | { events?: DeploymentEvent[] }>(
+        'deployment events',
+        `/v3/deployments/${encodeURIComponent(deployment.id)}/events`,
+        { query: { follow: '0', builds: '1', direction: 'backward', limit: '100' }, signal: run.signal },
+      );
+      if (events.ok) {
+        const list = Array.isArray(events.value) ? events.value : (events.value?.events ?? []);
+        output = [...list]
+          .sort((a, b) => (a.created ?? 0) - (b.created ?? 0))
+          .flatMap((e) => (e.payload?.text ?? e.text ?? '').split('\n'))
+          .map((line) => line.trimEnd())
+          .filter((line) => line.trim())
+          .slice(-EVENT_TAIL_LINES)
+          .map((line) => (line.length > 300 ? `${line.slice(0, 300)}…` : line))
+          .join('\n');
+        note = output ? `Last build output:\n${output}` : 'The build printed nothing.';
+      } else {
+        note = `Its build output could not be read (HTTP ${events.failure.status}).`;
+      }
+    } catch (error) {
+      if (run.signal?.aborted) throw run.signal.reason;
+      // The build failed either way: unreadable output must not make it look transient.
+      note = `Its build output could not be read (${(error as Error).message}).`;
     }
-    return new PermanentError(
+    return new BuildFailedError(
       redact(
-        `The ${stage} deployment ${deployment.id} failed on Vercel${reason ? ` (${reason})` : ''}. ${tail}`,
+        `The ${stage} deployment ${deployment.id} failed on Vercel${reason ? ` (${reason})` : ''}. ${note}`,
       ),
+      redact(output),
     );
   }
 }
 
-/** An alias is settled once Vercel assigned it (or said why it could not). */
-function aliasSettled(deployment: VercelDeployment): boolean {
-  return Boolean(deployment.aliasAssigned) || Boolean(deployment.aliasError);
+/** A production deployment counts once Vercel assigned it the project's domain. */
+function hasAlias(deployment: VercelDeployment): boolean {
+  return Boolean(deployment.aliasAssigned) && aliasesOf(deployment).length > 0;
 }
 
-/** The production domain: the shortest alias (the project's own), else the deployment's URL. */
+function aliasesOf(deployment: VercelDeployment): string[] {
+  return (deployment.alias ?? []).filter((a) => typeof a === 'string' && a.length > 0);
+}
+
+/** The production domain: the shortest alias (the project's own). Never the deployment's URL. */
 function productionHost(deployment: VercelDeployment): string {
-  const aliases = (deployment.alias ?? []).filter((a) => typeof a === 'string' && a.length > 0);
-  if (!aliases.length) return deployment.url;
-  return aliases.reduce((best, a) => (a.length < best.length ? a : best));
+  return aliasesOf(deployment).reduce((best, a) => (a.length < best.length ? a : best));
+}
+
+/** The automation bypass secrets in a project's `protectionBypass` map, oldest first. */
+function automationBypasses(map: VercelProject['protectionBypass']): string[] {
+  return Object.entries(map ?? {})
+    .filter(([secret, entry]) => secret && entry?.scope === 'automation-bypass')
+    .sort(([, a], [, b]) => (a.createdAt ?? 0) - (b.createdAt ?? 0))
+    .map(([secret]) => secret);
 }
 
 function savedId(saved: Readonly<Record<string, unknown>> | undefined, key: string): string | undefined {

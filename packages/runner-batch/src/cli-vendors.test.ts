@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,6 +56,17 @@ afterAll(async () => {
 
 const mvp = (args: string[], env: Record<string, string>) => runCli(args, { env, cwd: work });
 
+/** Every small file under `dir` (records, logs, checkpoints, workspaces), as one text. */
+async function readTree(dir: string): Promise<string> {
+  const parts: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile() || entry.parentPath.includes('node_modules')) continue;
+    const file = join(entry.parentPath, entry.name);
+    if ((await stat(file)).size < 1_000_000) parts.push(await readFile(file, 'latin1'));
+  }
+  return parts.join('\n');
+}
+
 describe('mvp run with GitHub, Claude and Vercel', () => {
   it('develops with Claude, pushes to GitHub and goes live on Vercel', async () => {
     const run = await mvp(['run', '--spec', join(root, 'examples/eventhub.json'), '--json'], {
@@ -91,9 +102,20 @@ describe('mvp run with GitHub, Claude and Vercel', () => {
       /AI cost \$\d+\.\d+ \([\d.]+k? tokens in, cache \d+%; [\d.]+k? out\): development \$\d+\.\d+/,
     );
 
+    // Staging sits behind Deployment Protection: the run checked it with the project's bypass.
+    expect((await fetch(job.urls.staging!)).status).toBe(401);
+    const bypass = vercel.projects().flatMap((p) => p.bypassSecrets);
+    expect(bypass).toHaveLength(1);
+
     // The key travels in the API's auth header only: never in what the model or its tools see.
-    const everything = [run.stdout, run.stderr, claude.requests.map((r) => r.raw).join('\n')].join('\n');
-    for (const secret of [GITHUB_TOKEN, ANTHROPIC_API_KEY, VERCEL_TOKEN])
+    const everything = [
+      run.stdout,
+      run.stderr,
+      status.stdout,
+      claude.requests.map((r) => r.raw).join('\n'),
+      await readTree(join(work, '.mvp')),
+    ].join('\n');
+    for (const secret of [GITHUB_TOKEN, ANTHROPIC_API_KEY, VERCEL_TOKEN, ...bypass])
       expect(everything).not.toContain(secret);
   });
 });

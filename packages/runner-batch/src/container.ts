@@ -251,9 +251,12 @@ export async function createPipeline(options: CreatePipelineOptions): Promise<Pi
     [TOKENS.Config],
   );
   container.bind(TOKENS.Deployer).toResolvedValue(
-    (config, redact, logger, clock, databases) => {
+    (config, redact, logger, clock, databases, secrets) => {
       if (config.deployer === 'vercel')
-        return vendorAdapters.vercelDeployer(vendor(config, redact, logger, clock));
+        return vendorAdapters.vercelDeployer({
+          ...vendor(config, redact, logger, clock),
+          registerSecret: secrets.add,
+        });
       const app = createLocalAppDeployer({
         root: config.dataDir,
         databases,
@@ -269,7 +272,7 @@ export async function createPipeline(options: CreatePipelineOptions): Promise<Pi
       });
       return createLocalDeployer({ site, app });
     },
-    [...COMMON, TOKENS.DatabaseProvisioner],
+    [...COMMON, TOKENS.DatabaseProvisioner, TOKENS.Secrets],
   );
   container
     .bind(TOKENS.SiteChecker)

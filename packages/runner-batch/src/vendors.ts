@@ -9,6 +9,8 @@ export interface VendorDeps {
   clock: Clock;
   /** Where an adapter that holds connections registers its close. */
   closers: Array<() => Promise<void>>;
+  /** Teaches the process's redactor a secret an adapter learnt while running. */
+  registerSecret?: (value: string) => void;
 }
 
 /**
@@ -79,10 +81,10 @@ export const vendorAdapters = {
       },
       { redact, now: () => clock.now().getTime() },
     ),
-  vercelDeployer: async ({ config, redact, clock }: VendorDeps) =>
+  vercelDeployer: async ({ config, redact, clock, registerSecret }: VendorDeps) =>
     (await import('@mvp-pipeline/adapters-vercel')).createVercelDeployer(
       { token: config.vercel.token!, teamId: config.vercel.teamId, apiUrl: config.vercel.apiUrl },
-      { redact, now: () => clock.now().getTime() },
+      { redact, now: () => clock.now().getTime(), ...(registerSecret ? { registerSecret } : {}) },
     ),
 };
 

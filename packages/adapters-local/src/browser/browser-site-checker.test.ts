@@ -144,6 +144,43 @@ browserDescribe('browser site checker in Chromium', () => {
       expect(result.problems.join(' ')).not.toMatch(/s3cr3t|abcdef123456|user:/);
     });
 
+    it('sends the given headers with the page’s own requests only, not to other origins', async () => {
+      const secret = 'bypass-Zq8pL2vN5xR7tY1wK4mB6cD9';
+      const elsewhere: Array<string | undefined> = [];
+      const other = await listen((req, res) => {
+        elsewhere.push(req.headers['x-vercel-protection-bypass'] as string | undefined);
+        res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><h1>EventHub elsewhere</h1>');
+      });
+      const own = await listen((req, res) => {
+        if (req.headers['x-vercel-protection-bypass'] !== secret) {
+          res.writeHead(401, { 'content-type': 'text/html' }).end('<h1>Authentication Required</h1>');
+        } else if (req.url === '/app.js') {
+          res.writeHead(200, { 'content-type': 'text/javascript' }).end('document.body.append("EventHub");');
+        } else if (req.url === '/away') {
+          res.writeHead(302, { location: `${other.url}/page` }).end();
+        } else {
+          res
+            .writeHead(200, { 'content-type': 'text/html' })
+            .end('<!doctype html><body><script src="/app.js"></script></body>');
+        }
+      });
+      try {
+        const headers = { 'x-vercel-protection-bypass': secret };
+        // The page and its own script both need the header: the text is written by the script.
+        const passed = await checker().check({ url: `${own.url}/`, expectText: 'EventHub', headers });
+        expect(passed.problems).toEqual([]);
+        const refused = await checker().check({ url: `${own.url}/`, expectText: 'EventHub' });
+        expect(refused.problems.join(' ')).toMatch(/answered 401/);
+        // A redirect to another origin arrives there without the header.
+        const away = await checker().check({ url: `${own.url}/away`, expectText: 'EventHub', headers });
+        expect(away.problems).toEqual([]);
+        expect(elsewhere).toEqual([undefined]);
+        expect(JSON.stringify([passed, refused, away])).not.toContain(secret);
+      } finally {
+        await Promise.all([own.close(), other.close()]);
+      }
+    });
+
     it('throws the reason when its signal aborts', async () => {
       const slow = await listen(() => undefined);
       try {

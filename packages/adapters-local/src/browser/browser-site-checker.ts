@@ -41,7 +41,7 @@ export function createBrowserSiteChecker(settings: BrowserSiteCheckerSettings = 
   return {
     specificationVersion: 'v1',
     async check(options): Promise<SiteCheckResult> {
-      const { url, expectText, signal } = options;
+      const { url, expectText, headers, signal } = options;
       signal?.throwIfAborted();
       let parsed: URL;
       try {
@@ -80,7 +80,7 @@ export function createBrowserSiteChecker(settings: BrowserSiteCheckerSettings = 
       const onAbort = () => void session.close();
       signal?.addEventListener('abort', onAbort, { once: true });
       try {
-        return await inspect(session.context, parsed, expectText, timeoutMs);
+        return await inspect(session.context, parsed, expectText, timeoutMs, headers);
       } catch (error) {
         signal?.throwIfAborted();
         const reason = firstLine(error).split(parsed.href).join(displayUrl(parsed));
@@ -98,11 +98,27 @@ async function inspect(
   url: URL,
   expectText: string,
   timeoutMs: number,
+  extra: Readonly<Record<string, string>> | undefined,
 ): Promise<SiteCheckResult> {
   const shown = displayUrl(url);
   const problems: string[] = [];
   const page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(timeoutMs);
+  if (extra && url.protocol !== 'file:') {
+    // The extra headers (secrets) go to the page's own origin only. Each such request is made
+    // here without following redirects, so a redirect elsewhere comes back to this handler
+    // (and leaves without them) instead of carrying them along.
+    await page.route(
+      () => true,
+      async (route) => {
+        const request = route.request();
+        if (new URL(request.url()).origin !== url.origin) return route.fallback();
+        const response = await route.fetch({ headers: { ...request.headers(), ...extra }, maxRedirects: 0 });
+        return route.fulfill({ response });
+      },
+    );
+  }
+  // Registered last, so it runs first (Playwright runs routes newest first).
   // A site without a favicon is not broken, but Chromium logs the 404 of its automatic request.
   await page.route(/\/favicon\.ico$/, (route) => route.fulfill({ status: 204 }));
   page.on('console', (message) => {

@@ -69,6 +69,47 @@ describe('http site checker', () => {
     server = undefined;
   });
 
+  it('sends the given headers to the URL’s origin only, never to where a redirect points', async () => {
+    const secret = 'bypass-Zq8pL2vN5xR7tY1wK4mB6cD9';
+    const elsewhere: Array<string | undefined> = [];
+    const other = await listen((req, res) => {
+      elsewhere.push(req.headers['x-vercel-protection-bypass'] as string | undefined);
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>EventHub elsewhere</h1>');
+    });
+    try {
+      server = await listen((req, res) => {
+        if (req.headers['x-vercel-protection-bypass'] !== secret) {
+          res.writeHead(401, { 'content-type': 'text/html' }).end('<h1>Authentication Required</h1>');
+        } else if (req.url === '/away') {
+          res.writeHead(302, { location: `${other.url}/page` }).end();
+        } else if (req.url === '/here') {
+          res.writeHead(302, { location: '/page' }).end();
+        } else {
+          res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>EventHub</h1>');
+        }
+      });
+      const checker = createHttpSiteChecker();
+      const headers = { 'x-vercel-protection-bypass': secret };
+      const refused = await checker.check({ url: `${server.url}/`, expectText: 'EventHub' });
+      expect(refused.problems.join(' ')).toMatch(/answered 401/);
+      expect(await checker.check({ url: `${server.url}/`, expectText: 'EventHub', headers })).toMatchObject({
+        ok: true,
+      });
+      // A redirect within the origin keeps the headers; one to another origin drops them.
+      expect(
+        await checker.check({ url: `${server.url}/here`, expectText: 'EventHub', headers }),
+      ).toMatchObject({
+        ok: true,
+      });
+      const away = await checker.check({ url: `${server.url}/away`, expectText: 'EventHub', headers });
+      expect(away.ok).toBe(true);
+      expect(elsewhere).toEqual([undefined]);
+      expect(JSON.stringify([refused, away])).not.toContain(secret);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('reads the text a person sees: entities decoded, tags, scripts and styles left out', () => {
     const text = pageText(
       '<title>Caf&eacute; &amp; Co</title><style>h1{}</style><script>var x="EventHub"</script>' +

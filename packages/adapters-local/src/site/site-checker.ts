@@ -29,7 +29,7 @@ export function createHttpSiteChecker(settings: HttpSiteCheckerSettings = {}): S
 
   return {
     specificationVersion: 'v1',
-    async check({ url, expectText, signal }): Promise<SiteCheckResult> {
+    async check({ url, expectText, headers, signal }): Promise<SiteCheckResult> {
       signal?.throwIfAborted();
       let parsed: URL;
       try {
@@ -41,7 +41,7 @@ export function createHttpSiteChecker(settings: HttpSiteCheckerSettings = {}): S
       if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
         return failed('http', [`cannot check ${parsed.protocol} URLs (only http, https and file)`]);
       }
-      return checkHttp(fetchImpl, parsed, expectText, { timeoutMs, maxBytes, signal });
+      return checkHttp(fetchImpl, parsed, expectText, { timeoutMs, maxBytes, signal, extra: headers });
     },
   };
 }
@@ -50,7 +50,12 @@ async function checkHttp(
   fetchImpl: typeof globalThis.fetch,
   url: URL,
   expectText: string,
-  options: { timeoutMs: number; maxBytes: number; signal: AbortSignal | undefined },
+  options: {
+    timeoutMs: number;
+    maxBytes: number;
+    signal: AbortSignal | undefined;
+    extra: Readonly<Record<string, string>> | undefined;
+  },
 ): Promise<SiteCheckResult> {
   const shown = displayUrl(url);
   const headers: Record<string, string> = { accept: 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.5' };
@@ -64,7 +69,10 @@ async function checkHttp(
   const timeout = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   try {
-    const response = await fetchImpl(target, { method: 'GET', headers, redirect: 'follow', signal });
+    const response = options.extra
+      ? await fetchOwnOrigin(fetchImpl, target, headers, options.extra, signal)
+      : await fetchImpl(target, { method: 'GET', headers, redirect: 'follow', signal });
+    if (response === 'too many redirects') return failed('http', [`${shown} redirected too many times`]);
     if (response.status !== 200) {
       await response.body?.cancel().catch(() => undefined);
       return failed('http', [
@@ -85,6 +93,36 @@ async function checkHttp(
     }
     return failed('http', [`${shown} could not be reached (${networkReason(error)})`]);
   }
+}
+
+const MAX_REDIRECTS = 5;
+
+/**
+ * GET with redirects followed by hand, so the extra headers (secrets) go to the URL's own origin
+ * only: fetch would carry them to wherever a redirect points.
+ */
+async function fetchOwnOrigin(
+  fetchImpl: typeof globalThis.fetch,
+  target: URL,
+  headers: Record<string, string>,
+  extra: Readonly<Record<string, string>>,
+  signal: AbortSignal,
+): Promise<Response | 'too many redirects'> {
+  let current = target;
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    const own = current.origin === target.origin;
+    const response = await fetchImpl(current, {
+      method: 'GET',
+      headers: own ? { ...headers, ...extra } : { accept: headers.accept ?? '*/*' },
+      redirect: 'manual',
+      signal,
+    });
+    const location = response.headers.get('location');
+    if (response.status < 300 || response.status >= 400 || !location) return response;
+    await response.body?.cancel().catch(() => undefined);
+    current = new URL(location, current);
+  }
+  return 'too many redirects';
 }
 
 async function checkFile(url: URL, expectText: string, maxBytes: number): Promise<SiteCheckResult> {

@@ -33,8 +33,31 @@ export interface VercelStandInOptions {
   teamId?: string;
   /** States a deployment goes through, one step per status poll (default QUEUED → BUILDING → READY). */
   progression?: VercelReadyState[];
-  /** Create calls beyond this many are refused as Vercel's Hobby daily cap does (402, api-deployments-free-per-day). */
+  /**
+   * Deployments a day (default 100, the Hobby plan's cap). Creates beyond it are refused with
+   * Vercel's `api-deployments-free-per-day` and "try again in 24 hours".
+   */
   deploymentsPerDay?: number;
+  /** The status the cap is answered with (default 402, as reported by users; 429 also maps). */
+  capStatus?: 402 | 429;
+  /**
+   * Every `every`-th status poll (GET /v13/deployments/{id}) is answered 429 with `Retry-After`
+   * (default 1 s) and the X-RateLimit-* headers, as a busy API does. Off by default.
+   */
+  pollRateLimit?: { every: number; retryAfterSeconds?: number };
+  /**
+   * Deployment Protection as new projects get it (default `standard`, Vercel's default): every
+   * deployment URL answers 401 unless the request carries one of the project's automation bypass
+   * secrets (`x-vercel-protection-bypass` header or query parameter, or the cookie set with
+   * `x-vercel-set-bypass-cookie`); the production alias stays public. `none` serves everything.
+   */
+  protection?: 'standard' | 'none';
+  /** Status polls of a READY production deployment before its alias is assigned (default 0). */
+  aliasDelayPolls?: number;
+  /** `false`: production aliases are never assigned (a domain Vercel cannot give). Default true. */
+  assignAliases?: boolean;
+  /** Reported as a READY production deployment's `aliasError` (and no alias is assigned). */
+  aliasError?: { code: string; message: string };
 }
 
 export interface StandInRequest {
@@ -58,12 +81,16 @@ export interface StandInDeployment {
 
 /**
  * A local stand-in of the Vercel REST endpoints the deployer uses, with Vercel's documented
- * shapes: POST /v2/files (x-vercel-digest, Content-Length, SHA-1 checked), POST /v13/deployments
- * (`missing_files` with the missing digests, projectSettings required on a project's first
- * deployment, the plan cap), GET /v13/deployments/{id} (readyState progressions, production
- * aliases), GET /v3/deployments/{id}/events, GET /v6/deployments (with `meta-*` filters).
- * It also serves what it deployed: `url` is `127.0.0.1:<port>/d/<id>/` and a project's production
- * alias is `127.0.0.1:<port>/p/<project>/` (the latest READY production deployment).
+ * shapes and stricter where unsure: POST /v11/projects and GET /v9/projects/{idOrName} (names
+ * checked, 409 for a taken one), PATCH /v1/projects/{idOrName}/protection-bypass, POST /v2/files
+ * (x-vercel-digest, Content-Length, SHA-1 checked), POST /v13/deployments (`missing_files` with
+ * the missing digests, `project` must exist, projectSettings required on a project without
+ * settings, the daily cap), GET /v13/deployments/{id} (readyState progressions, production
+ * aliases, 429s when asked), GET /v3/deployments/{id}/events (JSON with follow=0, a stream
+ * otherwise), GET /v6/deployments (documented filters only).
+ * It also serves what it deployed: `url` is `127.0.0.1:<port>/d/<id>/`, behind Standard
+ * Deployment Protection by default, and a project's production alias is
+ * `127.0.0.1:<port>/p/<project>/` (public: the latest production deployment given the alias).
  */
 export interface VercelStandIn {
   /** The base URL to give the deployer as `apiUrl` (VERCEL_API_URL). */
@@ -74,6 +101,8 @@ export interface VercelStandIn {
   /** Every accepted upload, in order: one entry per POST /v2/files. */
   readonly uploads: { sha: string; size: number }[];
   deployments(): StandInDeployment[];
+  /** The projects, in the order they were made (by POST /v11/projects or a deployment by name). */
+  projects(): { id: string; name: string; bypassSecrets: string[] }[];
   /** Serves `fault` to the next matching request(s). */
   fail(fault: StandInFault): void;
   /** Makes the next deployment build(s) end in ERROR with this output. */
@@ -84,13 +113,63 @@ export interface VercelStandIn {
 interface Project {
   id: string;
   name: string;
+  /** Build settings given at creation or with the first deployment; undefined until then. */
   settings: unknown;
   production: string | undefined;
+  createdAt: number;
+  /** Protection Bypass for Automation secrets, keyed by the secret as Vercel's API returns them. */
+  protectionBypass: Record<
+    string,
+    { createdAt: number; createdBy: string; scope: 'automation-bypass'; isEnvVar: boolean }
+  >;
+  protected: boolean;
 }
+
+/** The body fields POST /v11/projects takes (a subset of Vercel's; others are refused). */
+const PROJECT_FIELDS = new Set([
+  'name',
+  'framework',
+  'buildCommand',
+  'installCommand',
+  'devCommand',
+  'outputDirectory',
+  'rootDirectory',
+  'publicSource',
+  'serverlessFunctionRegion',
+  'skipGitConnectDuringLink',
+  'commandForIgnoringBuildStep',
+]);
+/** The documented query parameters of GET /v6/deployments. */
+const LIST_PARAMS = new Set([
+  'app',
+  'from',
+  'limit',
+  'projectId',
+  'projectIds',
+  'target',
+  'to',
+  'users',
+  'since',
+  'until',
+  'state',
+  'rollbackCandidate',
+  'teamId',
+  'slug',
+]);
+const SETTING_FIELDS = [
+  'framework',
+  'buildCommand',
+  'installCommand',
+  'devCommand',
+  'outputDirectory',
+  'rootDirectory',
+];
 
 interface Held extends StandInDeployment {
   states: VercelReadyState[];
   step: number;
+  /** Status polls answered since it became READY (the alias comes after `aliasDelayPolls`). */
+  readyPolls: number;
   events: { type: string; created: number; text: string }[];
   failure: BuildFailure | undefined;
 }
@@ -100,6 +179,12 @@ const DEFAULT_TOKEN = 'vercel_standin_token_5f2c9a7e41';
 export async function startVercelStandIn(options: VercelStandInOptions = {}): Promise<VercelStandIn> {
   const token = options.token ?? DEFAULT_TOKEN;
   const progression = options.progression ?? ['QUEUED', 'BUILDING', 'READY'];
+  const aliasDelayPolls = options.aliasDelayPolls ?? 0;
+  const deploymentsPerDay = options.deploymentsPerDay ?? 100;
+  let statusPolls = 0;
+  const protectNew = (options.protection ?? 'standard') === 'standard';
+  /** Cookies handed out by `x-vercel-set-bypass-cookie`, and the project each one opens. */
+  const bypassCookies = new Map<string, string>();
   const blobs = new Map<string, Buffer>();
   const projects = new Map<string, Project>();
   const deployments = new Map<string, Held>();
@@ -123,7 +208,7 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
     const path = url.pathname;
     const serving = /^\/(d|p)\/([^/]+)(\/.*)?$/.exec(path);
     if (serving && (method === 'GET' || method === 'HEAD'))
-      return serve(res, serving[1]!, serving[2]!, serving[3] ?? '/');
+      return serve(req, res, url, serving[1]!, serving[2]!, serving[3] ?? '/');
 
     const body = await readBody(req);
     requests.push({ method, path, query: Object.fromEntries(url.searchParams) });
@@ -150,13 +235,143 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
     }
 
     if (method === 'POST' && path === '/v2/files') return uploadFile(req, res, body);
+    if (method === 'POST' && path === '/v11/projects') return createProject(res, body);
     if (method === 'POST' && path === '/v13/deployments') return createDeployment(res, body);
     if (method === 'GET' && path === '/v6/deployments') return listDeployments(res, url.searchParams);
-    let match = /^\/v13\/deployments\/([^/]+)$/.exec(path);
+    let match = /^\/v9\/projects\/([^/]+)$/.exec(path);
+    if (method === 'GET' && match) return getProject(res, decodeURIComponent(match[1]!));
+    match = /^\/v1\/projects\/([^/]+)\/protection-bypass$/.exec(path);
+    if (method === 'PATCH' && match) return updateBypass(res, decodeURIComponent(match[1]!), body);
+    match = /^\/v13\/deployments\/([^/]+)$/.exec(path);
     if (method === 'GET' && match) return getDeployment(res, decodeURIComponent(match[1]!));
     match = /^\/v3\/deployments\/([^/]+)\/events$/.exec(path);
     if (method === 'GET' && match) return getEvents(res, decodeURIComponent(match[1]!), url.searchParams);
     return send(res, 404, { error: { code: 'not_found', message: 'The requested endpoint was not found' } });
+  }
+
+  function findProject(idOrName: string): Project | undefined {
+    return projects.get(idOrName) ?? [...projects.values()].find((p) => p.name === idOrName);
+  }
+
+  function projectView(project: Project) {
+    const settings = (project.settings ?? {}) as Record<string, unknown>;
+    return {
+      id: project.id,
+      name: project.name,
+      accountId: options.teamId ?? 'user_standin',
+      createdAt: project.createdAt,
+      updatedAt: project.createdAt,
+      framework: settings.framework ?? null,
+      buildCommand: settings.buildCommand ?? null,
+      installCommand: settings.installCommand ?? null,
+      devCommand: settings.devCommand ?? null,
+      outputDirectory: settings.outputDirectory ?? null,
+      rootDirectory: settings.rootDirectory ?? null,
+      nodeVersion: '22.x',
+      directoryListing: false,
+      targets: project.production ? { production: { id: project.production } } : {},
+      protectionBypass: { ...project.protectionBypass },
+      ssoProtection: project.protected ? { deploymentType: 'all_except_custom_domains' } : null,
+    };
+  }
+
+  function newBypass(project: Project, secret = randomSecret()): void {
+    const isEnvVar = !Object.values(project.protectionBypass).some((b) => b.isEnvVar);
+    project.protectionBypass[secret] = {
+      createdAt: tick(),
+      createdBy: 'user_standin',
+      scope: 'automation-bypass',
+      isEnvVar,
+    };
+  }
+
+  /** PATCH /v1/projects/{idOrName}/protection-bypass: `generate` and/or `revoke`, nothing else. */
+  function updateBypass(res: ServerResponse, idOrName: string, raw: Buffer): undefined {
+    const project = findProject(idOrName);
+    if (!project) return send(res, 404, { error: { code: 'not_found', message: 'Project not found' } });
+    let body: { generate?: { secret?: unknown }; revoke?: { secret?: unknown; regenerate?: unknown } };
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      return send(res, 400, { error: { code: 'bad_request', message: 'Invalid JSON' } });
+    }
+    const invalid = (message: string) => send(res, 400, { error: { code: 'bad_request', message } });
+    if (!body || typeof body !== 'object' || Array.isArray(body)) return invalid('Invalid request body');
+    const extra = Object.keys(body).find((key) => key !== 'generate' && key !== 'revoke');
+    if (extra) return invalid(`Invalid request: should NOT have additional property \`${extra}\`.`);
+    const { generate, revoke } = body;
+    if (revoke !== undefined) {
+      if (typeof revoke?.secret !== 'string' || typeof revoke.regenerate !== 'boolean')
+        return invalid('Invalid request: `revoke` needs `secret` and `regenerate`.');
+      if (!project.protectionBypass[revoke.secret])
+        return send(res, 404, { error: { code: 'not_found', message: 'Bypass not found' } });
+      delete project.protectionBypass[revoke.secret];
+      if (revoke.regenerate) newBypass(project);
+    }
+    if (generate !== undefined) {
+      if (!generate || typeof generate !== 'object')
+        return invalid('Invalid request: `generate` should be object.');
+      const secret = generate.secret;
+      if (secret !== undefined && (typeof secret !== 'string' || !/^[a-zA-Z0-9]{32}$/.test(secret)))
+        return invalid('Invalid request: `generate.secret` should match pattern "^[a-zA-Z0-9]{32}$".');
+      newBypass(project, secret);
+    }
+    if (generate === undefined && revoke === undefined) newBypass(project);
+    send(res, 200, { protectionBypass: { ...project.protectionBypass } });
+  }
+
+  function createProject(res: ServerResponse, raw: Buffer): undefined {
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      return send(res, 400, { error: { code: 'bad_request', message: 'Invalid JSON' } });
+    }
+    const extra = Object.keys(body).find((key) => !PROJECT_FIELDS.has(key));
+    if (extra) {
+      return send(res, 400, {
+        error: {
+          code: 'bad_request',
+          message: `Invalid request: should NOT have additional property \`${extra}\`.`,
+        },
+      });
+    }
+    const name = body.name;
+    // Vercel's rule: lowercase, up to 100 characters, letters, digits, `.`, `_`, `-`, no `---`.
+    if (typeof name !== 'string' || !/^[a-z0-9._-]{1,100}$/.test(name) || name.includes('---')) {
+      return send(res, 400, {
+        error: {
+          code: 'bad_request',
+          message:
+            'Project names can be up to 100 characters long and must be lowercase. They can include letters, digits, and the following characters: ".", "_", "-". However, they cannot contain the sequence "---".',
+        },
+      });
+    }
+    if (findProject(name)) {
+      return send(res, 409, {
+        error: { code: 'conflict', message: `A project with the name ${name} already exists.` },
+      });
+    }
+    const settings = Object.fromEntries(
+      SETTING_FIELDS.filter((key) => key in body).map((key) => [key, body[key]]),
+    );
+    const project: Project = {
+      id: `prj_${randomBytes(12).toString('hex')}`,
+      name,
+      settings: Object.keys(settings).length ? settings : undefined,
+      production: undefined,
+      createdAt: tick(),
+      protectionBypass: {},
+      protected: protectNew,
+    };
+    projects.set(project.id, project);
+    send(res, 200, projectView(project));
+  }
+
+  function getProject(res: ServerResponse, idOrName: string): undefined {
+    const project = findProject(idOrName);
+    if (!project) return send(res, 404, { error: { code: 'not_found', message: 'Project not found' } });
+    send(res, 200, projectView(project));
   }
 
   function uploadFile(req: IncomingMessage, res: ServerResponse, body: Buffer): undefined {
@@ -186,6 +401,7 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
   function createDeployment(res: ServerResponse, raw: Buffer): undefined {
     let body: {
       name?: unknown;
+      project?: unknown;
       files?: { file?: unknown; sha?: unknown; size?: unknown }[];
       projectSettings?: unknown;
       target?: unknown;
@@ -200,6 +416,10 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
       return send(res, 400, {
         error: { code: 'bad_request', message: 'Invalid request: missing required property `name`.' },
       });
+    }
+    // `project` (id or name) overrides `name`, and must exist.
+    if (body.project !== undefined && (typeof body.project !== 'string' || !findProject(body.project))) {
+      return send(res, 404, { error: { code: 'not_found', message: 'Project not found' } });
     }
     if (!Array.isArray(body.files) || body.files.length === 0) {
       return send(res, 400, {
@@ -227,8 +447,14 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
         error: { code: 'invalid_file_size', message: `Wrong size for ${wrongSize.file}` },
       });
     }
-    let project = [...projects.values()].find((p) => p.name === body.name);
-    if (!project) {
+    let project: Project | undefined;
+    if (body.project !== undefined) {
+      project = typeof body.project === 'string' ? findProject(body.project) : undefined;
+    } else {
+      // A deployment by `name` alone creates the project implicitly, as Vercel does.
+      project = [...projects.values()].find((p) => p.name === body.name);
+    }
+    if (!project?.settings) {
       if (!body.projectSettings || typeof body.projectSettings !== 'object') {
         return send(res, 400, {
           error: {
@@ -238,19 +464,26 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
           },
         });
       }
-      project = {
-        id: `prj_${randomBytes(12).toString('hex')}`,
-        name: body.name,
-        settings: body.projectSettings,
-        production: undefined,
-      };
-      projects.set(project.id, project);
+      if (project) {
+        project.settings = body.projectSettings;
+      } else {
+        project = {
+          id: `prj_${randomBytes(12).toString('hex')}`,
+          name: body.name,
+          settings: body.projectSettings,
+          production: undefined,
+          createdAt: tick(),
+          protectionBypass: {},
+          protected: protectNew,
+        };
+        projects.set(project.id, project);
+      }
     }
-    if (options.deploymentsPerDay !== undefined && deployments.size >= options.deploymentsPerDay) {
-      return send(res, 402, {
+    if (deployments.size >= deploymentsPerDay) {
+      return send(res, options.capStatus ?? 402, {
         error: {
           code: 'api-deployments-free-per-day',
-          message: `Resource is limited - try again in 24 hours (more than ${options.deploymentsPerDay}, code: "api-deployments-free-per-day").`,
+          message: `Resource is limited - try again in 24 hours (more than ${deploymentsPerDay}, code: "api-deployments-free-per-day").`,
         },
       });
     }
@@ -261,7 +494,7 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
     const created = tick();
     const held: Held = {
       id,
-      name: body.name,
+      name: project.name,
       projectId: project.id,
       // A trailing slash, so pages resolve relative links inside the deployment as on a real host.
       url: `${host}/d/${id}/`,
@@ -272,6 +505,7 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
       createdAt: created,
       states,
       step: 0,
+      readyPolls: 0,
       events: [
         { type: 'command', created: tick(), text: 'Running build in Washington, D.C., USA (East) – iad1' },
         { type: 'stdout', created: tick(), text: `Downloading ${files.length} deployment files...` },
@@ -285,23 +519,52 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
   function getDeployment(res: ServerResponse, id: string): undefined {
     const held = deployments.get(id) ?? [...deployments.values()].find((d) => d.url === id);
     if (!held) return send(res, 404, { error: { code: 'not_found', message: 'Deployment not found' } });
-    if (held.step < held.states.length - 1) {
+    const limited = options.pollRateLimit;
+    if (limited && ++statusPolls % limited.every === 0) {
+      const wait = limited.retryAfterSeconds ?? 1;
+      return send(
+        res,
+        429,
+        { error: { code: 'rate_limited', message: 'Rate limit exceeded' } },
+        {
+          'Retry-After': String(wait),
+          'X-RateLimit-Limit': String(limited.every - 1),
+          'X-RateLimit-Remaining': '0',
+          'X-RateLimit-Reset': String(Math.ceil(Date.now() / 1000) + wait),
+        },
+      );
+    }
+    if (held.readyState === 'READY') {
+      held.readyPolls++;
+    } else if (held.step < held.states.length - 1) {
       held.step++;
       held.readyState = held.states[held.step]!;
       if (held.readyState === 'READY') {
         held.events.push({ type: 'stdout', created: tick(), text: 'Build Completed in /vercel/output [1s]' });
-        if (held.target === 'production') projects.get(held.projectId)!.production = held.id;
       } else if (held.readyState === 'ERROR') {
         for (const line of held.failure?.lines ?? [])
           held.events.push({ type: 'stderr', created: tick(), text: line });
       }
     }
+    if (aliased(held)) projects.get(held.projectId)!.production = held.id;
     send(res, 200, view(held));
+  }
+
+  /** A production deployment gets the project's alias some polls after READY, if at all. */
+  function aliased(held: Held): boolean {
+    return (
+      held.readyState === 'READY' &&
+      held.target === 'production' &&
+      options.assignAliases !== false &&
+      !options.aliasError &&
+      held.readyPolls >= aliasDelayPolls
+    );
   }
 
   function view(held: Held) {
     const ready = held.readyState === 'READY';
     const project = projects.get(held.projectId)!;
+    const production = held.target === 'production';
     return {
       id: held.id,
       url: held.url,
@@ -314,9 +577,9 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
       version: 2,
       meta: held.meta,
       createdAt: held.createdAt,
-      alias: ready && held.target === 'production' ? [`${host}/p/${project.name}/`] : [],
-      aliasAssigned: ready ? held.createdAt : null,
-      aliasError: null,
+      alias: aliased(held) ? [`${host}/p/${project.name}/`] : [],
+      aliasAssigned: (production ? aliased(held) : ready) ? held.createdAt : null,
+      aliasError: ready && production && options.aliasError ? options.aliasError : null,
       ...(held.readyState === 'ERROR'
         ? {
             errorCode: held.failure?.errorCode ?? 'BUILD_FAILED',
@@ -330,6 +593,12 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
   function getEvents(res: ServerResponse, id: string, query: URLSearchParams): undefined {
     const held = deployments.get(id);
     if (!held) return send(res, 404, { error: { code: 'not_found', message: 'Deployment not found' } });
+    const follow = query.get('follow');
+    if (follow !== null && follow !== '0' && follow !== '1') {
+      return send(res, 400, {
+        error: { code: 'bad_request', message: 'Invalid query: `follow` should be 0 or 1' },
+      });
+    }
     let events = held.events.map((e, serial) => ({
       type: e.type,
       created: e.created,
@@ -344,10 +613,24 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
     if (query.get('direction') === 'backward') events = events.reverse();
     const limit = Number(query.get('limit') ?? -1);
     if (limit > 0) events = events.slice(0, limit);
+    if (follow !== '0') {
+      // Without follow=0 the endpoint is a stream of events, one JSON object a line, not a JSON array.
+      res.writeHead(200, { 'Content-Type': 'application/stream+json' });
+      for (const event of events) res.write(`${JSON.stringify(event)}\n`);
+      res.end();
+      return;
+    }
     send(res, 200, events);
   }
 
   function listDeployments(res: ServerResponse, query: URLSearchParams): undefined {
+    // Only the documented filters: the CLI's `meta-*` ones are not in the API reference.
+    const unknown = [...query.keys()].find((key) => !LIST_PARAMS.has(key));
+    if (unknown) {
+      return send(res, 400, {
+        error: { code: 'bad_request', message: `Invalid query parameter \`${unknown}\`` },
+      });
+    }
     let list = [...deployments.values()];
     const projectId = query.get('projectId');
     if (projectId) {
@@ -361,9 +644,10 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
     if (target) list = list.filter((d) => (d.target ?? 'preview') === target);
     const state = query.get('state');
     if (state) list = list.filter((d) => state.split(',').includes(d.readyState));
-    for (const [key, value] of query) {
-      if (key.startsWith('meta-')) list = list.filter((d) => d.meta[key.slice(5)] === value);
-    }
+    const since = Number(query.get('since') ?? Number.NaN);
+    if (Number.isFinite(since)) list = list.filter((d) => d.createdAt > since);
+    const until = Number(query.get('until') ?? Number.NaN);
+    if (Number.isFinite(until)) list = list.filter((d) => d.createdAt < until);
     list.sort((a, b) => b.createdAt - a.createdAt);
     const limit = Math.max(1, Math.min(100, Number(query.get('limit') ?? 20) || 20));
     const page = list.slice(0, limit);
@@ -389,7 +673,14 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
     });
   }
 
-  function serve(res: ServerResponse, kind: string, key: string, rest: string): undefined {
+  function serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    kind: string,
+    key: string,
+    rest: string,
+  ): undefined {
     let id: string | undefined = key;
     if (kind === 'p') id = [...projects.values()].find((p) => p.name === key)?.production;
     const held = id ? deployments.get(id) : undefined;
@@ -398,6 +689,31 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
         .writeHead(404, { 'Content-Type': 'text/plain' })
         .end('The deployment could not be found on Vercel.\n\nDEPLOYMENT_NOT_FOUND');
       return;
+    }
+    // Standard Protection: a deployment's own URL is private, the production alias (/p/) public.
+    const project = projects.get(held.projectId)!;
+    const extraHeaders: Record<string, string> = {};
+    if (kind === 'd' && project.protected) {
+      const given = String(
+        req.headers['x-vercel-protection-bypass'] ?? url.searchParams.get('x-vercel-protection-bypass') ?? '',
+      );
+      const cookie = /(?:^|;\s*)_vercel_jwt=([^;]+)/.exec(String(req.headers.cookie ?? ''))?.[1];
+      const bySecret = given !== '' && project.protectionBypass[given] !== undefined;
+      if (!bySecret && !(cookie && bypassCookies.get(cookie) === project.id)) {
+        res
+          .writeHead(401, { 'Content-Type': 'text/html; charset=utf-8' })
+          .end(
+            '<!doctype html><title>Authentication Required</title><h1>Authentication Required</h1><p>Vercel Authentication</p>',
+          );
+        return;
+      }
+      const setCookie = String(req.headers['x-vercel-set-bypass-cookie'] ?? '');
+      if (bySecret && (setCookie === 'true' || setCookie === 'samesitenone')) {
+        const jwt = randomBytes(16).toString('hex');
+        bypassCookies.set(jwt, project.id);
+        extraHeaders['Set-Cookie'] =
+          `_vercel_jwt=${jwt}; Path=/; HttpOnly${setCookie === 'samesitenone' ? '; SameSite=None; Secure' : ''}`;
+      }
     }
     let wanted = decodeURIComponent(rest).replace(/^\/+/, '');
     if (wanted === '' || wanted.endsWith('/')) wanted += 'index.html';
@@ -412,6 +728,7 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
       .writeHead(200, {
         'Content-Type': contentType(file.file),
         'Content-Length': String(content.byteLength),
+        ...extraHeaders,
       })
       .end(content);
   }
@@ -430,6 +747,12 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
         meta: { ...rest.meta },
         files: [...rest.files],
       })),
+    projects: () =>
+      [...projects.values()].map(({ id, name, protectionBypass }) => ({
+        id,
+        name,
+        bypassSecrets: Object.keys(protectionBypass),
+      })),
     fail: (fault) => void faults.push({ ...fault, left: fault.times ?? 1 }),
     failBuilds: (failure) => void buildFailures.push({ ...failure, count: failure.count ?? 1 }),
     close: () =>
@@ -438,6 +761,12 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
         server.close((error) => (error ? reject(error) : resolve()));
       }),
   };
+}
+
+/** A bypass secret as Vercel makes them: 32 letters and digits. */
+function randomSecret(): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  return [...randomBytes(32)].map((byte) => alphabet[byte % alphabet.length]).join('');
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -26,6 +26,13 @@ export interface DeployResult {
   productionUrl: string;
   /** Provider-specific ids for the record (e.g. `vercel: { projectId, deploymentId }`). */
   resources?: Partial<JobResources>;
+  /**
+   * Headers the staging URL needs to answer a check, where the target keeps staging behind a
+   * login (Vercel's Deployment Protection: `x-vercel-protection-bypass`). Secrets: the core sends
+   * them with the staging check only, to the staging URL's origin only, and never logs or
+   * records them. The production URL must answer without them.
+   */
+  stagingHeaders?: Readonly<Record<string, string>>;
 }
 
 /** What the core passes to {@link Deployer.deploy}. */
@@ -68,8 +75,9 @@ export interface DeployOptions {
  * charset), and a page whose text contains the product's name; the browser checker also fails
  * a page that logs console errors or whose scripts throw. Serve every file with its content
  * type (`.css` as `text/css`, `.js` as `text/javascript`, ...; never `application/octet-stream`
- * for a page), and serve a folder's `index.html` at the folder's URL. The URLs must be
- * reachable by the checker without credentials the core does not have (no login wall). A
+ * for a page), and serve a folder's `index.html` at the folder's URL. The production URL must
+ * be public (no login wall); the staging URL may sit behind one only if `stagingHeaders` get
+ * the check through it. A
  * deployment that is not ready yet fails the check and DEPLOYING is retried: return only once
  * the target says the deployment is live.
  *

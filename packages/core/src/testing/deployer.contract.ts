@@ -104,10 +104,14 @@ export function deployerContract(
         extra: Parameters<typeof options>[3] = {},
       ): Promise<DeployResult> => use().deployer.deploy(options(jobId, commit, outputDir, extra));
 
-      async function load(url: string): Promise<Loaded> {
+      async function load(url: string, headers?: Readonly<Record<string, string>>): Promise<Loaded> {
         const { readPage, fetch: fetchFn = (input, init) => fetch(input, init) } = use();
         if (/^https?:/i.test(url)) {
-          const response = await fetchFn(url, { redirect: 'follow', signal: AbortSignal.timeout(15_000) });
+          const response = await fetchFn(url, {
+            redirect: 'follow',
+            signal: AbortSignal.timeout(15_000),
+            ...(headers ? { headers: { ...headers } } : {}),
+          });
           return {
             status: response.status,
             type: response.headers.get('content-type') ?? undefined,
@@ -122,8 +126,13 @@ export function deployerContract(
         return { status: body === undefined ? 404 : 200, type: undefined, body: body ?? '' };
       }
 
-      async function expectServes(url: string, text: string, what: string): Promise<void> {
-        const page = await load(url);
+      async function expectServes(
+        url: string,
+        text: string,
+        what: string,
+        headers?: Readonly<Record<string, string>>,
+      ): Promise<void> {
+        const page = await load(url, headers);
         expect(page.status, `${what} ${url} must answer 200 (the site check requires it)`).toBe(200);
         if (page.type !== undefined)
           expect(
@@ -134,16 +143,32 @@ export function deployerContract(
       }
 
       const at = (base: string, path: string) => new URL(path, base).href;
+      /** What a check of `base` sends: the staging headers for staging, nothing for production. */
+      const headersFor = (result: DeployResult, base: string) =>
+        base === result.stagingUrl ? result.stagingHeaders : undefined;
 
       it('publishes a site whose staging and production URLs serve it', async () => {
         const dir = await use().site({ 'index.html': '<h1>EventHub</h1>' });
-        const result = await deployOnce('job_d1', 'c0ffee1', dir);
+        const checkpoint = memoryCheckpoint();
+        const report = recordingReporter();
+        const result = await use().deployer.deploy({
+          ...options('job_d1', 'c0ffee1', dir, { checkpoint }),
+          report,
+        });
         expect(result.deploymentId, 'deploymentId must be a non-empty id').toMatch(/\S/);
         expect(result.provider, 'provider must name the target (e.g. "vercel")').toMatch(
           /^[a-z0-9][a-z0-9-]*$/,
         );
-        await expectServes(result.stagingUrl, 'EventHub', 'The staging URL');
-        await expectServes(result.productionUrl, 'EventHub', 'The production URL');
+        await expectServes(result.stagingUrl, 'EventHub', 'The staging URL', result.stagingHeaders);
+        // Production is public: it must answer without the staging headers.
+        await expectServes(result.productionUrl, 'EventHub', 'The production URL (without stagingHeaders)');
+        for (const value of Object.values(result.stagingHeaders ?? {})) {
+          const kept = `${JSON.stringify(checkpoint.data)}\n${report.lines.join('\n')}\n${JSON.stringify(result.resources ?? {})}`;
+          expect(
+            kept.includes(value),
+            'a stagingHeaders value is a secret: it must not appear in the checkpoint, the log or resources',
+          ).toBe(false);
+        }
       });
 
       it('serves each file with its content type (HTML as text/html, CSS, JavaScript, JSON)', async () => {
@@ -156,14 +181,15 @@ export function deployerContract(
         });
         const result = await deployOnce('job_types', 'c0ffee1', dir);
         for (const base of new Set([result.stagingUrl, result.productionUrl])) {
-          await expectServes(base, 'EventHub', 'The site');
+          const headers = headersFor(result, base);
+          await expectServes(base, 'EventHub', 'The site', headers);
           const expected: Array<[string, RegExp]> = [
             ['assets/app.css', /^text\/css\b/i],
             ['assets/app.js', /^(text|application)\/javascript\b/i],
             ['data.json', /^application\/json\b/i],
           ];
           for (const [path, type] of expected) {
-            const page = await load(at(base, path));
+            const page = await load(at(base, path), headers);
             expect(page.status, `${at(base, path)} must answer 200`).toBe(200);
             if (page.type !== undefined)
               expect(
@@ -172,7 +198,12 @@ export function deployerContract(
               ).toMatch(type);
           }
           if (/^https?:/i.test(base) && base.endsWith('/'))
-            await expectServes(at(base, 'about/'), 'About EventHub', "A folder's URL (its index.html)");
+            await expectServes(
+              at(base, 'about/'),
+              'About EventHub',
+              "A folder's URL (its index.html)",
+              headers,
+            );
         }
       });
 

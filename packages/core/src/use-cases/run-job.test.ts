@@ -357,6 +357,38 @@ describe('runJob', () => {
     expect(result.job.urls.production).toBeUndefined();
   });
 
+  it('sends the staging headers to the staging check only, and records them nowhere', async () => {
+    const { deps, fakes } = setup();
+    const job = await submitted(deps);
+    const bypass = 'bypass_' + 'Zq8pL2vN5xR7tY1wK4mB6cD9';
+    const deployer = {
+      ...deps.ports.deployer,
+      deploy: async (options: Parameters<PipelinePorts['deployer']['deploy']>[0]) => ({
+        ...(await deps.ports.deployer.deploy(options)),
+        stagingHeaders: { 'x-vercel-protection-bypass': bypass },
+      }),
+    };
+    const seen: Array<{ url: string; headers: unknown }> = [];
+    const siteChecker = {
+      ...fakes.siteChecker,
+      check: async (options: Parameters<PipelinePorts['siteChecker']['check']>[0]) => {
+        seen.push({ url: options.url, headers: options.headers });
+        return fakes.siteChecker.check(options);
+      },
+    };
+    const result = await runJob(
+      { ...deps, ports: { ...deps.ports, deployer, siteChecker } },
+      { jobId: job.jobId },
+    );
+    expect(result.outcome).toBe('COMPLETED');
+    expect(seen).toEqual([
+      { url: result.job.urls.staging, headers: { 'x-vercel-protection-bypass': bypass } },
+      { url: result.job.urls.production, headers: undefined },
+    ]);
+    const history = await deps.ports.store.readHistory({ jobId: job.jobId });
+    expect(JSON.stringify([result.job, history])).not.toContain(bypass);
+  });
+
   it('keeps secrets out of the record even when an adapter puts one in an error', async () => {
     const { deps } = setup();
     const job = await submitted(deps);

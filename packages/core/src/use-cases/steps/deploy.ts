@@ -23,9 +23,18 @@ export async function deploy(ctx: StepContext): Promise<StepResult<'DEPLOYING'>>
     report: ctx.report,
     signal,
   });
-  // The done gate: a deployment counts only when its pages answer with the product.
-  for (const url of new Set([deployment.stagingUrl, deployment.productionUrl])) {
-    const check = await siteChecker.check({ url, expectText: businessName, signal });
+  // The done gate: a deployment counts only when its pages answer with the product. Staging may
+  // sit behind the target's login and gets the deployer's headers; production must be public.
+  const checks = [{ url: deployment.stagingUrl, headers: deployment.stagingHeaders }];
+  if (deployment.productionUrl !== deployment.stagingUrl)
+    checks.push({ url: deployment.productionUrl, headers: undefined });
+  for (const { url, headers } of checks) {
+    const check = await siteChecker.check({
+      url,
+      expectText: businessName,
+      signal,
+      ...(headers ? { headers } : {}),
+    });
     for (const note of check.notes ?? []) ctx.report.log(note);
     if (!check.ok)
       throw new TransientError(`${url} does not serve the site yet: ${check.problems.join('; ')}`);
