@@ -27,22 +27,36 @@ export const DEFAULT_STATEMENT_TIMEOUT_MS = 15_000;
 const TLS_PARAMETERS = ['sslmode', 'ssl', 'sslrootcert', 'sslcert', 'sslkey', 'uselibpqcompat'];
 const TLS_MODES = ['require', 'verify-ca', 'verify-full'];
 
+/** The configuration names a TLS error points at: the URL's variable and the CA's. */
+export interface TlsVariables {
+  url: string;
+  ca: string;
+}
+
+const SPEC_SOURCE_VARIABLES: TlsVariables = { url: 'FOUNDERDASH_DB_URL', ca: 'FOUNDERDASH_DB_CA' };
+
 /**
- * The connection string and TLS options for a pool. Without a CA the URL decides, as pg reads
- * it. With one, the URL's TLS parameters are taken out (pg lets them replace the `ssl` option
- * silently) and the pool verifies the server against the CA; a URL that asks for no TLS, or for
- * another CA file, is a ConfigError naming the variables, never the URL.
+ * The connection string and TLS options for a pg pool or client. Without a CA the URL decides,
+ * as pg reads it (`sslmode=require` verifies against Node's CAs). With one, the URL's TLS
+ * parameters are taken out (pg lets them replace the `ssl` option silently) and the connection
+ * verifies the server against the CA; a URL that asks for no TLS, or for another CA file, is a
+ * ConfigError naming the variables (`names`, default FOUNDERDASH_DB_URL / FOUNDERDASH_DB_CA),
+ * never the URL.
  */
-export function tlsOptions(connectionString: string, ca: string | undefined) {
+export function tlsOptions(
+  connectionString: string,
+  ca: string | undefined,
+  names: TlsVariables = SPEC_SOURCE_VARIABLES,
+) {
   if (ca === undefined) return { connectionString };
   if (!ca.includes('-----BEGIN CERTIFICATE-----')) {
-    throw new ConfigError('FOUNDERDASH_DB_CA', 'is not a PEM certificate (-----BEGIN CERTIFICATE-----)');
+    throw new ConfigError(names.ca, 'is not a PEM certificate (-----BEGIN CERTIFICATE-----)');
   }
   let url: URL;
   try {
     url = new URL(connectionString);
   } catch {
-    throw new ConfigError('FOUNDERDASH_DB_URL', 'is not a URL');
+    throw new ConfigError(names.url, 'is not a URL');
   }
   const mode = url.searchParams.get('sslmode');
   if (
@@ -50,15 +64,12 @@ export function tlsOptions(connectionString: string, ca: string | undefined) {
     ['0', 'false'].includes(url.searchParams.get('ssl') ?? '')
   ) {
     throw new ConfigError(
-      'FOUNDERDASH_DB_URL',
-      `asks for sslmode=${mode ?? 'off'} while FOUNDERDASH_DB_CA is set: use sslmode=require or verify-full, or unset the CA`,
+      names.url,
+      `asks for sslmode=${mode ?? 'off'} while ${names.ca} is set: use sslmode=require or verify-full, or unset the CA`,
     );
   }
   if (url.searchParams.has('sslrootcert')) {
-    throw new ConfigError(
-      'FOUNDERDASH_DB_URL',
-      'names an sslrootcert while FOUNDERDASH_DB_CA is set: keep one of them',
-    );
+    throw new ConfigError(names.url, `names an sslrootcert while ${names.ca} is set: keep one of them`);
   }
   for (const name of TLS_PARAMETERS) url.searchParams.delete(name);
   // Node checks the chain and the host name; the server's certificate must name the host.

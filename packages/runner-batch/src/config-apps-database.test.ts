@@ -1,9 +1,15 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigErrors, loadConfig, secretsOf } from './config.js';
 
 describe("loadConfig: the MVPs' databases", () => {
   it('chooses by itself when nothing is set', () => {
-    expect(loadConfig({}, '/srv').appsDatabase).toEqual({ provisioner: 'auto', adminUrl: undefined });
+    expect(loadConfig({}, '/srv').appsDatabase).toEqual({
+      provisioner: 'auto',
+      adminUrl: undefined,
+      ca: undefined,
+      poolUrl: undefined,
+    });
   });
 
   it('takes an admin URL, as a secret', () => {
@@ -12,12 +18,12 @@ describe("loadConfig: the MVPs' databases", () => {
       { MVP_DATABASE_PROVISIONER: 'server', MVP_APPS_DATABASE_URL: adminUrl },
       '/srv',
     );
-    expect(config.appsDatabase).toEqual({ provisioner: 'server', adminUrl });
+    expect(config.appsDatabase).toMatchObject({ provisioner: 'server', adminUrl });
     expect(secretsOf(config)).toContain(adminUrl);
   });
 
   it('takes pglite, the databases of a machine with only Node.js', () => {
-    expect(loadConfig({ MVP_DATABASE_PROVISIONER: 'pglite' }, '/srv').appsDatabase).toEqual({
+    expect(loadConfig({ MVP_DATABASE_PROVISIONER: 'pglite' }, '/srv').appsDatabase).toMatchObject({
       provisioner: 'pglite',
       adminUrl: undefined,
     });
@@ -42,6 +48,49 @@ describe("loadConfig: the MVPs' databases", () => {
     const message = problems({ MVP_APPS_DATABASE_URL: 'mysql://root:hunter22@db/x' });
     expect(message).toMatch(/MVP_APPS_DATABASE_URL: must be a postgresql:\/\/ URL/);
     expect(message).not.toContain('hunter22');
+  });
+});
+
+describe("loadConfig: the MVPs' database server in production", () => {
+  const adminUrl = 'postgresql://doadmin:s3cret-admin@db.internal:25060/defaultdb?sslmode=require';
+  const CA = '-----BEGIN CERTIFICATE-----\nMIIBtestCA\n-----END CERTIFICATE-----\n';
+
+  it('takes the CA as its text or as a file, and the pooler’s URL', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'mvp-ca-'));
+    writeFileSync(join(dir, 'ca.pem'), CA);
+    const env = {
+      MVP_APPS_DATABASE_URL: adminUrl,
+      MVP_APPS_DATABASE_POOL_URL: 'postgresql://pool.internal:25061',
+    };
+    expect(loadConfig({ ...env, MVP_APPS_DATABASE_CA: CA }, dir).appsDatabase).toEqual({
+      provisioner: 'auto',
+      adminUrl,
+      ca: CA.trim(),
+      poolUrl: 'postgresql://pool.internal:25061',
+    });
+    expect(loadConfig({ ...env, MVP_APPS_DATABASE_CA: 'ca.pem' }, dir).appsDatabase.ca).toBe(CA);
+  });
+
+  it('names a CA it cannot read, a bad pool URL, and settings without a server', () => {
+    const message = (env: Record<string, string>) => {
+      try {
+        loadConfig(env, '/srv');
+        return '';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    expect(message({ MVP_APPS_DATABASE_URL: adminUrl, MVP_APPS_DATABASE_CA: '/nowhere/ca.pem' })).toMatch(
+      /MVP_APPS_DATABASE_CA: must be a PEM certificate or the path of one; \/nowhere\/ca.pem cannot be read \(ENOENT\)/,
+    );
+    expect(message({ MVP_APPS_DATABASE_URL: adminUrl, MVP_APPS_DATABASE_POOL_URL: 'pool:25061' })).toMatch(
+      /MVP_APPS_DATABASE_POOL_URL: must be a postgresql:\/\/host:port URL/,
+    );
+    expect(message({ MVP_APPS_DATABASE_CA: CA })).toMatch(
+      /MVP_APPS_DATABASE_CA: is used with MVP_APPS_DATABASE_URL only/,
+    );
   });
 });
 

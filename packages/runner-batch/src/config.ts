@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, PipelineError } from '@mvp-pipeline/core';
@@ -74,7 +74,14 @@ export interface RunnerConfig {
    * The MVPs' databases: `server` (MVP_APPS_DATABASE_URL), `embedded` (a cluster under the data
    * dir), `pglite` (PGlite data dirs under it, Node.js only), `auto` (the first of these that can work).
    */
-  appsDatabase: { provisioner: 'auto' | 'server' | 'embedded' | 'pglite'; adminUrl: string | undefined };
+  appsDatabase: {
+    provisioner: 'auto' | 'server' | 'embedded' | 'pglite';
+    adminUrl: string | undefined;
+    /** MVP_APPS_DATABASE_CA: the PEM CA the server's certificate chains to (the value, or a file holding it). */
+    ca: string | undefined;
+    /** MVP_APPS_DATABASE_POOL_URL: the pooler the apps connect through (its host and port). */
+    poolUrl: string | undefined;
+  };
 }
 
 /** Variables whose values are secrets: never echoed, always registered with the redactor. */
@@ -167,6 +174,24 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
       problems.push(new ConfigError(name, 'must be an http(s) URL'));
       return undefined;
     }
+  };
+  /** A PEM certificate given as its text, or as the path of a file holding it. */
+  const pem = (name: string): string | undefined => {
+    const value = read(name);
+    if (value === undefined || value.includes('-----BEGIN')) return value;
+    try {
+      const text = readFileSync(resolve(cwd, value), 'utf8');
+      if (text.includes('-----BEGIN CERTIFICATE-----')) return text;
+      problems.push(new ConfigError(name, `names ${value}, which holds no PEM certificate`));
+    } catch (error) {
+      problems.push(
+        new ConfigError(
+          name,
+          `must be a PEM certificate or the path of one; ${value} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+        ),
+      );
+    }
+    return undefined;
   };
   const required = (name: string, value: string | undefined, because: string) => {
     if (value === undefined) problems.push(new ConfigError(name, `is required ${because}`));
@@ -269,12 +294,22 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
         'auto',
       ),
       adminUrl: read('MVP_APPS_DATABASE_URL'),
+      ca: pem('MVP_APPS_DATABASE_CA'),
+      poolUrl: read('MVP_APPS_DATABASE_POOL_URL'),
     },
   };
   if (config.appsDatabase.provisioner === 'server')
     required('MVP_APPS_DATABASE_URL', config.appsDatabase.adminUrl, 'when MVP_DATABASE_PROVISIONER=server');
   if (config.appsDatabase.adminUrl && !/^postgres(ql)?:\/\/./.test(config.appsDatabase.adminUrl))
     problems.push(new ConfigError('MVP_APPS_DATABASE_URL', 'must be a postgresql:// URL'));
+  if (config.appsDatabase.poolUrl && !/^postgres(ql)?:\/\/[^/?#]/.test(config.appsDatabase.poolUrl))
+    problems.push(new ConfigError('MVP_APPS_DATABASE_POOL_URL', 'must be a postgresql://host:port URL'));
+  for (const name of ['MVP_APPS_DATABASE_CA', 'MVP_APPS_DATABASE_POOL_URL'] as const) {
+    if (read(name) && !config.appsDatabase.adminUrl)
+      problems.push(
+        new ConfigError(name, 'is used with MVP_APPS_DATABASE_URL only (the server provisioner)'),
+      );
+  }
 
   if (config.jobStore === 'dynamodb')
     required('AWS_REGION', config.aws.region, 'when MVP_JOB_STORE=dynamodb');

@@ -234,6 +234,8 @@ export async function createPipeline(options: CreatePipelineOptions): Promise<Pi
       const { provisioner, close } = createLocalDatabaseProvisioner({
         mode: config.appsDatabase.provisioner,
         adminUrl: config.appsDatabase.adminUrl,
+        ca: config.appsDatabase.ca,
+        poolUrl: config.appsDatabase.poolUrl,
         dir: join(config.dataDir, 'databases'),
         registerSecret: secrets.add,
       });

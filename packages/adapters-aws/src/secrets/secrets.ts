@@ -12,6 +12,9 @@ export const SECRET_NAMES = [
   // Not secret, but kept where the database URL is: the CA its server's certificate chains to.
   'FOUNDERDASH_DB_CA',
   'GITHUB_APP_PRIVATE_KEY',
+  // The MVPs' database server: its admin URL, and (not secret) its CA, kept beside it.
+  'MVP_APPS_DATABASE_URL',
+  'MVP_APPS_DATABASE_CA',
 ] as const;
 export type SecretName = (typeof SECRET_NAMES)[number];
 

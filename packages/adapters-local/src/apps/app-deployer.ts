@@ -158,7 +158,8 @@ export function createLocalAppDeployer(settings: LocalAppDeployerSettings): Loca
             workspace: dir,
             timeoutMs: migrateTimeoutMs,
             env: { APP_URL: urlOf(host, site.port) },
-            secretEnv: { DATABASE_URL: database.connectionUrl },
+            // Migrations take session-level locks: past a pooler, straight to the server.
+            secretEnv: { DATABASE_URL: database.directUrl ?? database.connectionUrl },
             ...(signal ? { signal } : {}),
           });
           if (migrated.exitCode !== 0) {

@@ -20,13 +20,20 @@ const TRANSIENT_MESSAGES =
 /**
  * A pg or socket error as the core's vocabulary: TransientError for a server that cannot be
  * reached or refuses for now, PermanentError for the rest (bad credentials, missing
- * privileges, SQL the server refuses). The message names the action and is redacted.
+ * privileges, SQL the server refuses). The message names the action, adds the hint `hints` has
+ * for the error's code (what to configure), and is redacted.
  */
-export function toDatabaseError(action: string, error: unknown, redact: Redactor): PipelineError {
+export function toDatabaseError(
+  action: string,
+  error: unknown,
+  redact: Redactor,
+  hints: Readonly<Record<string, string>> = {},
+): PipelineError {
   if (PipelineError.isInstance(error)) return error;
   const code = (error as { code?: unknown })?.code;
   const message = error instanceof Error ? error.message : String(error);
-  const text = redact(`${action}: ${message}${typeof code === 'string' ? ` (${code})` : ''}`);
+  const hint = typeof code === 'string' && Object.hasOwn(hints, code) ? `; ${hints[code]}` : '';
+  const text = redact(`${action}: ${message}${typeof code === 'string' ? ` (${code})` : ''}${hint}`);
   const transient =
     (typeof code === 'string' && (TRANSIENT_SQLSTATE.test(code) || TRANSIENT_NODE_CODES.has(code))) ||
     TRANSIENT_MESSAGES.test(message) ||

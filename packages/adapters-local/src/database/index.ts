@@ -27,6 +27,7 @@ export {
 export {
   createPostgresServerProvisioner,
   DEFAULT_CONNECTION_LIMIT,
+  DEFAULT_ROLE_STATEMENT_TIMEOUT_MS,
   type PostgresServerProvisionerSettings,
 } from './postgres-server.js';
 export { scramVerifier } from './scram.js';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { type DatabaseProvisioner, PermanentError, ValidationError } from '@mvp-pipeline/core';
 import { createEmbeddedPostgresProvisioner, findPostgresBinaries } from './embedded-postgres.js';
-import { createFilePasswordStore } from './password-store.js';
+import { createFilePasswordStore, type PasswordStore } from './password-store.js';
 import { createPgliteProvisioner } from './pglite.js';
 import { createPostgresServerProvisioner } from './postgres-server.js';
 
@@ -12,12 +12,21 @@ export interface LocalDatabaseSettings {
   mode: LocalDatabaseMode;
   /** The server to administer (`MVP_APPS_DATABASE_URL`, a secret); required for `server`. */
   adminUrl?: string | undefined;
+  /** `server` only: the PEM CA the server's certificate chains to (`MVP_APPS_DATABASE_CA`). */
+  ca?: string | undefined;
+  /** `server` only: the pooler the apps connect through (`MVP_APPS_DATABASE_POOL_URL`). */
+  poolUrl?: string | undefined;
   /**
    * The databases' folder (`<data dir>/databases`): `server/passwords`, `embedded` (the cluster)
    * or `pglite` under it, so switching modes never mixes their files.
    */
   dir: string;
   registerSecret?: (value: string) => void;
+  /**
+   * `server` only: where generated passwords are kept (default 0600 files under
+   * `<dir>/server/passwords`; a secrets manager in production, `MVP_SECRET_STORE`).
+   */
+  passwords?: PasswordStore | undefined;
   /** The folder of initdb and pg_ctl (default: found in PATH, then the usual Debian places). */
   binDir?: string;
 }
@@ -48,7 +57,10 @@ export function createLocalDatabaseProvisioner(settings: LocalDatabaseSettings):
       }
       const provisioner = createPostgresServerProvisioner({
         adminUrl: settings.adminUrl,
-        passwords: createFilePasswordStore({ dir: path.join(dir, 'server', 'passwords') }),
+        passwords:
+          settings.passwords ?? createFilePasswordStore({ dir: path.join(dir, 'server', 'passwords') }),
+        ...(settings.ca ? { ca: settings.ca } : {}),
+        ...(settings.poolUrl ? { poolUrl: settings.poolUrl } : {}),
         ...secrets,
       });
       // Nothing of ours runs: the server is someone else's.

@@ -1,3 +1,4 @@
+import { type TlsVariables, tlsOptions } from '@mvp-pipeline/adapters-postgres';
 import {
   createRedactor,
   type DatabaseProvisioner,
@@ -29,11 +30,52 @@ export interface PostgresServerProvisionerSettings {
   connectionLimit?: number;
   /** `host:port` the apps connect to, when it is not the admin URL's (a pooler, say). */
   appHost?: string;
+  /**
+   * The connection pooler in front of the server (`MVP_APPS_DATABASE_POOL_URL`, e.g. a
+   * DigitalOcean connection pool or PgBouncer): a `postgresql://host:port` URL of which only the
+   * host, the port and `sslmode` are used. Given, `connectionUrl` goes through it (the app's
+   * URL) and `directUrl` goes to the server (migrations). Wins over `appHost`.
+   */
+  poolUrl?: string;
+  /**
+   * The PEM certificate(s) of the CA the server's certificate chains to (`MVP_APPS_DATABASE_CA`):
+   * the admin connection verifies the server against it (chain and host name), as
+   * FOUNDERDASH_DB_CA does for the spec source, and the app URLs ask for TLS (`sslmode=require`).
+   * Without it the admin URL's `sslmode` decides (`require` verifies against Node's own CAs).
+   */
+  ca?: string;
+  /** The configuration names errors point at. Default MVP_APPS_DATABASE_URL / MVP_APPS_DATABASE_CA. */
+  variables?: TlsVariables;
   /** Give up opening the admin connection after this long. Default 10 s. */
   connectTimeoutMs?: number;
+  /**
+   * The longest statement of the MVP's role, set on the role (`ALTER ROLE … SET
+   * statement_timeout`): a startup parameter would be refused by PgBouncer. Default 60 s.
+   */
+  roleStatementTimeoutMs?: number;
 }
 
 export const DEFAULT_CONNECTION_LIMIT = 10;
+export const DEFAULT_ROLE_STATEMENT_TIMEOUT_MS = 60_000;
+/** The admin session's own limits, set after connecting (never as startup parameters). */
+const ADMIN_STATEMENT_TIMEOUT_MS = 120_000;
+const ADMIN_LOCK_TIMEOUT_MS = 60_000;
+/** An app's session left idle inside a transaction holds a pooled server connection: ended after this. */
+const ROLE_IDLE_IN_TRANSACTION_MS = 60_000;
+
+const DEFAULT_VARIABLES: TlsVariables = { url: 'MVP_APPS_DATABASE_URL', ca: 'MVP_APPS_DATABASE_CA' };
+
+/** What to set when TLS fails for a usual reason. */
+const tlsHints = (variables: TlsVariables): Record<string, string> => {
+  const ca = `set ${variables.ca} to the CA certificate the server's certificate chains to`;
+  return {
+    SELF_SIGNED_CERT_IN_CHAIN: ca,
+    DEPTH_ZERO_SELF_SIGNED_CERT: ca,
+    UNABLE_TO_VERIFY_LEAF_SIGNATURE: ca,
+    UNABLE_TO_GET_ISSUER_CERT_LOCALLY: ca,
+    ERR_TLS_CERT_ALTNAME_INVALID: `the server's certificate does not name the host of ${variables.url}`,
+  };
+};
 
 /** What marks a role as this job's: its comment (`COMMENT ON ROLE`), checked before reuse or drop. */
 const marker = (jobId: string, purpose: DatabasePurpose) => `mvp-pipeline job ${jobId} (${purpose})`;
@@ -58,6 +100,9 @@ interface Found {
  * - Idempotent: each step finds what an earlier attempt made; concurrent attempts on one name
  *   take turns (an advisory lock on the admin session), and a duplicate-name error counts as found. A `check` database is dropped and made again.
  * - A role or database of that name that is not the job's is a PermanentError, left alone.
+ * - Production: TLS verified against `ca`; no startup parameters a pooler refuses (limits are
+ *   `SET` on the admin session and `ALTER ROLE … SET` on the MVP's role); with `poolUrl` the app
+ *   URL goes through the pooler and `directUrl` (migrations) to the server.
  */
 export function createPostgresServerProvisioner(
   settings: PostgresServerProvisionerSettings,
@@ -87,8 +132,33 @@ export function createPostgresServerProvisioner(
   };
   register(settings.adminUrl);
   const redact = (text: string) => createRedactor(secrets)(text);
-  const appHost = settings.appHost ?? admin.host;
-  const sslmode = admin.searchParams.get('sslmode');
+  const variables = settings.variables ?? DEFAULT_VARIABLES;
+  const hints = tlsHints(variables);
+  const roleTimeout = settings.roleStatementTimeoutMs ?? DEFAULT_ROLE_STATEMENT_TIMEOUT_MS;
+  if (!Number.isInteger(roleTimeout) || roleTimeout < 1_000) {
+    throw new ValidationError('postgres provisioner settings', [
+      { path: 'roleStatementTimeoutMs', message: 'must be a whole number of milliseconds, 1000 or more' },
+    ]);
+  }
+  // Checked now (a ConfigError naming the variables), used for every admin connection.
+  const adminConnection = tlsOptions(settings.adminUrl, settings.ca, variables);
+  // With a CA, TLS is required whatever the URL said; without one, the URL's sslmode goes on.
+  const sslmode = admin.searchParams.get('sslmode') ?? (settings.ca ? 'require' : null);
+  const directHost = settings.appHost ?? admin.host;
+  let pool: { host: string; sslmode: string | null } | undefined;
+  if (settings.poolUrl) {
+    let parsed: URL;
+    try {
+      parsed = new URL(settings.poolUrl);
+      if (!/^postgres(ql)?:$/.test(parsed.protocol) || !parsed.host) throw new Error('protocol');
+    } catch {
+      throw new ValidationError('postgres provisioner settings', [
+        { path: 'poolUrl', message: 'must be a postgresql://host:port URL' },
+      ]);
+    }
+    pool = { host: parsed.host, sslmode: parsed.searchParams.get('sslmode') ?? sslmode };
+  }
+  const appHost = pool?.host ?? directHost;
 
   /** Runs `work` on a fresh admin connection; an abort ends the connection and rejects with its reason. */
   async function withAdmin<T>(
@@ -97,8 +167,10 @@ export function createPostgresServerProvisioner(
     work: (client: pg.Client) => Promise<T>,
   ): Promise<T> {
     signal?.throwIfAborted();
+    // No startup parameters beyond user, database and application_name: PgBouncer (DigitalOcean's
+    // connection pools) refuses others, statement_timeout among them. Limits are SET below.
     const client = new pg.Client({
-      connectionString: settings.adminUrl,
+      ...adminConnection,
       connectionTimeoutMillis: settings.connectTimeoutMs ?? 10_000,
       application_name: 'mvp-pipeline-provisioner',
     });
@@ -107,10 +179,13 @@ export function createPostgresServerProvisioner(
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await client.connect();
+      await client.query(
+        `SET statement_timeout = ${ADMIN_STATEMENT_TIMEOUT_MS}; SET lock_timeout = ${ADMIN_LOCK_TIMEOUT_MS}`,
+      );
       return await work(client);
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
-      throw toDatabaseError(action, error, redact);
+      throw toDatabaseError(action, error, redact, hints);
     } finally {
       signal?.removeEventListener('abort', onAbort);
       await client.end().catch(() => undefined);
@@ -175,12 +250,17 @@ export function createPostgresServerProvisioner(
       signal?.throwIfAborted();
       const password = await settings.passwords.ensure(name, generatePassword);
       register(password);
-      const url = new URL(`postgresql://${appHost}/${name}`);
-      url.username = name;
-      url.password = password;
-      if (sslmode) url.searchParams.set('sslmode', sslmode);
-      const connectionUrl = url.toString();
-      register(connectionUrl);
+      const urlFor = (host: string, mode: string | null) => {
+        const url = new URL(`postgresql://${host}/${name}`);
+        url.username = name;
+        url.password = password;
+        if (mode) url.searchParams.set('sslmode', mode);
+        const text = url.toString();
+        register(text);
+        return text;
+      };
+      const directUrl = urlFor(directHost, sslmode);
+      const connectionUrl = pool ? urlFor(pool.host, pool.sslmode) : directUrl;
 
       const created = await withAdmin(`Provisioning database ${name}`, signal, async (client) => {
         const step = () => signal?.throwIfAborted();
@@ -202,6 +282,11 @@ export function createPostgresServerProvisioner(
         // Found or raced: check the marker, and set the stored password and limits again.
         assertOurs(await find(client, name), name, jobId, purpose);
         await client.query(`ALTER ROLE ${quote(name)} ${options}`);
+        // Session limits on the role, so they hold through a pooler that refuses startup parameters.
+        await client.query(`ALTER ROLE ${quote(name)} SET statement_timeout = ${roleTimeout}`);
+        await client.query(
+          `ALTER ROLE ${quote(name)} SET idle_in_transaction_session_timeout = ${ROLE_IDLE_IN_TRANSACTION_MS}`,
+        );
         step();
         if (purpose === 'check') await client.query(`DROP DATABASE IF EXISTS ${quote(name)} WITH (FORCE)`);
         const made = await ignoreDuplicate(
@@ -214,7 +299,12 @@ export function createPostgresServerProvisioner(
         await client.query(`COMMENT ON DATABASE ${quote(name)} IS ${literal(marker(jobId, purpose))}`);
         return made;
       });
-      return { resource: resourceOf(name, purpose), connectionUrl, created };
+      return {
+        resource: resourceOf(name, purpose),
+        connectionUrl,
+        ...(pool ? { directUrl } : {}),
+        created,
+      };
     },
 
     async describe({ jobId, purpose, signal }) {

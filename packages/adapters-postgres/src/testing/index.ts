@@ -1,2 +1,3 @@
 export * from './database.js';
+export * from './postgres-front.js';
 export * from './tcp-proxy.js';

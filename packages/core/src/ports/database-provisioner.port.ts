@@ -32,6 +32,12 @@ export interface ProvisionedDatabase {
    * adapter has registered it (and the password) with the redactor before returning it.
    */
   connectionUrl: string;
+  /**
+   * The same database reached directly, not through a connection pooler, for migrations and
+   * other session-level work (advisory locks, `SET`); a secret like `connectionUrl`. Absent when
+   * the adapter gives no pooled URL: then `connectionUrl` is direct.
+   */
+  directUrl?: string;
   /** Whether this call created the database; false when an earlier attempt had (a retry). */
   created: boolean;
 }
