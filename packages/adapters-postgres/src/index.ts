@@ -12,7 +12,5 @@ export {
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_STATEMENT_TIMEOUT_MS,
   type PoolSettings,
-  type TlsVariables,
-  tlsOptions,
 } from './pool.js';
 export * from './spec-source.js';

@@ -3,9 +3,10 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } 
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { postgresTlsOptions as tlsOptions } from '@mvp-pipeline/core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, tlsOptions } from './pool.js';
+import { createPool } from './pool.js';
 import { createPgSpecSource } from './spec-source.js';
 
 /**

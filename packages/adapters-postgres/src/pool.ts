@@ -1,4 +1,4 @@
-import { ConfigError } from '@mvp-pipeline/core';
+import { postgresTlsOptions } from '@mvp-pipeline/core';
 import pg from 'pg';
 
 /** How to reach the database when this package creates the pool itself. */
@@ -23,59 +23,6 @@ export interface PoolSettings {
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 15_000;
 
-/** The URL parameters through which the connection string would set TLS itself. */
-const TLS_PARAMETERS = ['sslmode', 'ssl', 'sslrootcert', 'sslcert', 'sslkey', 'uselibpqcompat'];
-const TLS_MODES = ['require', 'verify-ca', 'verify-full'];
-
-/** The configuration names a TLS error points at: the URL's variable and the CA's. */
-export interface TlsVariables {
-  url: string;
-  ca: string;
-}
-
-const SPEC_SOURCE_VARIABLES: TlsVariables = { url: 'FOUNDERDASH_DB_URL', ca: 'FOUNDERDASH_DB_CA' };
-
-/**
- * The connection string and TLS options for a pg pool or client. Without a CA the URL decides,
- * as pg reads it (`sslmode=require` verifies against Node's CAs). With one, the URL's TLS
- * parameters are taken out (pg lets them replace the `ssl` option silently) and the connection
- * verifies the server against the CA; a URL that asks for no TLS, or for another CA file, is a
- * ConfigError naming the variables (`names`, default FOUNDERDASH_DB_URL / FOUNDERDASH_DB_CA),
- * never the URL.
- */
-export function tlsOptions(
-  connectionString: string,
-  ca: string | undefined,
-  names: TlsVariables = SPEC_SOURCE_VARIABLES,
-) {
-  if (ca === undefined) return { connectionString };
-  if (!ca.includes('-----BEGIN CERTIFICATE-----')) {
-    throw new ConfigError(names.ca, 'is not a PEM certificate (-----BEGIN CERTIFICATE-----)');
-  }
-  let url: URL;
-  try {
-    url = new URL(connectionString);
-  } catch {
-    throw new ConfigError(names.url, 'is not a URL');
-  }
-  const mode = url.searchParams.get('sslmode');
-  if (
-    (mode !== null && !TLS_MODES.includes(mode)) ||
-    ['0', 'false'].includes(url.searchParams.get('ssl') ?? '')
-  ) {
-    throw new ConfigError(
-      names.url,
-      `asks for sslmode=${mode ?? 'off'} while ${names.ca} is set: use sslmode=require or verify-full, or unset the CA`,
-    );
-  }
-  if (url.searchParams.has('sslrootcert')) {
-    throw new ConfigError(names.url, `names an sslrootcert while ${names.ca} is set: keep one of them`);
-  }
-  for (const name of TLS_PARAMETERS) url.searchParams.delete(name);
-  // Node checks the chain and the host name; the server's certificate must name the host.
-  return { connectionString: url.toString(), ssl: { ca, rejectUnauthorized: true } };
-}
-
 /**
  * A pg pool with a connect timeout and a client-side statement backstop. No startup
  * parameters beyond `application_name`: DigitalOcean's connection pools (PgBouncer) refuse
@@ -85,7 +32,7 @@ export function tlsOptions(
 export function createPool(settings: PoolSettings): pg.Pool {
   const statementTimeoutMs = settings.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
   return new pg.Pool({
-    ...tlsOptions(settings.connectionString, settings.ca),
+    ...postgresTlsOptions(settings.connectionString, settings.ca),
     connectionTimeoutMillis: settings.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     // A server that stops answering without closing the socket never cancels anything itself.
     query_timeout: statementTimeoutMs + 5_000,

@@ -1,14 +1,13 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { tlsOptions } from '@mvp-pipeline/adapters-postgres';
 import {
   makeTestCertificates,
   type PostgresFront,
   startPostgresFront,
   type TestCertificates,
 } from '@mvp-pipeline/adapters-postgres/testing';
-import { databaseName } from '@mvp-pipeline/core';
+import { databaseName, postgresTlsOptions as tlsOptions } from '@mvp-pipeline/core';
 import { type DatabaseProvisionerHarness, databaseProvisionerContract } from '@mvp-pipeline/core/testing';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';

@@ -1,4 +1,3 @@
-import { type TlsVariables, tlsOptions } from '@mvp-pipeline/adapters-postgres';
 import {
   createRedactor,
   type DatabaseProvisioner,
@@ -7,6 +6,8 @@ import {
   databaseName,
   PermanentError,
   type ProvisionedDatabase,
+  postgresTlsOptions,
+  type TlsVariables,
   ValidationError,
 } from '@mvp-pipeline/core';
 import pg from 'pg';
@@ -141,7 +142,7 @@ export function createPostgresServerProvisioner(
     ]);
   }
   // Checked now (a ConfigError naming the variables), used for every admin connection.
-  const adminConnection = tlsOptions(settings.adminUrl, settings.ca, variables);
+  const adminConnection = postgresTlsOptions(settings.adminUrl, settings.ca, variables);
   // With a CA, TLS is required whatever the URL said; without one, the URL's sslmode goes on.
   const sslmode = admin.searchParams.get('sslmode') ?? (settings.ca ? 'require' : null);
   const directHost = settings.appHost ?? admin.host;
