@@ -1,4 +1,5 @@
-// AWS adapters: the DynamoDB JobStore, the SNS Notifier, the EventBridge JobTrigger and the secrets loader.
+// AWS adapters: the DynamoDB JobStore, the SNS Notifier, the EventBridge JobTrigger, the secrets
+// loader and the Secrets Manager store of the MVPs' database passwords.
 export { awsErrorName, toPipelineAwsError } from './aws-errors.js';
 export {
   type BatchFailureOutcome,
@@ -29,6 +30,12 @@ export {
   type JobEventDetail,
   jobEventDetail,
 } from './eventbridge/eventbridge-trigger.js';
+export {
+  createSecretsManagerPasswordStore,
+  type SecretsManagerPasswordStore,
+  type SecretsManagerPasswordStoreDeps,
+  type SecretsManagerPasswordStoreSettings,
+} from './secrets/password-store.js';
 export {
   type LoadedSecrets,
   type LoadSecretsOptions,

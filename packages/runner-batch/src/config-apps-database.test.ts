@@ -94,6 +94,40 @@ describe("loadConfig: the MVPs' database server in production", () => {
   });
 });
 
+describe('loadConfig: where database passwords are kept', () => {
+  const adminUrl = 'postgresql://doadmin:s3cret-admin@db.internal:25060/defaultdb';
+  it('keeps them in files by default, in Secrets Manager when asked', () => {
+    expect(loadConfig({}, '/srv').secretStore).toEqual({ kind: 'file', prefix: 'mvp/' });
+    const env = {
+      MVP_APPS_DATABASE_URL: adminUrl,
+      MVP_SECRET_STORE: 'secrets-manager',
+      MVP_SECRET_PREFIX: 'staging/mvp/',
+      AWS_REGION: 'eu-west-1',
+    };
+    expect(loadConfig(env, '/srv').secretStore).toEqual({ kind: 'secrets-manager', prefix: 'staging/mvp/' });
+  });
+
+  it('names what Secrets Manager needs', () => {
+    const message = (env: Record<string, string>) => {
+      try {
+        loadConfig(env, '/srv');
+        return '';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    const problems = message({ MVP_SECRET_STORE: 'secrets-manager', MVP_SECRET_PREFIX: 'no spaces' });
+    expect(problems).toMatch(/AWS_REGION: is required when MVP_SECRET_STORE=secrets-manager/);
+    expect(problems).toMatch(
+      /MVP_SECRET_STORE: secrets-manager keeps the passwords of the server provisioner/,
+    );
+    expect(problems).toMatch(/MVP_SECRET_PREFIX: must be/);
+    expect(message({ MVP_SECRET_STORE: 'vault' })).toMatch(
+      /MVP_SECRET_STORE: must be one of file, secrets-manager/,
+    );
+  });
+});
+
 describe('loadConfig: app jobs on this machine', () => {
   it('defaults to the app template, a cache under the data dir and ports 4400-4499', () => {
     const config = loadConfig({ MVP_DATA_DIR: '/srv/data' }, '/srv');

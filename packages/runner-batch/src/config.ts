@@ -82,6 +82,12 @@ export interface RunnerConfig {
     /** MVP_APPS_DATABASE_POOL_URL: the pooler the apps connect through (its host and port). */
     poolUrl: string | undefined;
   };
+  /**
+   * MVP_SECRET_STORE: where the server provisioner keeps the MVPs' generated database passwords:
+   * `file` (0600 files under the data dir) or `secrets-manager` (one secret each, named
+   * `<MVP_SECRET_PREFIX><database>`, default prefix `mvp/`).
+   */
+  secretStore: { kind: 'file' | 'secrets-manager'; prefix: string };
 }
 
 /** Variables whose values are secrets: never echoed, always registered with the redactor. */
@@ -297,6 +303,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
       ca: pem('MVP_APPS_DATABASE_CA'),
       poolUrl: read('MVP_APPS_DATABASE_POOL_URL'),
     },
+    secretStore: {
+      kind: oneOf('MVP_SECRET_STORE', ['file', 'secrets-manager'] as const, 'file'),
+      prefix: read('MVP_SECRET_PREFIX') ?? 'mvp/',
+    },
   };
   if (config.appsDatabase.provisioner === 'server')
     required('MVP_APPS_DATABASE_URL', config.appsDatabase.adminUrl, 'when MVP_DATABASE_PROVISIONER=server');
@@ -311,6 +321,18 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
       );
   }
 
+  if (config.secretStore.kind === 'secrets-manager') {
+    required('AWS_REGION', config.aws.region, 'when MVP_SECRET_STORE=secrets-manager');
+    if (!config.appsDatabase.adminUrl)
+      problems.push(
+        new ConfigError(
+          'MVP_SECRET_STORE',
+          'secrets-manager keeps the passwords of the server provisioner: set MVP_APPS_DATABASE_URL',
+        ),
+      );
+  }
+  if (!/^[A-Za-z0-9/_+=.@-]{0,128}$/.test(config.secretStore.prefix))
+    problems.push(new ConfigError('MVP_SECRET_PREFIX', 'must be at most 128 of A-Z a-z 0-9 / _ + = . @ -'));
   if (config.jobStore === 'dynamodb')
     required('AWS_REGION', config.aws.region, 'when MVP_JOB_STORE=dynamodb');
   if (config.notifiers.includes('sns'))

@@ -230,8 +230,13 @@ export async function createPipeline(options: CreatePipelineOptions): Promise<Pi
     [TOKENS.Config],
   );
   container.bind(TOKENS.DatabaseProvisioner).toResolvedValue(
-    (config, secrets) => {
+    async (config, secrets, redact, logger, clock) => {
+      const passwords =
+        config.secretStore.kind === 'secrets-manager'
+          ? await vendorAdapters.secretsManagerPasswordStore(vendor(config, redact, logger, clock))
+          : undefined;
       const { provisioner, close } = createLocalDatabaseProvisioner({
+        passwords,
         mode: config.appsDatabase.provisioner,
         adminUrl: config.appsDatabase.adminUrl,
         ca: config.appsDatabase.ca,
@@ -242,7 +247,7 @@ export async function createPipeline(options: CreatePipelineOptions): Promise<Pi
       closers.push(close);
       return provisioner;
     },
-    [TOKENS.Config, TOKENS.Secrets],
+    [TOKENS.Config, TOKENS.Secrets, TOKENS.Redactor, TOKENS.Logger, TOKENS.Clock],
   );
   container.bind(TOKENS.AppChecker).toResolvedValue(
     (config) =>

@@ -37,6 +37,15 @@ export const vendorAdapters = {
       { busName: config.aws.busName },
       { redact },
     ),
+  secretsManagerPasswordStore: async ({ config, redact, closers }: VendorDeps) => {
+    const { createSecretsManagerPasswordStore } = await import('@mvp-pipeline/adapters-aws');
+    const store = createSecretsManagerPasswordStore(
+      { prefix: config.secretStore.prefix, ...regionOf(config) },
+      { redact },
+    );
+    closers.push(() => store.close());
+    return store;
+  },
   postgresSpecSource: async ({ config, redact, logger, closers }: VendorDeps) => {
     const { createPgSpecSource } = await import('@mvp-pipeline/adapters-postgres');
     const source = createPgSpecSource(

@@ -318,43 +318,162 @@ export async function startEventBridgeStandIn(buses: readonly string[]): Promise
 
 // ---------------------------------------------------------------- Secrets Manager
 
-export interface SecretsManagerStandIn extends StandIn {
-  /** Failures for the next GetSecretValue calls, in order. */
-  failNext(...errors: ScriptedError[]): void;
+/** A secret as the stand-in keeps it. */
+export interface StoredSecret {
+  arn: string;
+  name: string;
+  value: string;
+  description: string | undefined;
+  tags: Array<{ Key: string; Value: string }>;
+  /** Set once DeleteSecret scheduled it (with a recovery window); gone at once when forced. */
+  deletionDate: number | undefined;
 }
 
+export interface SecretsManagerStandIn extends StandIn {
+  /** Failures for the next calls (any operation), in order. */
+  failNext(...errors: ScriptedError[]): void;
+  /** The secrets it holds now, by name (scheduled deletions included). */
+  stored(): ReadonlyMap<string, StoredSecret>;
+}
+
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+const ACCOUNT_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:';
+
 /**
- * Secrets Manager as JSON 1.1 has it: `X-Amz-Target: secretsmanager.GetSecretValue` with a
- * `SecretId` (ARN or name); the answer has ARN, Name, VersionId, SecretString, VersionStages,
- * CreatedDate; an unknown secret is ResourceNotFoundException.
+ * Secrets Manager as JSON 1.1 has it (`X-Amz-Target: secretsmanager.<Operation>`), the calls the
+ * pipeline makes:
+ * - GetSecretValue: `SecretId` (ARN or name) → ARN, Name, VersionId, SecretString,
+ *   VersionStages, CreatedDate; ResourceNotFoundException for an unknown secret,
+ *   InvalidRequestException for one scheduled for deletion.
+ * - CreateSecret: `Name` (1–512 of A-Za-z0-9/_+=.@-), `SecretString`, optional Description,
+ *   Tags, KmsKeyId → ARN (the name and a 6-character suffix), Name, VersionId;
+ *   ResourceExistsException when the name is taken (the same ClientRequestToken with the same
+ *   value answers as the first call did), InvalidRequestException while a secret of that name is
+ *   scheduled for deletion, InvalidParameterException for a bad name or no value.
+ * - DeleteSecret: `SecretId`; `ForceDeleteWithoutRecovery` removes it now, otherwise it is
+ *   scheduled (`RecoveryWindowInDays` 7–30, default 30); both at once is
+ *   InvalidParameterException; unknown is ResourceNotFoundException → ARN, Name, DeletionDate.
+ * Every request must be signed. `secrets` are there from the start, keyed by ARN.
  */
 export async function startSecretsManagerStandIn(
-  secrets: Record<string, string>,
+  secrets: Record<string, string> = {},
 ): Promise<SecretsManagerStandIn> {
   const failures: ScriptedError[] = [];
+  const byName = new Map<string, StoredSecret & { versionId: string; token: string | undefined }>();
+  for (const [arn, value] of Object.entries(secrets)) {
+    const name = arn.split(':').at(-1) ?? arn;
+    byName.set(name, {
+      arn,
+      name,
+      value,
+      description: undefined,
+      tags: [],
+      deletionDate: undefined,
+      versionId: randomUUID(),
+      token: undefined,
+    });
+  }
+  const find = (id: string) => byName.get(id) ?? [...byName.values()].find((s) => s.arn === id);
+  const notFound = () =>
+    jsonError({
+      status: 400,
+      code: 'ResourceNotFoundException',
+      message: "Secrets Manager can't find the specified secret.",
+    });
+  const invalidParameter = (message: string) =>
+    jsonError({ status: 400, code: 'InvalidParameterException', message });
   const standIn = await startStandIn((request) => {
     const parsed = json11(request, 'secretsmanager');
     if ('status' in parsed) return parsed;
-    if (parsed.operation !== 'GetSecretValue')
-      return jsonError({ status: 400, code: 'UnknownOperationException', message: parsed.operation });
     const scripted = failures.shift();
     if (scripted) return jsonError(scripted);
-    const id = String(parsed.input.SecretId ?? '');
-    const value = secrets[id];
-    if (value === undefined)
-      return jsonError({
-        status: 400,
-        code: 'ResourceNotFoundException',
-        message: "Secrets Manager can't find the specified secret.",
-      });
-    return jsonOk({
-      ARN: id,
-      Name: id.split(':').at(-1),
-      VersionId: randomUUID(),
-      SecretString: value,
-      VersionStages: ['AWSCURRENT'],
-      CreatedDate: 1767225600,
-    });
+    const input = parsed.input;
+    switch (parsed.operation) {
+      case 'GetSecretValue': {
+        const secret = find(String(input.SecretId ?? ''));
+        if (!secret) return notFound();
+        if (secret.deletionDate !== undefined)
+          return jsonError({
+            status: 400,
+            code: 'InvalidRequestException',
+            message: "You can't perform this operation on the secret because it was marked for deletion.",
+          });
+        return jsonOk({
+          ARN: secret.arn,
+          Name: secret.name,
+          VersionId: secret.versionId,
+          SecretString: secret.value,
+          VersionStages: ['AWSCURRENT'],
+          CreatedDate: 1767225600,
+        });
+      }
+      case 'CreateSecret': {
+        const name = String(input.Name ?? '');
+        if (!SECRET_NAME.test(name))
+          return invalidParameter(
+            'Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!',
+          );
+        if (typeof input.SecretString !== 'string' || input.SecretString === '')
+          return invalidParameter('You must provide either SecretString or SecretBinary.');
+        const token = typeof input.ClientRequestToken === 'string' ? input.ClientRequestToken : undefined;
+        const existing = byName.get(name);
+        if (existing?.deletionDate !== undefined)
+          return jsonError({
+            status: 400,
+            code: 'InvalidRequestException',
+            message: `You can't create this secret because a secret with this name is already scheduled for deletion.`,
+          });
+        if (
+          existing &&
+          token !== undefined &&
+          existing.token === token &&
+          existing.value === input.SecretString
+        )
+          return jsonOk({ ARN: existing.arn, Name: existing.name, VersionId: existing.versionId });
+        if (existing)
+          return jsonError({
+            status: 400,
+            code: 'ResourceExistsException',
+            message: `The operation failed because the secret ${name} already exists.`,
+          });
+        const suffix = randomUUID().replace(/-/g, '').slice(0, 6);
+        const secret = {
+          arn: `${ACCOUNT_ARN}${name}-${suffix}`,
+          name,
+          value: input.SecretString,
+          description: typeof input.Description === 'string' ? input.Description : undefined,
+          tags: Array.isArray(input.Tags) ? (input.Tags as StoredSecret['tags']) : [],
+          deletionDate: undefined,
+          versionId: token ?? randomUUID(),
+          token,
+        };
+        byName.set(name, secret);
+        return jsonOk({ ARN: secret.arn, Name: name, VersionId: secret.versionId });
+      }
+      case 'DeleteSecret': {
+        const secret = find(String(input.SecretId ?? ''));
+        const force = input.ForceDeleteWithoutRecovery === true;
+        if (force && input.RecoveryWindowInDays !== undefined)
+          return invalidParameter(
+            "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.",
+          );
+        if (!secret) return notFound();
+        const days = Number(input.RecoveryWindowInDays ?? 30);
+        if (!force && (!Number.isInteger(days) || days < 7 || days > 30))
+          return invalidParameter('RecoveryWindowInDays must be between 7 and 30 days.');
+        const deletionDate = Math.floor(Date.now() / 1000) + (force ? 0 : days * 86_400);
+        if (force) byName.delete(secret.name);
+        else secret.deletionDate = deletionDate;
+        return jsonOk({ ARN: secret.arn, Name: secret.name, DeletionDate: deletionDate });
+      }
+      default:
+        return jsonError({ status: 400, code: 'UnknownOperationException', message: parsed.operation });
+    }
   });
-  return { ...standIn, failNext: (...errors) => void failures.push(...errors) };
+  return {
+    ...standIn,
+    failNext: (...errors) => void failures.push(...errors),
+    stored: () =>
+      new Map([...byName].map(([name, { versionId: _v, token: _t, ...secret }]) => [name, secret])),
+  };
 }
