@@ -72,6 +72,28 @@ describe('GitHub RepoHost', () => {
     await github.close();
   });
 
+  it('deletes the job’s repository with DELETE /repos/{owner}/{repo}, and names the scope it needs', async () => {
+    const { repo } = await host().ensureRepo({ jobId: 'job_del', name: 'del-mvp', description: 'd' });
+    expect(await host().remove!({ jobId: 'job_del', repo })).toEqual({ removed: true });
+    expect(github.requests.filter((r) => r.method === 'DELETE').map((r) => [r.url, r.status])).toEqual([
+      ['/repos/octo-user/del-mvp', 204],
+    ]);
+    expect(github.repos().some((r) => r.name === 'del-mvp')).toBe(false);
+    expect(await host().remove!({ jobId: 'job_del', repo })).toEqual({ removed: false });
+
+    const denied = await startGitHubStandIn({ token: TOKEN, canDelete: false });
+    try {
+      const strict = createGitHubRepoHost({ token: TOKEN, apiUrl: denied.url });
+      const made = await strict.ensureRepo({ jobId: 'job_del', name: 'del-mvp', description: 'd' });
+      const error = await strict.remove!({ jobId: 'job_del', repo: made.repo }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'PERMANENT' });
+      expect((error as Error).message).toMatch(/needs the delete_repo scope/);
+      expect((error as Error).message).not.toContain(TOKEN);
+    } finally {
+      await denied.close();
+    }
+  });
+
   it('creates a private repository carrying the job marker, for the user or in the organisation', async () => {
     const mine = await host().ensureRepo({
       jobId: 'job_u',

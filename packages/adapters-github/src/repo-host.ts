@@ -443,6 +443,40 @@ export function createGitHubRepoHost(
       );
     },
 
+    async remove({ jobId, repo, signal }) {
+      signal?.throwIfAborted();
+      const [login, name] = repo.fullName.split('/');
+      if (!login || !name) {
+        throw new ValidationError('repository', [{ path: 'fullName', message: 'must be owner/name' }]);
+      }
+      assertRepoName(name);
+      const found = await getRepo(login, name, signal);
+      if (!found) return { removed: false };
+      if (!belongsToJob(found.description, jobId)) {
+        throw new PermanentError(redact(`Repository ${found.full_name} is not job ${jobId}'s: left alone`));
+      }
+      try {
+        // DELETE /repos/{owner}/{repo}: 204; the token needs delete_repo (Administration: write for an app).
+        await octokit.rest.repos.delete({
+          owner: login,
+          repo: name,
+          ...(signal ? { request: { signal } } : {}),
+        });
+        return { removed: true };
+      } catch (error) {
+        if (signal?.aborted) throw signal.reason;
+        if (isRequestError(error) && error.status === 404) return { removed: false };
+        if (isRequestError(error) && error.status === 403) {
+          throw new PermanentError(
+            redact(
+              `GitHub refused deleting repository ${found.full_name} (403): the token needs the delete_repo scope (Administration: write for an app)`,
+            ),
+          );
+        }
+        throw fromRestError(error, `deleting repository ${found.full_name}`, redact);
+      }
+    },
+
     async push({ repo, workspace, message, date, signal }) {
       signal?.throwIfAborted();
       const dir = workspace.dir;
@@ -523,6 +557,7 @@ export function createGitHubRepoHost(
     ensureRepo: (options) => abortable(options.signal, () => host.ensureRepo(options)),
     push: (options) => abortable(options.signal, () => host.push(options)),
     checkout: (options) => abortable(options.signal, () => host.checkout(options)),
+    remove: (options) => abortable(options.signal, () => host.remove!(options)),
   };
 }
 

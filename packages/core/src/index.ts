@@ -31,6 +31,7 @@ export type * from './ports/workspace.port.js';
 export * from './redact.js';
 export * from './retry.js';
 export * from './use-cases/cancel-job.js';
+export * from './use-cases/cleanup-job.js';
 export * from './use-cases/deps.js';
 export * from './use-cases/fallback-generator.js';
 export * from './use-cases/queries.js';

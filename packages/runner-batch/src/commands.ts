@@ -3,6 +3,7 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { listQuarantinedRecords } from '@mvp-pipeline/adapters-local';
 import {
   cancelJob,
+  cleanupJob,
   compareNewestFirst,
   createRedactor,
   deliveryOf,
@@ -47,6 +48,8 @@ Usage:
   mvp jobs [--user ID] [--limit N] [--json]        jobs, newest first
   mvp cancel JOB_ID                                stop a job
   mvp claim JOB_ID                                 a new one-time owner link for a finished app
+  mvp cleanup JOB_ID [--repo]                      remove what a failed or cancelled job made
+                                                   (databases, site; its repository with --repo)
   mvp run-batch-job [JOB_ID]                       the container entrypoint (JOB_ID or $JOB_ID)
   mvp serve [--port N] [--host H]                  dashboard, status API and sites, with a worker
   mvp db migrate | mvp db seed FILE…               the PostgreSQL schema and example specs
@@ -93,6 +96,8 @@ async function main(argv: string[]): Promise<number> {
       return cancelCommand(rest);
     case 'claim':
       return claimCommand(rest);
+    case 'cleanup':
+      return cleanupCommand(rest);
     case 'run-batch-job':
       return runBatchJob(rest);
     case 'serve':
@@ -341,6 +346,25 @@ async function cancelCommand(args: string[]): Promise<number> {
       ALREADY_ENDED: 'had already ended',
     } as const;
     process.stdout.write(`Job ${jobId} ${said[outcome]}.\n`);
+    return EXIT.OK;
+  } finally {
+    await pipeline.close();
+  }
+}
+
+async function cleanupCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { repo: { type: 'boolean' } });
+  if (values.help) return help();
+  const jobId = positionals[0];
+  if (!jobId || positionals.length > 1) throw new UsageError('mvp cleanup needs one JOB_ID');
+  const pipeline = await open();
+  try {
+    const { removed, left } = await cleanupJob(pipeline.deps, { jobId, repo: values.repo === true });
+    const lines = removed.length
+      ? [`Removed for job ${jobId}:`, ...removed.map((item) => `  ${item}`)]
+      : [`Nothing left to remove for job ${jobId}.`];
+    if (left.length) lines.push('Not removed:', ...left.map((item) => `  ${item}`));
+    process.stdout.write(`${pipeline.redact(lines.join('\n'))}\n`);
     return EXIT.OK;
   } finally {
     await pipeline.close();

@@ -131,6 +131,11 @@ export interface GitHubStandInOptions {
   /** Where bare repositories go. Default: a new temporary folder, removed by close(). */
   root?: string;
   /**
+   * Whether the token may delete repositories (`DELETE /repos/{owner}/{repo}`: a classic token
+   * needs `delete_repo`). Default true; false answers 403 "Must have admin rights to Repository."
+   */
+  canDelete?: boolean;
+  /**
    * A GitHub App installed on one organisation: `POST /app/installations/{id}/access_tokens`
    * (with the App's RS256 JWT: `iss` the App id, at most 10 minutes, not expired) issues
    * `ghs_` tokens that live `tokenTtlMs` and are refused once expired (401, REST and git);
@@ -154,7 +159,7 @@ export interface GitHubStandInOptions {
 /**
  * A local stand-in for the parts of GitHub the adapters use: the REST endpoints (GET /user,
  * GET /users/{name}, POST /user/repos, POST /orgs/{org}/repos, GET /repos/{owner}/{repo},
- * POST /repos/{owner}/{repo}/generate) with GitHub's answer and error shapes and rate-limit
+ * POST /repos/{owner}/{repo}/generate, DELETE /repos/{owner}/{repo}) with GitHub's answer and error shapes and rate-limit
  * headers, and git smart HTTP for clone and push, served by the real `git http-backend`. The
  * token must arrive as `Authorization: token|Bearer` on REST and as HTTP basic auth on git.
  */
@@ -218,6 +223,7 @@ export async function startGitHubStandIn(options: GitHubStandInOptions): Promise
   const root = options.root ?? (await mkdtemp(path.join(tmpdir(), 'github-stand-in-')));
   const ownsRoot = options.root === undefined;
   const repos = new Map<string, StandInRepo>();
+  const canDelete = options.canDelete ?? true;
   const app = options.app;
   const appClock = app?.clock ?? Date.now;
   /** Installation tokens issued, with their expiry. */
@@ -478,6 +484,25 @@ export async function startGitHubStandIn(options: GitHubStandInOptions): Promise
       const repo = repos.get(full.toLowerCase());
       if (!repo || takeLag(full)) return { status: 404, body: GITHUB_ERRORS.notFound };
       return { status: 200, body: repoJson(repo) };
+    }
+    m = route('DELETE', /^\/repos\/([^/]+)\/([^/]+)$/);
+    if (m) {
+      const full = `${decodeURIComponent(m[1]!)}/${decodeURIComponent(m[2]!)}`;
+      const repo = repos.get(full.toLowerCase());
+      if (!repo) return { status: 404, body: GITHUB_ERRORS.notFound };
+      if (!canDelete) {
+        return {
+          status: 403,
+          body: {
+            message: 'Must have admin rights to Repository.',
+            documentation_url: 'https://docs.github.com/rest/repos/repos#delete-a-repository',
+            status: '403',
+          },
+        };
+      }
+      repos.delete(full.toLowerCase());
+      await rm(bareDir(full), { recursive: true, force: true });
+      return { status: 204, body: undefined };
     }
     m = route('POST', /^\/repos\/([^/]+)\/([^/]+)\/generate$/);
     if (m) {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import {
   type DatabaseProvisioner,
@@ -58,6 +59,12 @@ export interface LocalAppDeployer extends Deployer {
    * app already has an owner. NotFoundError when the job has no deployed site.
    */
   issueOwnerClaim(options: { jobId: string; signal?: AbortSignal }): Promise<{ url?: string }>;
+  /**
+   * Removes the job's site: stops its app, deletes its live deployment's folder and its entry in
+   * sites.json (its port and slug are free again). Older deployments of the job (kept for a
+   * rollback by hand) are not recorded, so they stay. Not its database: the provisioner's.
+   */
+  remove(options: { jobId: string; signal?: AbortSignal }): Promise<{ removed: string[] }>;
   /** The sites as recorded in sites.json. */
   listSites(): Promise<AppSite[]>;
   /** Stops the built-in host (its apps and listeners). */
@@ -222,6 +229,29 @@ export function createLocalAppDeployer(settings: LocalAppDeployerSettings): Loca
       if (outcome.kind === 'failed')
         throw new PermanentError(`No owner link for job ${jobId}: ${outcome.failure}`);
       return { url: outcome.url };
+    },
+
+    async remove({ jobId, signal }) {
+      signal?.throwIfAborted();
+      try {
+        const site = await updateSites(root, (sites) => ({
+          sites: sites.filter((s) => s.jobId !== jobId),
+          result: sites.find((s) => s.jobId === jobId),
+        }));
+        if (!site) return { removed: [] };
+        // The host sees the site gone: its listener closes and its app stops.
+        await appHost?.refresh();
+        const removed = [`site ${site.slug} (${urlOf(host, site.port)}/)`];
+        if (site.deploymentId) {
+          await rm(deploymentDir(root, site.deploymentId), { recursive: true, force: true });
+          removed.push(`deployment ${site.deploymentId}`);
+        }
+        return { removed };
+      } catch (error) {
+        throw PipelineError.isInstance(error)
+          ? error
+          : fsError(`remove the site of ${jobId} under ${root}`, error);
+      }
     },
 
     listSites: () => readSites(root),

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   NotFoundError,
+  PermanentError,
   type Redactor,
   type RepoHost,
   type RepoRef,
@@ -158,6 +159,26 @@ export function createGitRepoHost(settings: GitRepoHostSettings): RepoHost {
         ]);
       } catch (error) {
         throw asPipelineError(`Cannot create the repository ${name}`, error, settings.redact);
+      }
+    },
+
+    async remove({ jobId, repo, signal }) {
+      signal?.throwIfAborted();
+      assertJobId(jobId);
+      assertRepoName(repo.name);
+      const gitdir = gitdirOf(repo.name);
+      if (!(await isDir(gitdir))) return { removed: false };
+      if ((await ownerOf(gitdir)) !== jobId) {
+        throw new PermanentError(`Repository ${repo.name} in ${root} is not job ${jobId}'s: left alone`);
+      }
+      // Renamed aside first: the name is free at once, and a crash leaves no half-deleted repository.
+      const doomed = path.join(root, `.removing-${repo.name}-${randomBytes(6).toString('hex')}`);
+      try {
+        await rename(gitdir, doomed);
+        await rm(doomed, { recursive: true, force: true });
+        return { removed: true };
+      } catch (error) {
+        throw asPipelineError(`Cannot remove the repository ${repo.name}`, error, settings.redact);
       }
     },
 

@@ -3,7 +3,7 @@ import type { Deployer } from '@mvp-pipeline/core';
 /**
  * The embedded Deployer: a server app (a manifest that declares `start`) goes to the app
  * deployer, which runs it against its database; anything else is a static site. Owner links
- * come from the app deployer.
+ * come from the app deployer; `remove` asks both.
  */
 export function createLocalDeployer(deployers: { site: Deployer; app: Deployer }): Deployer {
   const { site, app } = deployers;
@@ -11,5 +11,13 @@ export function createLocalDeployer(deployers: { site: Deployer; app: Deployer }
     specificationVersion: 'v1',
     deploy: (options) => (options.manifest?.start ? app : site).deploy(options),
     ...(app.issueOwnerClaim ? { issueOwnerClaim: app.issueOwnerClaim.bind(app) } : {}),
+    // A job has one kind of site, but ask both: the record does not say which it was.
+    async remove(options) {
+      const removed: string[] = [];
+      for (const deployer of [site, app]) {
+        if (deployer.remove) removed.push(...(await deployer.remove(options)).removed);
+      }
+      return { removed };
+    },
   };
 }

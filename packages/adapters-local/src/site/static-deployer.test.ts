@@ -139,6 +139,27 @@ describe('static deployer', () => {
     expect(await h.fetchPage(theirs.productionUrl)).toBe('B');
   });
 
+  it('removes a job’s deployments and alias only, freeing the alias; a second remove finds nothing', async () => {
+    const mine = await deploy(h.deployer, 'job_a', 'aaaaaaa', await h.site({ 'index.html': 'A' }));
+    await deploy(h.deployer, 'job_a', 'aaaaaa2', await h.site({ 'index.html': 'A2' }));
+    const theirs = await deploy(h.deployer, 'job_b', 'bbbbbbb', await h.site({ 'index.html': 'B' }));
+    const removed = await h.deployer.remove({ jobId: 'job_a' });
+    expect([...removed.removed].sort()).toEqual(
+      [
+        'site eventhub',
+        `deployment ${staticDeploymentId('job_a', 'aaaaaaa')}`,
+        `deployment ${staticDeploymentId('job_a', 'aaaaaa2')}`,
+      ].sort(),
+    );
+    expect(await h.fetchPage(mine.productionUrl)).toBeUndefined();
+    expect(await h.fetchPage(theirs.productionUrl)).toBe('B');
+    expect((await h.deployer.listDeployments()).map((d) => d.jobId)).toEqual(['job_b']);
+    expect(await h.deployer.remove({ jobId: 'job_a' })).toEqual({ removed: [] });
+    // The plain name is free: the next job to deploy the project gets it.
+    const next = await deploy(h.deployer, 'job_c', 'ccccccc', await h.site({ 'index.html': 'C' }));
+    expect(next.productionUrl).toBe(mine.productionUrl);
+  });
+
   it('publishes the same (job, commit) once, even when two deploys race', async () => {
     const dir = await h.site({ 'index.html': '<h1>EventHub</h1>' });
     const [a, b] = await Promise.all([

@@ -55,6 +55,11 @@ export interface StaticDeploymentRecord {
 export interface StaticDeployer extends Deployer {
   /** Every recorded deployment, oldest first. */
   listDeployments(): Promise<StaticDeploymentRecord[]>;
+  /**
+   * Removes the job's deployments (folders and records) and its production aliases, whose names
+   * are then free for another job. Another job's are untouched.
+   */
+  remove(options: { jobId: string; signal?: AbortSignal }): Promise<{ removed: string[] }>;
 }
 
 const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
@@ -144,6 +149,35 @@ export function createStaticDeployer(settings: StaticDeployerSettings): StaticDe
       }
     },
 
+    async remove({ jobId, signal }) {
+      signal?.throwIfAborted();
+      const removed: string[] = [];
+      try {
+        const claims = path.join(records, 'projects');
+        for (const name of await namesIn(claims)) {
+          if (!name.endsWith('.json')) continue;
+          const claim = path.join(claims, name);
+          const owner = JSON.parse(await readFile(claim, 'utf8')) as { alias?: string; jobId?: string };
+          if (owner.jobId !== jobId || !owner.alias) continue;
+          // The alias is a symlink into sites/; only the link goes (its target is removed below).
+          await rm(path.join(sites, owner.alias), { force: true });
+          await rm(claim, { force: true });
+          removed.push(`site ${owner.alias}`);
+        }
+        for (const record of await this.listDeployments()) {
+          if (record.jobId !== jobId) continue;
+          await rm(path.join(sites, record.deploymentId), { recursive: true, force: true });
+          await rm(recordFile(records, record.deploymentId), { force: true });
+          removed.push(`deployment ${record.deploymentId}`);
+        }
+        return { removed };
+      } catch (error) {
+        throw PipelineError.isInstance(error)
+          ? error
+          : fsError(`remove the sites of ${jobId} under ${sites}`, error);
+      }
+    },
+
     async listDeployments() {
       const names = await readdir(records).catch((error: unknown) => {
         if (errnoCode(error) === 'ENOENT') return [];
@@ -187,6 +221,14 @@ async function readRecord(records: string, id: string): Promise<StaticDeployment
     if (errnoCode(error) === 'ENOENT' || error instanceof SyntaxError) return undefined;
     throw error;
   }
+}
+
+/** The names in a folder; none when it does not exist. */
+async function namesIn(dir: string): Promise<string[]> {
+  return readdir(dir).catch((error: unknown) => {
+    if (errnoCode(error) === 'ENOENT') return [];
+    throw error;
+  });
 }
 
 async function exists(file: string): Promise<boolean> {

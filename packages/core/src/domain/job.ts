@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../errors.js';
+import type { DatabaseResource } from '../ports/database-provisioner.port.js';
 import type { Delivery, JourneyReport } from './delivery.js';
 import type { ProductSpec } from './spec.js';
 import { type JobStatus, STEP_PROGRESS, type Step, type WorkStep } from './steps.js';
@@ -122,6 +123,13 @@ export interface JobResources {
   githubRepo?: { name: string; url: string; branch: string };
   /** Kept for FounderDash, which reads it: set by the Vercel deployer only. */
   vercel?: { projectId: string; deploymentId: string };
+  /**
+   * The job's databases that exist (ids and places, never a password), written when the job
+   * fails or is cancelled, so an operator sees what `mvp cleanup` would remove.
+   */
+  databases?: DatabaseResource[];
+  /** What `mvp cleanup` removed (one line each), and when. */
+  cleanedUp?: { at: string; removed: string[] };
 }
 
 export interface JobUrls {

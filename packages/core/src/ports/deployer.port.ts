@@ -117,4 +117,12 @@ export interface Deployer {
    * `deploy` otherwise; an aborted signal rejects with its reason.
    */
   issueOwnerClaim?(options: { jobId: string; signal?: AbortSignal }): Promise<{ url?: string }>;
+  /**
+   * Removes what this deployer made for the job (its site or project, its deployments, the
+   * files it published), for `mvp cleanup` of a failed or cancelled job. Only the job's own:
+   * a site another job owns is left alone. Returns one line per thing removed (`site eventhub-1a2b3c`,
+   * `deployment dpl_…`); `{ removed: [] }` when nothing was there (idempotent). Optional: a
+   * deployer without it leaves the clean-up to the operator. Same errors as `deploy`.
+   */
+  remove?(options: { jobId: string; signal?: AbortSignal }): Promise<{ removed: string[] }>;
 }

@@ -50,4 +50,17 @@ export interface RepoHost {
     commit?: string;
     signal?: AbortSignal;
   }): Promise<{ commit: string }>;
+  /**
+   * Deletes the job's repository (`mvp cleanup --repo`): only one that carries this job's mark
+   * (a repository of that name that is not the job's is a PermanentError, left alone).
+   * `{ removed: false }` when there is none (idempotent). Optional: a host without it leaves the
+   * repository to the operator.
+   */
+  remove?(options: {
+    jobId: string;
+    repo: Pick<RepoRef, 'name' | 'fullName'>;
+    signal?: AbortSignal;
+  }): Promise<{
+    removed: boolean;
+  }>;
 }

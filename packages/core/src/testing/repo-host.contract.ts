@@ -42,6 +42,27 @@ export function repoHostContract(
         expect(await repoCount()).toBe(before + 1);
       });
 
+      it('removes the job’s repository only (when the host can), and a second remove is harmless', async () => {
+        const { host, repoCount } = use();
+        if (!host.remove) return;
+        const mine = await host.ensureRepo({ jobId: 'job_rm', name: 'gone-mvp', description: 'd' });
+        const theirs = await host.ensureRepo({ jobId: 'job_keep', name: 'kept-mvp', description: 'd' });
+        const before = await repoCount();
+        // Another job's repository is refused and kept.
+        const refused = await host.remove({ jobId: 'job_rm', repo: theirs.repo }).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        expect(refused).toMatchObject({ code: 'PERMANENT' });
+        expect(await repoCount()).toBe(before);
+        expect(await host.remove({ jobId: 'job_rm', repo: mine.repo })).toEqual({ removed: true });
+        expect(await repoCount()).toBe(before - 1);
+        expect(await host.remove({ jobId: 'job_rm', repo: mine.repo })).toEqual({ removed: false });
+        // The name is free again: the job gets a new repository of that name.
+        const again = await host.ensureRepo({ jobId: 'job_rm', name: 'gone-mvp', description: 'd' });
+        expect(again).toMatchObject({ created: true, repo: { name: mine.repo.name } });
+      });
+
       it('picks another name when the name belongs to another job', async () => {
         const { host } = use();
         const a = await host.ensureRepo({ jobId: 'job_a', name: 'same-mvp', description: 'd' });
