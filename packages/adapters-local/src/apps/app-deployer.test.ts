@@ -167,6 +167,24 @@ describe('createLocalAppDeployer', () => {
     expect((await fetch(result.productionUrl)).status).toBe(200);
   }, 60_000);
 
+  it('removes a job’s site: its app stops, its port and slug are free, another job’s site keeps serving', async () => {
+    const deployer = deployerOf();
+    const { result } = await deploy(deployer, 'job_rm', 'c9'.repeat(20), await build(), 'gone');
+    const { result: other } = await deploy(deployer, 'job_stay', 'c8'.repeat(20), await build(), 'stays');
+    const port = Number(new URL(result.productionUrl).port);
+    expect(await listening(port)).toBe(true);
+    const removed = await deployer.remove({ jobId: 'job_rm' });
+    expect(removed.removed).toEqual([
+      `site gone (${result.productionUrl})`,
+      `deployment ${result.deploymentId}`,
+    ]);
+    expect(await listening(port)).toBe(false);
+    expect(await stat(path.join(root, 'apps', result.deploymentId)).catch(() => undefined)).toBeUndefined();
+    expect((await readSites(root)).some((s) => s.jobId === 'job_rm')).toBe(false);
+    expect((await fetch(other.productionUrl)).status).toBe(200);
+    expect(await deployer.remove({ jobId: 'job_rm' })).toEqual({ removed: [] });
+  }, 60_000);
+
   it('issues an owner link with the production URL, and none once the app has an owner', async () => {
     const deployer = deployerOf();
     const [site] = (await readSites(root)).filter((s) => s.jobId === 'job_a');
