@@ -1,4 +1,7 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -27,6 +30,36 @@ import {
  */
 const binaries = findPostgresBinaries();
 const t = { describe, it, expect, beforeEach, afterEach };
+
+const PGBOUNCER = '/usr/sbin/pgbouncer';
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function until(ready: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await ready()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('PgBouncer did not start');
+}
 
 /** What PgBouncer accepts in a startup message without `ignore_startup_parameters`. */
 const POOLER_PARAMETERS = ['user', 'database', 'application_name', 'client_encoding'];
@@ -168,6 +201,93 @@ describe.runIf(process.env['TEST_DATABASE_URL'] || binaries)('the server provisi
     } finally {
       await p.release({ jobId: job, purpose: 'app' });
     }
+  });
+
+  // A real PgBouncer as the pool (transaction mode, SCRAM against its auth file, Debian's package):
+  // the app's URL works through it, one MVP's role still cannot open another's database, and it
+  // refuses what node-postgres would send if a timeout were set as a startup parameter.
+  describe.runIf(existsSync(PGBOUNCER) && process.getuid?.() === 0)('through PgBouncer', () => {
+    let bouncer: ChildProcess | undefined;
+    let bouncerDir: string;
+    let bouncerPort: number;
+    afterAll(async () => {
+      bouncer?.kill('SIGTERM');
+      if (bouncerDir) await rm(bouncerDir, { recursive: true, force: true });
+    });
+
+    it('serves the pooled URL, keeps MVPs apart, and is strict about startup parameters', async () => {
+      const [jobA, jobB] = [jobId('bouncer_a'), jobId('bouncer_b')];
+      bouncerPort = await freePort();
+      const p = provisioner({ ca: certificates.ca, poolUrl: `postgresql://127.0.0.1:${bouncerPort}` });
+      try {
+        const a = await p.provision({ jobId: jobA, purpose: 'app' });
+        const b = await p.provision({ jobId: jobB, purpose: 'app' });
+        // PgBouncer checks the client's SCRAM proof against the role's verifier, as the server would.
+        const verifiers = await query(
+          upstreamUrl.replace(/\?.*$/, ''),
+          `SELECT rolname, rolpassword FROM pg_authid WHERE rolname IN (${pg.escapeLiteral(a.resource.role)}, ${pg.escapeLiteral(b.resource.role)})`,
+          null,
+        );
+        if (!verifiers.ok) throw new Error(verifiers.error);
+        bouncerDir = await mkdtemp(path.join(os.tmpdir(), 'mvp-bouncer-'));
+        await chmod(bouncerDir, 0o777);
+        const upstream = new URL(upstreamUrl);
+        await writeFile(
+          path.join(bouncerDir, 'users.txt'),
+          verifiers.rows.map((r) => `"${r['rolname']}" "${r['rolpassword']}"`).join('\n'),
+        );
+        await writeFile(
+          path.join(bouncerDir, 'pgbouncer.ini'),
+          [
+            '[databases]',
+            `* = host=${upstream.hostname} port=${upstream.port || 5432}`,
+            '[pgbouncer]',
+            'listen_addr = 127.0.0.1',
+            `listen_port = ${bouncerPort}`,
+            `unix_socket_dir = ${bouncerDir}`,
+            'auth_type = scram-sha-256',
+            `auth_file = ${path.join(bouncerDir, 'users.txt')}`,
+            'pool_mode = transaction',
+            `logfile = ${path.join(bouncerDir, 'pgbouncer.log')}`,
+          ].join('\n'),
+        );
+        bouncer = spawn(
+          'runuser',
+          ['-u', 'postgres', '--', PGBOUNCER, path.join(bouncerDir, 'pgbouncer.ini')],
+          {
+            stdio: 'ignore',
+          },
+        );
+        await until(() => listening(bouncerPort));
+        const plainPool = (url: string) => {
+          const u = new URL(url);
+          u.searchParams.delete('sslmode');
+          return u.toString();
+        };
+        expect(await query(plainPool(a.connectionUrl), 'SHOW statement_timeout', null)).toEqual({
+          ok: true,
+          rows: [{ statement_timeout: '1min' }],
+        });
+        const intruding = new URL(plainPool(a.connectionUrl));
+        intruding.pathname = `/${b.resource.database}`;
+        expect((await query(intruding.toString(), 'SELECT 1', null)).ok).toBe(false);
+        const strict = new pg.Client({
+          connectionString: plainPool(a.connectionUrl),
+          statement_timeout: 5000,
+        });
+        const refused = await strict.connect().then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        await strict.end().catch(() => undefined);
+        expect(String((refused as Error)?.message)).toMatch(
+          /unsupported startup parameter: statement_timeout/,
+        );
+      } finally {
+        await p.release({ jobId: jobA, purpose: 'app' });
+        await p.release({ jobId: jobB, purpose: 'app' });
+      }
+    });
   });
 
   // Isolation, idempotency, release and errors, over verified TLS.
