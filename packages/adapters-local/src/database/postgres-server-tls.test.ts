@@ -138,6 +138,8 @@ describe.runIf(process.env['TEST_DATABASE_URL'] || binaries)('the server provisi
       const db = await p.provision({ jobId: job, purpose: 'app' });
       expect(new URL(db.connectionUrl).searchParams.get('sslmode')).toBe('require');
       expect(db.directUrl).toBeUndefined();
+      // The app and its migrations must verify the server too: the CA comes with the URL.
+      expect(db.ca).toBe(certificates.ca);
       expect(await query(db.connectionUrl, 'SELECT current_user AS role')).toEqual({
         ok: true,
         rows: [{ role: db.resource.role }],

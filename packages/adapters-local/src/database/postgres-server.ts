@@ -304,6 +304,7 @@ export function createPostgresServerProvisioner(
         resource: resourceOf(name, purpose),
         connectionUrl,
         ...(pool ? { directUrl } : {}),
+        ...(settings.ca ? { ca: settings.ca } : {}),
         created,
       };
     },

@@ -38,6 +38,13 @@ export interface ProvisionedDatabase {
    * the adapter gives no pooled URL: then `connectionUrl` is direct.
    */
   directUrl?: string;
+  /**
+   * The PEM CA the server's certificate chains to, when the adapter was configured with one that
+   * Node does not trust by itself (DigitalOcean's, say): whoever connects with the URLs (the app,
+   * its migrations) must verify against it, e.g. `NODE_EXTRA_CA_CERTS` pointing at a file of it.
+   * Not a secret.
+   */
+  ca?: string;
   /** Whether this call created the database; false when an earlier attempt had (a retry). */
   created: boolean;
 }
