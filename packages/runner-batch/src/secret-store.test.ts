@@ -12,6 +12,7 @@ import {
 } from '../../adapters-aws/src/testing/aws-stand-ins.js';
 import { loadConfig } from './config.js';
 import { createPipeline } from './container.js';
+import { withSecrets } from './secrets.js';
 
 /**
  * MVP_SECRET_STORE=secrets-manager as the runner wires it: the server provisioner keeps each MVP's
@@ -61,6 +62,39 @@ describe.runIf(process.env['TEST_DATABASE_URL'])('MVP_SECRET_STORE=secrets-manag
     } finally {
       await databases.release({ jobId, purpose: 'app' }).catch(() => undefined);
       await pipeline.close();
+    }
+  });
+});
+
+describe("the MVPs' database server from Secrets Manager", () => {
+  it('reads the admin URL and the CA from Secrets Manager by their _SECRET_ARN, the CA alone too', async () => {
+    const ca = '-----BEGIN CERTIFICATE-----\nMIIBappsCA\n-----END CERTIFICATE-----';
+    const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:apps-db-AbCdEf';
+    const local = await startSecretsManagerStandIn({
+      [arn]: JSON.stringify({
+        MVP_APPS_DATABASE_URL: 'postgresql://admin:pw-from-sm@db:25060/x',
+        MVP_APPS_DATABASE_CA: ca,
+      }),
+    });
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      AWS_REGION: LOCAL_AWS.region,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: local.endpoint,
+      AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey,
+    });
+    try {
+      const both = await withSecrets({
+        MVP_APPS_DATABASE_URL_SECRET_ARN: arn,
+        MVP_APPS_DATABASE_CA_SECRET_ARN: arn,
+      });
+      expect(both['MVP_APPS_DATABASE_URL']).toBe('postgresql://admin:pw-from-sm@db:25060/x');
+      expect(both['MVP_APPS_DATABASE_CA']).toBe(ca);
+      const caOnly = await withSecrets({ MVP_APPS_DATABASE_CA_SECRET_ARN: arn });
+      expect(caOnly['MVP_APPS_DATABASE_CA']).toBe(ca);
+    } finally {
+      process.env = saved;
+      await local.close();
     }
   });
 });

@@ -1,5 +1,8 @@
 import { SECRET_VARIABLES } from './config.js';
 
+/** What `<NAME>_SECRET_ARN` may name: the secrets, and the CAs kept beside their URLs (not secret). */
+const FROM_SECRETS_MANAGER = [...SECRET_VARIABLES, 'FOUNDERDASH_DB_CA', 'MVP_APPS_DATABASE_CA'];
+
 type Env = Record<string, string | undefined>;
 
 /**
@@ -20,7 +23,7 @@ export function makeRunnerFilesPrivate(): void {
  */
 export async function withSecrets(env: Env): Promise<Env> {
   makeRunnerFilesPrivate();
-  if (!SECRET_VARIABLES.some((name) => env[`${name}_SECRET_ARN`])) return env;
+  if (!FROM_SECRETS_MANAGER.some((name) => env[`${name}_SECRET_ARN`])) return env;
   const { loadSecrets, SECRET_NAMES } = await import('@mvp-pipeline/adapters-aws');
   const secrets = await loadSecrets({ env });
   const filled: Env = { ...env };
