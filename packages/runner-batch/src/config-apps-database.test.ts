@@ -97,7 +97,7 @@ describe("loadConfig: the MVPs' database server in production", () => {
 describe('loadConfig: where database passwords are kept', () => {
   const adminUrl = 'postgresql://doadmin:s3cret-admin@db.internal:25060/defaultdb';
   it('keeps them in files by default, in Secrets Manager when asked', () => {
-    expect(loadConfig({}, '/srv').secretStore).toEqual({ kind: 'file', prefix: 'mvp/' });
+    expect(loadConfig({}, '/srv').secretStore).toEqual({ kind: 'file', prefix: 'mvp/databases/' });
     const env = {
       MVP_APPS_DATABASE_URL: adminUrl,
       MVP_SECRET_STORE: 'secrets-manager',

@@ -85,7 +85,7 @@ export interface RunnerConfig {
   /**
    * MVP_SECRET_STORE: where the server provisioner keeps the MVPs' generated database passwords:
    * `file` (0600 files under the data dir) or `secrets-manager` (one secret each, named
-   * `<MVP_SECRET_PREFIX><database>`, default prefix `mvp/`).
+   * `<MVP_SECRET_PREFIX><database>`, default prefix `mvp/databases/`).
    */
   secretStore: { kind: 'file' | 'secrets-manager'; prefix: string };
 }
@@ -305,7 +305,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
     },
     secretStore: {
       kind: oneOf('MVP_SECRET_STORE', ['file', 'secrets-manager'] as const, 'file'),
-      prefix: read('MVP_SECRET_PREFIX') ?? 'mvp/',
+      prefix: read('MVP_SECRET_PREFIX') ?? 'mvp/databases/',
     },
   };
   if (config.appsDatabase.provisioner === 'server')

@@ -25,7 +25,7 @@ describe('the Secrets Manager password store', () => {
 
   it('stores a generated password once, under the database’s name, and finds it again', async () => {
     const store = createSecretsManagerPasswordStore({}, { client });
-    expect(store.ref(NAME)).toBe(`mvp/${NAME}`);
+    expect(store.ref(NAME)).toBe(`mvp/databases/${NAME}`);
     const first = await store.ensure(NAME, () => 'first-generated-password-0123456789');
     expect(first).toBe('first-generated-password-0123456789');
     let called = false;
@@ -35,7 +35,7 @@ describe('the Secrets Manager password store', () => {
     });
     expect(again).toBe(first);
     expect(called).toBe(false);
-    const secret = sm.stored().get(`mvp/${NAME}`);
+    const secret = sm.stored().get(`mvp/databases/${NAME}`);
     expect(secret).toMatchObject({
       value: first,
       tags: [{ Key: 'mvp-pipeline', Value: 'database-password' }],
@@ -66,7 +66,7 @@ describe('the Secrets Manager password store', () => {
     const store = createSecretsManagerPasswordStore({}, { client });
     await store.ensure(NAME, () => 'to-be-removed-0123456789');
     expect(await store.remove(NAME)).toBe(true);
-    expect(sm.stored().has(`mvp/${NAME}`)).toBe(false);
+    expect(sm.stored().has(`mvp/databases/${NAME}`)).toBe(false);
     expect(await store.remove(NAME)).toBe(false);
     expect(await store.ensure(NAME, () => 'made-again-0123456789')).toBe('made-again-0123456789');
   });
@@ -86,7 +86,9 @@ describe('the Secrets Manager password store', () => {
     expect(await store.ensure(NAME, () => password).catch((e) => e)).toMatchObject({ code: 'TRANSIENT' });
     // A secret scheduled for deletion blocks its name: not now, later.
     await store.ensure(NAME, () => password);
-    await client.send(new DeleteSecretCommand({ SecretId: `mvp/${NAME}`, RecoveryWindowInDays: 7 }));
+    await client.send(
+      new DeleteSecretCommand({ SecretId: `mvp/databases/${NAME}`, RecoveryWindowInDays: 7 }),
+    );
     const blocked = await store.ensure(NAME, () => password).catch((e) => e);
     expect(blocked).toMatchObject({ code: 'TRANSIENT' });
     expect(blocked.message).toMatch(/being deleted/);
@@ -105,13 +107,13 @@ describe('the Secrets Manager password store', () => {
         const db = await provisioner.provision({ jobId, purpose: 'app' });
         const password = decodeURIComponent(new URL(db.connectionUrl).password);
         const name = databaseName(jobId, 'app');
-        expect(db.resource.secretRef).toBe(`mvp/${name}`);
-        expect(sm.stored().get(`mvp/${name}`)?.value).toBe(password);
+        expect(db.resource.secretRef).toBe(`mvp/databases/${name}`);
+        expect(sm.stored().get(`mvp/databases/${name}`)?.value).toBe(password);
         expect(JSON.stringify(db.resource)).not.toContain(password);
         const again = await provisioner.provision({ jobId, purpose: 'app' });
         expect(again.connectionUrl).toBe(db.connectionUrl);
         expect(await provisioner.release({ jobId, purpose: 'app' })).toEqual({ removed: true });
-        expect(sm.stored().has(`mvp/${name}`)).toBe(false);
+        expect(sm.stored().has(`mvp/databases/${name}`)).toBe(false);
       } finally {
         await provisioner.release({ jobId, purpose: 'app' }).catch(() => undefined);
       }

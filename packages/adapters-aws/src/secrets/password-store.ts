@@ -24,7 +24,10 @@ export interface SecretsManagerPasswordStore {
 }
 
 export interface SecretsManagerPasswordStoreSettings {
-  /** Secret names are `<prefix><name>` (MVP_SECRET_PREFIX). Default `mvp/`. */
+  /**
+   * Secret names are `<prefix><name>` (MVP_SECRET_PREFIX). Default `mvp/databases/`: apart from
+   * the operator's own secrets, so the runner's delete right can be limited to it.
+   */
   prefix?: string;
   /** The KMS key the secrets are encrypted with; default the account's `aws/secretsmanager` key. */
   kmsKeyId?: string;
@@ -44,7 +47,7 @@ const PREFIX = /^[A-Za-z0-9/_+=.@-]{0,128}$/;
 
 /**
  * Database passwords as Secrets Manager secrets, one per database: `<prefix><name>` (e.g.
- * `mvp/mvp_job_abc123_1a2b3c_app`, the database name holding the job's id), its SecretString the
+ * `mvp/databases/mvp_job_abc123_1a2b3c_app`, the database name holding the job's id), its SecretString the
  * password, tagged `mvp-pipeline: database-password`.
  *
  * - `ensure` reads the secret; when there is none it creates it with `generate()`, and when a
@@ -59,7 +62,7 @@ export function createSecretsManagerPasswordStore(
   settings: SecretsManagerPasswordStoreSettings = {},
   deps: SecretsManagerPasswordStoreDeps = {},
 ): SecretsManagerPasswordStore {
-  const prefix = settings.prefix ?? 'mvp/';
+  const prefix = settings.prefix ?? 'mvp/databases/';
   if (!PREFIX.test(prefix)) {
     throw new ValidationError('Secrets Manager password store settings', [
       { path: 'prefix', message: 'must be at most 128 of A-Z a-z 0-9 / _ + = . @ -' },
