@@ -3,6 +3,7 @@ import { isLeaseLive } from '../domain/job.js';
 import { isTerminalStatus } from '../domain/steps.js';
 import { transition } from '../domain/transition.js';
 import { NotFoundError, PipelineError } from '../errors.js';
+import { databasesLeftBy } from './cleanup-job.js';
 import type { PipelineDeps } from './deps.js';
 
 export type CancelOutcome =
@@ -43,12 +44,18 @@ export async function cancelJob(
       ? undefined
       : transition(job, { type: 'cancel' }, { now, maxRepairRounds: deps.settings.maxRepairRounds });
     if (moved && !moved.ok) throw moved.error;
+    // Ended here, not by a runner: the record lists what it leaves, as a runner's end does.
+    const databases = moved ? await databasesLeftBy(deps, job) : [];
     try {
       const { job: written } = await store.update({
         jobId,
         expectedVersion: job.version,
         patch: {
-          set: { cancelRequested: true, ...(moved?.ok ? moved.set : {}) },
+          set: {
+            cancelRequested: true,
+            ...(moved?.ok ? moved.set : {}),
+            ...(databases.length ? { resources: { ...job.resources, databases } } : {}),
+          },
           appendLogs: [
             { at, step: job.currentStep, level: 'warn', message: 'Cancellation requested' },
             ...(moved

@@ -6,6 +6,7 @@ import type { DatabaseProvisioner, DatabaseResource } from '../ports/database-pr
 import type { Deployer } from '../ports/deployer.port.js';
 import type { RepoHost } from '../ports/repo-host.port.js';
 import { sampleSpec } from '../testing/fixtures.js';
+import { cancelJob } from './cancel-job.js';
 import { cleanupJob } from './cleanup-job.js';
 import type { PipelineDeps } from './deps.js';
 import { runJob } from './run-job.js';
@@ -104,6 +105,32 @@ describe('cleanupJob', () => {
     const third = await cleanupJob(deps, { jobId: queued.jobId, repo: true });
     expect(third.removed).toEqual([]);
     expect(third.job.resources.cleanedUp?.removed).toHaveLength(3);
+  });
+
+  it('lists the databases of a job cancelled while no runner held it (its runner died past AI_DEVELOPMENT)', async () => {
+    const { deps, databases } = setup();
+    const { job } = await submitJob(deps, { userId: 'u1', productId: 'p1' });
+    const { resource } = await databases.provision({ jobId: job.jobId, purpose: 'check' });
+    await deps.ports.store.update({
+      jobId: job.jobId,
+      expectedVersion: job.version,
+      patch: {
+        set: {
+          status: 'IN_PROGRESS',
+          currentStep: 'BUILDING',
+          lease: null,
+          checkpoints: {
+            AI_DEVELOPMENT: { commit: 'c'.repeat(40), generator: 'g', summary: 's', filesChanged: 1 },
+          },
+        },
+      },
+    });
+    const { outcome, job: cancelled } = await cancelJob(deps, { jobId: job.jobId });
+    expect(outcome).toBe('CANCELLED');
+    expect(cancelled.resources.databases).toEqual([resource]);
+    expect((await cleanupJob(deps, { jobId: job.jobId })).removed).toEqual([
+      `database ${resource.database} and its role`,
+    ]);
   });
 
   it('refuses an unknown job, one still running, and one whose MVP is live', async () => {

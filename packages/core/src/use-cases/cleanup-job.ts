@@ -21,6 +21,28 @@ export async function existingDatabases(
   return found;
 }
 
+/**
+ * The databases a job that ends without completing leaves, for its record (`resources.databases`,
+ * what `mvp cleanup` removes). Asked only once the job has reached BUILDING, where the first one is
+ * made; a provisioner that cannot answer is logged and gives none: it never keeps a job from ending.
+ */
+export async function databasesLeftBy(
+  deps: Pick<PipelineDeps, 'ports' | 'settings'>,
+  job: Job,
+): Promise<DatabaseResource[]> {
+  const reachedBuild = job.checkpoints.AI_DEVELOPMENT !== undefined || job.repairRounds > 0;
+  if (!reachedBuild) return [];
+  try {
+    return await existingDatabases(deps.ports, job.jobId);
+  } catch (error) {
+    deps.ports.logger.warn(
+      `Could not list the job's databases for its record: ${deps.settings.redact(String(error))}`,
+      { jobId: job.jobId },
+    );
+    return [];
+  }
+}
+
 export interface CleanupJobInput {
   jobId: string;
   /** Delete the job's repository too (its code is the founder's: only when asked). */

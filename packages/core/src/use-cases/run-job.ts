@@ -13,9 +13,8 @@ import {
   toPipelineError,
 } from '../errors.js';
 import type { ProgressReporter } from '../ports/code-generator.port.js';
-import type { DatabaseResource } from '../ports/database-provisioner.port.js';
 import { formatMs, retry } from '../retry.js';
-import { existingDatabases } from './cleanup-job.js';
+import { databasesLeftBy } from './cleanup-job.js';
 import type { PipelineDeps } from './deps.js';
 import { JobSession } from './job-session.js';
 import { notifyOnce } from './notify.js';
@@ -335,7 +334,7 @@ class JobRun {
       error.code === 'CANCELLED' ? 'Cancelled on request' : `Failed: ${error.message}`,
       'error',
     );
-    const databases = await this.databasesLeft();
+    const databases = await databasesLeftBy(this.deps, this.job);
     await this.session.move(event, (job) => ({
       ...(event.type === 'fail' ? { appendErrors: [this.session.errorEntry(job, error)] } : {}),
       ...(databases.length ? { set: { resources: { ...job.resources, databases } } } : {}),
@@ -343,26 +342,6 @@ class JobRun {
     await notifyOnce(this.deps, this.session);
     if (error.code === 'CANCELLED') return { outcome: 'CANCELLED', job: this.job };
     return { outcome: 'FAILED', job: this.job, error };
-  }
-
-  /**
-   * The job's databases that exist, for the record of a job that ends without completing (what
-   * `mvp cleanup` removes). Asked only once the job has reached BUILDING, where the first one is
-   * made; a provisioner that cannot answer is logged, not a reason to keep the job running.
-   */
-  private async databasesLeft(): Promise<DatabaseResource[]> {
-    const job = this.job;
-    const reachedBuild = job.checkpoints.AI_DEVELOPMENT !== undefined || job.repairRounds > 0;
-    if (!reachedBuild) return [];
-    try {
-      return await existingDatabases(this.deps.ports, job.jobId);
-    } catch (error) {
-      this.deps.ports.logger.warn(
-        `Could not list the job's databases for its record: ${this.deps.settings.redact(String(error))}`,
-        { jobId: job.jobId },
-      );
-      return [];
-    }
   }
 
   private reporter(step: WorkStep): ProgressReporter {
