@@ -508,8 +508,15 @@ describe('MvpPipelineStack with default settings', () => {
             'secretsmanager:DescribeSecret',
             'secretsmanager:GetSecretValue',
           ]).flat(),
+          // The MVPs' database passwords, under their own prefix.
+          'secretsmanager:CreateSecret',
+          'secretsmanager:DeleteSecret',
+          'secretsmanager:GetSecretValue',
+          'secretsmanager:TagResource',
         ].sort(),
       );
+      const passwords = statements.find((s) => asArray(s['Action']).includes('secretsmanager:CreateSecret'))!;
+      expect(JSON.stringify(passwords['Resource'])).toMatch(/:secret:mvp\/databases\/\*/);
       for (const broad of [
         'dynamodb:Scan',
         'dynamodb:DeleteItem',

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  ArnFormat,
   Aws,
   aws_batch as batch,
   CfnOutput,
@@ -297,6 +298,27 @@ export class MvpPipelineStack extends Stack {
       importSecret(this, name, s.secrets[name]).grantRead(this.jobRole);
       secretReferences[`${name}_SECRET_ARN`] = s.secrets[name];
     }
+    // The MVPs' database passwords (MVP_SECRET_STORE=secrets-manager): the runner makes and removes
+    // them under their own prefix only, never the operator's secrets above.
+    const passwordPrefix = s.environment['MVP_SECRET_PREFIX'] ?? 'mvp/databases/';
+    this.jobRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'secretsmanager:CreateSecret',
+          'secretsmanager:GetSecretValue',
+          'secretsmanager:DeleteSecret',
+          'secretsmanager:TagResource',
+        ],
+        resources: [
+          Stack.of(this).formatArn({
+            service: 'secretsmanager',
+            resource: 'secret',
+            resourceName: `${passwordPrefix}*`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+      }),
+    );
 
     const container = new batch.EcsFargateContainerDefinition(this, 'RunnerContainer', {
       image: ecs.ContainerImage.fromEcrRepository(this.imageRepository, s.imageTag),
