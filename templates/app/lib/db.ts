@@ -1,5 +1,6 @@
 // The database layer: one pg pool per process, parameterised queries only, and transactions.
 import pg from 'pg';
+import { databaseConfig } from './database-config.mjs';
 
 declare global {
   // One pool across hot reloads in development.
@@ -7,9 +8,7 @@ declare global {
 }
 
 function createPool(): pg.Pool {
-  const connectionString = process.env.DATABASE_URL;
-  if (!connectionString) throw new Error('DATABASE_URL is not set');
-  const pool = new pg.Pool({ connectionString, max: Number(process.env.DATABASE_POOL_MAX ?? 5) });
+  const pool = new pg.Pool({ ...databaseConfig(), max: Number(process.env.DATABASE_POOL_MAX ?? 5) });
   pool.on('error', (error) => console.error(`database pool: ${error.message}`));
   return pool;
 }

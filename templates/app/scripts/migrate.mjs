@@ -6,12 +6,13 @@ import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { databaseConfig } from '../lib/database-config.mjs';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
 const LOCK = 727_001; // any constant shared by every runner of this app
 
 export async function migrate(connectionString, log = console.log) {
-  const client = new pg.Client({ connectionString });
+  const client = new pg.Client(databaseConfig(connectionString));
   await client.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [LOCK]);

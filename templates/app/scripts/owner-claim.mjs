@@ -4,6 +4,7 @@
 // Usage: DATABASE_URL=postgres://… APP_URL=http://127.0.0.1:3000 node scripts/owner-claim.mjs
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { databaseConfig } from '../lib/database-config.mjs';
 
 const url = process.env.DATABASE_URL;
 if (!url) {
@@ -16,7 +17,7 @@ if (!(hours > 0 && hours <= 24 * 30)) {
   console.error('owner-claim: CLAIM_TTL_HOURS must be between 0 and 720');
   process.exit(2);
 }
-const client = new pg.Client({ connectionString: url });
+const client = new pg.Client(databaseConfig(url));
 await client.connect();
 try {
   const owner = await client.query("SELECT 1 FROM auth_users WHERE role = 'admin'");
