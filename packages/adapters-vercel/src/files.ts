@@ -19,11 +19,22 @@ export interface HashedSite {
   skipped: string[];
 }
 
+/** What {@link hashSite} leaves out, with everything under it. */
+export interface HashExclusions {
+  /** Names left out at any depth (`node_modules`, `.git`). */
+  names?: readonly string[];
+  /** Paths relative to the root (`.next`, `.next/cache`). */
+  paths?: readonly string[];
+}
+
 /**
- * Lists and hashes every regular file under `root`, in a stable order. Contents are read one
- * file at a time and not kept: uploads read them again, and only the ones Vercel lacks.
+ * Lists and hashes every regular file under `root`, in a stable order, but what `exclude`
+ * names. Contents are read one file at a time and not kept: uploads read them again, and only
+ * the ones Vercel lacks.
  */
-export async function hashSite(root: string): Promise<HashedSite> {
+export async function hashSite(root: string, exclude: HashExclusions = {}): Promise<HashedSite> {
+  const names = new Set(exclude.names ?? []);
+  const paths = new Set((exclude.paths ?? []).map((p) => p.replace(/^(\.\/)+|\/+$/g, '')));
   const files: SiteFile[] = [];
   const skipped: string[] = [];
   const walk = async (dir: string): Promise<void> => {
@@ -32,6 +43,7 @@ export async function hashSite(root: string): Promise<HashedSite> {
     for (const entry of entries) {
       const absolutePath = path.join(dir, entry.name);
       const relative = path.relative(root, absolutePath).split(path.sep).join('/');
+      if (names.has(entry.name) || paths.has(relative)) continue;
       if (entry.isDirectory()) {
         await walk(absolutePath);
       } else if (entry.isFile()) {

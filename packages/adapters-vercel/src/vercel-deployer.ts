@@ -6,6 +6,7 @@ import {
   BuildFailedError,
   ConfigError,
   createRedactor,
+  type DatabaseProvisioner,
   type Deployer,
   type DeployResult,
   PermanentError,
@@ -15,8 +16,17 @@ import {
   type StepCheckpoint,
   TransientError,
 } from '@mvp-pipeline/core';
+import { runCommand } from '@mvp-pipeline/workspace';
 import { createApiClient, type FetchLike, formatWait, retryAfterMs, type SleepLike } from './api.js';
 import { eachLimited, hashSite, type SiteFile } from './files.js';
+import {
+  DEFAULT_NODE_VERSION,
+  generateSessionSecret,
+  type SecretStore,
+  type SourceApp,
+  sessionSecretName,
+  sourceAppOf,
+} from './source.js';
 
 export type { FetchLike, SleepLike } from './api.js';
 
@@ -64,8 +74,12 @@ export interface VercelDeployerSettings {
    * which halves what a job costs against the plan's daily deployment cap.
    */
   target?: string | undefined;
-  /** Overrides of {@link STATIC_PROJECT_SETTINGS}. */
+  /** Overrides of the project settings ({@link STATIC_PROJECT_SETTINGS}, or a framework app's). */
   projectSettings?: Partial<VercelProjectSettings> | undefined;
+  /** The Node.js version of a framework app's project (default `20.x`, the runner's own). */
+  nodeVersion?: string | undefined;
+  /** Time the manifest's `migrate` has against the app's database (default 5 minutes). */
+  migrateTimeoutMs?: number | undefined;
 }
 
 export interface VercelDeployerDeps {
@@ -82,6 +96,10 @@ export interface VercelDeployerDeps {
    * its logs and records redact it too. The adapter redacts it in its own messages either way.
    */
   registerSecret?: (value: string) => void;
+  /** Each job's `app` database, for framework apps with a server (required to deploy those). */
+  databases?: DatabaseProvisioner;
+  /** Where the app's session secret is kept per job (required with `databases`). */
+  secrets?: SecretStore;
 }
 
 /** Vercel's readyState values (GET /v13/deployments/{id}). */
@@ -117,7 +135,20 @@ export interface VercelProject {
   name: string;
   /** Protection Bypass for Automation entries, keyed by the secret itself. */
   protectionBypass?: Record<string, { scope?: string; createdAt?: number }> | null;
+  nodeVersion?: string;
 }
+
+/** A project domain (GET /v9/projects/{idOrName}/domains). */
+interface ProjectDomain {
+  name: string;
+  verified?: boolean;
+  redirect?: string | null;
+  gitBranch?: string | null;
+  customEnvironmentId?: string | null;
+}
+
+/** Who an environment variable is for: a sensitive value Vercel allows for these two only. */
+const ENV_TARGETS = ['production', 'preview'];
 
 /** The header Vercel's Deployment Protection lets automation through with. */
 export const PROTECTION_BYPASS_HEADER = 'x-vercel-protection-bypass';
@@ -172,7 +203,8 @@ export function createVercelDeployer(
   const pollIntervalMs = positiveInt(settings.pollIntervalMs, 2_000, 'pollIntervalMs');
   const maxWaitMs = positiveInt(settings.maxWaitMs, 10 * 60_000, 'maxWaitMs');
   const target = settings.target?.trim() || 'production';
-  const projectSettings = { ...STATIC_PROJECT_SETTINGS, ...settings.projectSettings };
+  const nodeVersion = settings.nodeVersion?.trim() || DEFAULT_NODE_VERSION;
+  const migrateTimeoutMs = positiveInt(settings.migrateTimeoutMs, 5 * 60_000, 'migrateTimeoutMs');
   const processRedact = deps.redact ?? createRedactor([settings.token]);
   // Bypass secrets learnt while deploying are redacted here even if the process does not know them.
   const learnt = new Set<string>();
@@ -204,7 +236,15 @@ export function createVercelDeployer(
       // A Vercel project per job: names are per team, so the plain slug would put a second
       // founder's "EventHub" into the first one's project and replace their live site.
       const projectName = options.siteName;
-      const site = await hashSite(options.outputDir).catch((error: unknown) => {
+      const app = sourceAppOf(options.manifest);
+      const projectSettings = settingsFor(app);
+      if (app?.database && (!deps.databases || !deps.secrets)) {
+        throw new PermanentError(
+          `The "${options.manifest?.name}" template deploys an app with a database, and the Vercel deployer was given no DatabaseProvisioner and secret store`,
+        );
+      }
+      // A framework app is built by Vercel from its source; a static site is uploaded as built.
+      const site = await hashSite(options.outputDir, app?.exclude).catch((error: unknown) => {
         throw new PermanentError(
           redact(`Cannot read the built site at ${options.outputDir}: ${(error as Error).message}`),
         );
@@ -221,19 +261,29 @@ export function createVercelDeployer(
       const bytes = site.files.reduce((sum, f) => sum + f.size, 0);
       report.log(`Hashed ${plural(site.files.length, 'file')} (${formatBytes(bytes)}) for Vercel`);
 
-      const project = await ensureProject({ projectName, checkpoint, report, signal });
+      const project = await ensureProject({ projectName, projectSettings, checkpoint, report, signal });
       const bypass = await bypassSecret(project, report, signal);
       const run: Run = {
         jobId,
         commit,
         projectName,
         projectId: project.id,
+        projectSettings,
         checkpoint,
         report,
         signal,
         files: site.files,
       };
       const saved = checkpoint.saved?.commit === commit ? checkpoint.saved : undefined;
+      let appUrl: string | undefined;
+      if (app) {
+        await pinNodeVersion(run, project);
+        appUrl = await productionDomain(run);
+        // Set before the first deployment: Vercel gives a deployment the env of its creation.
+        const databaseUrl = await setEnvironment(run, app, appUrl);
+        if (app.migrate && databaseUrl)
+          await migrate(run, app.migrate, options.outputDir, databaseUrl, appUrl);
+      }
 
       const staging = await ensureDeployment(run, 'staging', savedId(saved, 'stagingDeploymentId'));
       const stagingReady = await waitUntilReady(run, staging.id, 'staging');
@@ -247,6 +297,14 @@ export function createVercelDeployer(
         production = await waitUntilReady(run, created.id, 'production');
         productionUrl = publicUrl(productionHost(production));
         report.log(`Production is live at ${productionUrl}`);
+      }
+      if (app && appUrl !== productionUrl.replace(/\/+$/, '')) {
+        // The project had no production domain before its first production deployment.
+        await upsertEnv(run, { APP_URL: productionUrl.replace(/\/+$/, '') });
+        report.log(
+          `APP_URL is now ${productionUrl} on project ${projectName}: the app reads it from its next deployment`,
+          'warn',
+        );
       }
       return {
         provider: 'vercel',
@@ -269,10 +327,163 @@ export function createVercelDeployer(
     projectName: string;
     /** The job's own Vercel project (its id, checkpointed before the first deployment). */
     projectId: string;
+    projectSettings: VercelProjectSettings;
     checkpoint: StepCheckpoint;
     report: ProgressReporter;
     signal: AbortSignal | undefined;
     files: SiteFile[];
+  }
+
+  /** The project's settings: a framework app's from its manifest, else the static ones. */
+  function settingsFor(app: SourceApp | undefined): VercelProjectSettings {
+    const base: VercelProjectSettings = app
+      ? {
+          framework: app.framework,
+          installCommand: app.installCommand,
+          buildCommand: app.buildCommand,
+          devCommand: null,
+          // The framework preset knows where its output goes (.next for Next.js).
+          outputDirectory: null,
+          rootDirectory: null,
+        }
+      : STATIC_PROJECT_SETTINGS;
+    return { ...base, ...settings.projectSettings };
+  }
+
+  /** PATCH /v9/projects/{id} with `nodeVersion` unless the project already builds with it. */
+  async function pinNodeVersion(run: Run, project: VercelProject): Promise<void> {
+    if (project.nodeVersion === nodeVersion) return;
+    await api.call<unknown>('update project', `/v9/projects/${encodeURIComponent(project.id)}`, {
+      method: 'PATCH',
+      json: { nodeVersion },
+      signal: run.signal,
+    });
+    run.report.log(`Project ${run.projectName} builds and runs on Node.js ${nodeVersion}`);
+  }
+
+  /**
+   * The project's production URL (https://<its .vercel.app or custom domain>) from GET
+   * /v9/projects/{id}/domains, or undefined when it has none yet.
+   */
+  async function productionDomain(run: Run): Promise<string | undefined> {
+    const listed = await api.call<{ domains?: ProjectDomain[] }>(
+      'project domains',
+      `/v9/projects/${encodeURIComponent(run.projectId)}/domains`,
+      { signal: run.signal },
+    );
+    const domains = (listed?.domains ?? []).filter(
+      (d) => d.name && !d.redirect && !d.gitBranch && !d.customEnvironmentId && d.verified !== false,
+    );
+    // The project's own .vercel.app domain is there from the start; a custom one is preferred.
+    const chosen =
+      domains.find((d) => !d.name.endsWith('.vercel.app')) ??
+      domains.find((d) => d.name.endsWith('.vercel.app'));
+    return (chosen ?? domains[0]) ? publicUrl((chosen ?? domains[0])!.name).replace(/\/+$/, '') : undefined;
+  }
+
+  /**
+   * The app's environment on the project, every value sensitive (write-only on Vercel) for
+   * production and preview: DATABASE_URL (the job's `app` database), APP_URL, SESSION_SECRET (made
+   * once per job, kept in the secret store) and the manifest's `env`. Returns the database URL.
+   */
+  async function setEnvironment(
+    run: Run,
+    app: SourceApp,
+    appUrl: string | undefined,
+  ): Promise<string | undefined> {
+    const values: Record<string, string> = { ...app.env };
+    let databaseUrl: string | undefined;
+    if (app.database) {
+      const database = await deps.databases!.provision({
+        jobId: run.jobId,
+        purpose: 'app',
+        ...(run.signal ? { signal: run.signal } : {}),
+      });
+      databaseUrl = database.connectionUrl;
+      learn(databaseUrl);
+      values['DATABASE_URL'] = databaseUrl;
+      const session = await deps.secrets!.ensure(sessionSecretName(run.jobId), generateSessionSecret);
+      learn(session);
+      values['SESSION_SECRET'] = session;
+      run.report.log(
+        `The app's database is ${database.resource.database} on ${database.resource.host}${database.created ? ' (new)' : ''}`,
+      );
+    }
+    if (appUrl) values['APP_URL'] = appUrl;
+    // Every value is a secret here, even plain settings: logs name the keys only.
+    for (const value of Object.values(values)) learn(value);
+    await upsertEnv(run, values);
+    run.report.log(
+      `Set ${Object.keys(values).sort().join(', ')} on project ${run.projectName} (sensitive, production and preview)`,
+    );
+    return databaseUrl;
+  }
+
+  /** POST /v10/projects/{id}/env?upsert=true: one call, each key created or its value replaced. */
+  async function upsertEnv(run: Run, values: Record<string, string>): Promise<void> {
+    const body = Object.entries(values).map(([key, value]) => ({
+      key,
+      value,
+      type: 'sensitive',
+      target: ENV_TARGETS,
+    }));
+    if (body.length === 0) return;
+    const result = await api.call<{
+      failed?: { error?: { code?: string; message?: string; key?: string } }[];
+    }>('set environment variables', `/v10/projects/${encodeURIComponent(run.projectId)}/env`, {
+      method: 'POST',
+      query: { upsert: 'true' },
+      json: body,
+      signal: run.signal,
+    });
+    const failed = result?.failed ?? [];
+    if (failed.length > 0) {
+      const what = failed
+        .map(
+          (f) =>
+            `${f.error?.key ?? '?'} (${[f.error?.code, f.error?.message].filter(Boolean).join(': ') || 'no reason given'})`,
+        )
+        .join(', ');
+      throw new PermanentError(
+        redact(`Vercel refused environment variables of project ${run.projectName}: ${what}`),
+      );
+    }
+  }
+
+  /**
+   * The manifest's `migrate` in the built workspace against the app's database, once per commit:
+   * `migrated: <commit>` is checkpointed, so a retried attempt does not run it again.
+   */
+  async function migrate(
+    run: Run,
+    argv: string[],
+    dir: string,
+    databaseUrl: string,
+    appUrl: string | undefined,
+  ): Promise<void> {
+    if (run.checkpoint.saved?.['migrated'] === run.commit) {
+      run.report.log(`The app database was migrated for commit ${short(run.commit)} already`);
+      return;
+    }
+    const result = await runCommand({
+      argv,
+      cwd: dir,
+      workspace: dir,
+      timeoutMs: migrateTimeoutMs,
+      ...(appUrl ? { env: { APP_URL: appUrl } } : {}),
+      secretEnv: { DATABASE_URL: databaseUrl },
+      ...(run.signal ? { signal: run.signal } : {}),
+    });
+    if (result.exitCode !== 0) {
+      const tail = result.output.trim().slice(-3000) || '(no output)';
+      throw new PermanentError(
+        redact(
+          `${argv.join(' ')} failed (${result.timedOut ? 'timed out' : `exit ${result.exitCode ?? result.signal}`}) on the app database of project ${run.projectName}:\n${tail}`,
+        ),
+      );
+    }
+    await run.checkpoint.save({ migrated: run.commit });
+    run.report.log(`Migrated the app database for commit ${short(run.commit)}`);
   }
 
   /**
@@ -280,7 +491,9 @@ export function createVercelDeployer(
    * new one (POST /v11/projects), else (409: an attempt made it and died before the checkpoint,
    * or an earlier commit of this job) the one of that name. Its id is saved before any deployment.
    */
-  async function ensureProject(run: Pick<Run, 'projectName' | 'checkpoint' | 'report' | 'signal'>) {
+  async function ensureProject(
+    run: Pick<Run, 'projectName' | 'projectSettings' | 'checkpoint' | 'report' | 'signal'>,
+  ) {
     const savedProject = savedId(run.checkpoint.saved, 'projectId');
     if (savedProject) {
       const found = await getProject(savedProject, run.signal);
@@ -292,7 +505,7 @@ export function createVercelDeployer(
     }
     const created = await api.send<VercelProject>('create project', '/v11/projects', {
       method: 'POST',
-      json: { name: run.projectName, ...projectSettings },
+      json: { name: run.projectName, ...run.projectSettings },
       signal: run.signal,
     });
     let project: VercelProject;
@@ -481,7 +694,7 @@ export function createVercelDeployer(
       // The project's id: `project` overrides `name`, so a deployment never lands elsewhere.
       project: run.projectId,
       files: run.files.map(({ file, sha, size }) => ({ file, sha, size })),
-      projectSettings,
+      projectSettings: run.projectSettings,
       ...(stage === 'production' ? { target } : {}),
       meta: { jobId: run.jobId, commit: run.commit, stage },
     };

@@ -1,6 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { VercelReadyState } from '../vercel-deployer.js';
 
 /** A scripted answer, served instead of the normal one to the requests it matches. */
@@ -58,6 +67,39 @@ export interface VercelStandInOptions {
   assignAliases?: boolean;
   /** Reported as a READY production deployment's `aliasError` (and no alias is assigned). */
   aliasError?: { code: string; message: string };
+  /**
+   * Builds and runs a source deployment (one whose project has a framework), as Vercel's build
+   * machine and runtime would: given its files written out to `dir`, the project's settings and
+   * the environment the project held for the deployment's target when it was created (nothing
+   * else). It resolves once the app answers at `url`; a rejection is a build ERROR with the
+   * message as its output. The deployment stays BUILDING until then, and its own URL (its own
+   * origin, as on Vercel) proxies to `url`. Without it a source deployment fails its build.
+   */
+  runSource?: (source: SourceRun) => Promise<RunningSource>;
+}
+
+/** What {@link VercelStandInOptions.runSource} is given. */
+export interface SourceRun {
+  deploymentId: string;
+  projectName: string;
+  target: 'production' | 'preview';
+  /** The uploaded files, written out (a fresh folder per deployment). */
+  dir: string;
+  settings: {
+    framework: string;
+    installCommand: string | null;
+    buildCommand: string | null;
+    nodeVersion: string;
+  };
+  /** The project's environment for the target, decrypted as the runtime sees it. */
+  env: Record<string, string>;
+}
+
+/** A source deployment's running app. */
+export interface RunningSource {
+  /** Where it listens, e.g. `http://127.0.0.1:41234`. */
+  url: string;
+  stop(): Promise<void>;
 }
 
 export interface StandInRequest {
@@ -100,9 +142,11 @@ export interface VercelStandIn {
   readonly requests: StandInRequest[];
   /** Every accepted upload, in order: one entry per POST /v2/files. */
   readonly uploads: { sha: string; size: number }[];
+  /** A project's environment variables as stored (values included: the stand-in's own view). */
+  env(idOrName: string): StandInEnv[];
   deployments(): StandInDeployment[];
   /** The projects, in the order they were made (by POST /v11/projects or a deployment by name). */
-  projects(): { id: string; name: string; bypassSecrets: string[] }[];
+  projects(): { id: string; name: string; bypassSecrets: string[]; nodeVersion: string }[];
   /** Serves `fault` to the next matching request(s). */
   fail(fault: StandInFault): void;
   /** Makes the next deployment build(s) end in ERROR with this output. */
@@ -123,7 +167,51 @@ interface Project {
     { createdAt: number; createdBy: string; scope: 'automation-bypass'; isEnvVar: boolean }
   >;
   protected: boolean;
+  nodeVersion: string;
+  env: StandInEnv[];
+  /** The project's production domain, its own origin (made for source deployments). */
+  domain: Listener | undefined;
 }
+
+/** An environment variable as the stand-in keeps it. */
+export interface StandInEnv {
+  id: string;
+  key: string;
+  value: string;
+  type: 'plain' | 'encrypted' | 'sensitive' | 'secret' | 'system';
+  target: string[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+interface Listener {
+  server: Server;
+  host: string;
+}
+
+/** Node versions PATCH /v9/projects takes (Vercel's list; 24.x is a new project's default). */
+const NODE_VERSIONS = new Set(['24.x', '22.x', '20.x']);
+/** The body fields PATCH /v9/projects/{idOrName} takes here (a subset of Vercel's). */
+const PROJECT_UPDATE_FIELDS = new Set([
+  'nodeVersion',
+  'framework',
+  'buildCommand',
+  'installCommand',
+  'devCommand',
+  'outputDirectory',
+  'rootDirectory',
+]);
+const ENV_FIELDS = new Set([
+  'key',
+  'value',
+  'type',
+  'target',
+  'gitBranch',
+  'comment',
+  'customEnvironmentIds',
+]);
+const ENV_TYPES = new Set(['plain', 'encrypted', 'sensitive', 'secret', 'system']);
+const ENV_TARGETS = new Set(['production', 'preview', 'development']);
 
 /** The body fields POST /v11/projects takes (a subset of Vercel's; others are refused). */
 const PROJECT_FIELDS = new Set([
@@ -172,6 +260,14 @@ interface Held extends StandInDeployment {
   readyPolls: number;
   events: { type: string; created: number; text: string }[];
   failure: BuildFailure | undefined;
+  /** A source deployment: its build (runSource) and, once running, its app and origin. */
+  source?: {
+    state: 'building' | 'ready' | 'failed';
+    app?: RunningSource;
+    listener: Listener;
+    dir: string;
+    error?: string;
+  };
 }
 
 const DEFAULT_TOKEN = 'vercel_standin_token_5f2c9a7e41';
@@ -192,7 +288,10 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
   const uploads: { sha: string; size: number }[] = [];
   const faults: (StandInFault & { left: number })[] = [];
   const buildFailures: BuildFailure[] = [];
+  const listeners: Listener[] = [];
+  let sourceRoot: string | undefined;
   let clock = Date.UTC(2026, 0, 1);
+  let closed = false;
   const tick = () => ++clock;
   let host = '';
 
@@ -240,6 +339,13 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
     if (method === 'GET' && path === '/v6/deployments') return listDeployments(res, url.searchParams);
     let match = /^\/v9\/projects\/([^/]+)$/.exec(path);
     if (method === 'GET' && match) return getProject(res, decodeURIComponent(match[1]!));
+    if (method === 'PATCH' && match) return updateProject(res, decodeURIComponent(match[1]!), body);
+    match = /^\/v9\/projects\/([^/]+)\/domains$/.exec(path);
+    if (method === 'GET' && match) return listDomains(res, decodeURIComponent(match[1]!));
+    match = /^\/v10\/projects\/([^/]+)\/env$/.exec(path);
+    if (method === 'POST' && match)
+      return createEnv(res, decodeURIComponent(match[1]!), body, url.searchParams.get('upsert') === 'true');
+    if (method === 'GET' && match) return listEnv(res, decodeURIComponent(match[1]!));
     match = /^\/v1\/projects\/([^/]+)\/protection-bypass$/.exec(path);
     if (method === 'PATCH' && match) return updateBypass(res, decodeURIComponent(match[1]!), body);
     match = /^\/v13\/deployments\/([^/]+)$/.exec(path);
@@ -267,7 +373,7 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
       devCommand: settings.devCommand ?? null,
       outputDirectory: settings.outputDirectory ?? null,
       rootDirectory: settings.rootDirectory ?? null,
-      nodeVersion: '22.x',
+      nodeVersion: project.nodeVersion,
       directoryListing: false,
       targets: project.production ? { production: { id: project.production } } : {},
       protectionBypass: { ...project.protectionBypass },
@@ -363,9 +469,169 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
       createdAt: tick(),
       protectionBypass: {},
       protected: protectNew,
+      nodeVersion: '24.x',
+      env: [],
+      domain: undefined,
     };
     projects.set(project.id, project);
     send(res, 200, projectView(project));
+  }
+
+  function badRequest(res: ServerResponse, message: string): undefined {
+    return send(res, 400, { error: { code: 'bad_request', message } });
+  }
+
+  function parseJson(raw: Buffer): { ok: true; value: unknown } | { ok: false } {
+    try {
+      return { ok: true, value: JSON.parse(raw.toString('utf8')) };
+    } catch {
+      return { ok: false };
+    }
+  }
+
+  /** PATCH /v9/projects/{idOrName}: the build settings and `nodeVersion` (24.x, 22.x, 20.x). */
+  function updateProject(res: ServerResponse, idOrName: string, raw: Buffer): undefined {
+    const project = findProject(idOrName);
+    if (!project) return send(res, 404, { error: { code: 'not_found', message: 'Project not found' } });
+    const parsed = parseJson(raw);
+    if (!parsed.ok || !parsed.value || typeof parsed.value !== 'object' || Array.isArray(parsed.value))
+      return badRequest(res, 'Invalid JSON');
+    const body = parsed.value as Record<string, unknown>;
+    const extra = Object.keys(body).find((key) => !PROJECT_UPDATE_FIELDS.has(key));
+    if (extra) return badRequest(res, `Invalid request: should NOT have additional property \`${extra}\`.`);
+    if (body.nodeVersion !== undefined) {
+      if (typeof body.nodeVersion !== 'string' || !NODE_VERSIONS.has(body.nodeVersion))
+        return badRequest(
+          res,
+          `Invalid request: \`nodeVersion\` should be one of ${[...NODE_VERSIONS].join(', ')}.`,
+        );
+      project.nodeVersion = body.nodeVersion;
+    }
+    const settings = Object.fromEntries(
+      SETTING_FIELDS.filter((key) => key in body).map((key) => [key, body[key]]),
+    );
+    if (Object.keys(settings).length)
+      project.settings = { ...((project.settings ?? {}) as Record<string, unknown>), ...settings };
+    send(res, 200, projectView(project));
+  }
+
+  /** GET /v9/projects/{idOrName}/domains: the project's production domain (its own origin here). */
+  async function listDomains(res: ServerResponse, idOrName: string): Promise<undefined> {
+    const project = findProject(idOrName);
+    if (!project) return send(res, 404, { error: { code: 'not_found', message: 'Project not found' } });
+    const domain = await domainOf(project);
+    send(res, 200, {
+      domains: [
+        {
+          name: domain.host,
+          apexName: domain.host,
+          projectId: project.id,
+          redirect: null,
+          redirectStatusCode: null,
+          gitBranch: null,
+          customEnvironmentId: null,
+          updatedAt: project.createdAt,
+          createdAt: project.createdAt,
+          verified: true,
+        },
+      ],
+      pagination: { count: 1, next: null, prev: null },
+    });
+  }
+
+  /**
+   * POST /v10/projects/{idOrName}/env: one variable or an array. A key that exists for one of
+   * the targets is a `failed` entry (ENV_ALREADY_EXISTS) unless `upsert=true`, which replaces
+   * its value. Sensitive values are refused for development, as Vercel does.
+   */
+  function createEnv(res: ServerResponse, idOrName: string, raw: Buffer, upsert: boolean): undefined {
+    const project = findProject(idOrName);
+    if (!project) return send(res, 404, { error: { code: 'not_found', message: 'Project not found' } });
+    const parsed = parseJson(raw);
+    if (!parsed.ok || !parsed.value || typeof parsed.value !== 'object')
+      return badRequest(res, 'Invalid JSON');
+    const items = (Array.isArray(parsed.value) ? parsed.value : [parsed.value]) as Record<string, unknown>[];
+    if (items.length === 0)
+      return badRequest(res, 'Invalid request: body should NOT have fewer than 1 items.');
+    for (const item of items) {
+      if (!item || typeof item !== 'object' || Array.isArray(item))
+        return badRequest(res, 'Invalid request body');
+      const extra = Object.keys(item).find((key) => !ENV_FIELDS.has(key));
+      if (extra) return badRequest(res, `Invalid request: should NOT have additional property \`${extra}\`.`);
+      if (typeof item.key !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(item.key))
+        return badRequest(res, 'Invalid request: `key` should be a valid environment variable name.');
+      if (typeof item.value !== 'string')
+        return badRequest(res, 'Invalid request: `value` should be string.');
+      if (typeof item.type !== 'string' || !ENV_TYPES.has(item.type))
+        return badRequest(
+          res,
+          'Invalid request: `type` should be one of plain, encrypted, sensitive, secret, system.',
+        );
+      if (
+        !Array.isArray(item.target) ||
+        item.target.length === 0 ||
+        item.target.some((t) => !ENV_TARGETS.has(t))
+      )
+        return badRequest(
+          res,
+          'Invalid request: `target` should be an array of production, preview, development.',
+        );
+      if (item.type === 'sensitive' && item.target.includes('development'))
+        return badRequest(
+          res,
+          'Sensitive environment variables cannot be created in the Development environment.',
+        );
+    }
+    const created: unknown[] = [];
+    const failed: unknown[] = [];
+    for (const item of items) {
+      const key = item.key as string;
+      const target = item.target as string[];
+      const existing = project.env.find((e) => e.key === key && e.target.some((t) => target.includes(t)));
+      if (existing && !upsert) {
+        failed.push({
+          error: {
+            code: 'ENV_ALREADY_EXISTS',
+            message: `A variable with the name \`${key}\` already exists for the target ${target.join(', ')}.`,
+            key,
+            target,
+          },
+        });
+        continue;
+      }
+      const now = tick();
+      const env: StandInEnv = existing ?? {
+        id: randomBytes(8).toString('hex'),
+        key,
+        value: '',
+        type: 'plain',
+        target: [],
+        createdAt: now,
+        updatedAt: now,
+      };
+      env.value = item.value as string;
+      env.type = item.type as StandInEnv['type'];
+      env.target = [...target];
+      env.updatedAt = now;
+      if (!existing) project.env.push(env);
+      created.push(envView(env));
+    }
+    send(res, 201, { created: Array.isArray(parsed.value) ? created : created[0], failed });
+  }
+
+  /** GET /v10/projects/{idOrName}/env: sensitive values are never returned. */
+  function listEnv(res: ServerResponse, idOrName: string): undefined {
+    const project = findProject(idOrName);
+    if (!project) return send(res, 404, { error: { code: 'not_found', message: 'Project not found' } });
+    send(res, 200, { envs: project.env.map(envView) });
+  }
+
+  function envView(env: StandInEnv) {
+    const { value, ...rest } = env;
+    // Sensitive (and secret) values are write-only: Vercel never returns them.
+    return env.type === 'sensitive' || env.type === 'secret'
+      ? { ...rest, decrypted: false }
+      : { ...rest, value };
   }
 
   function getProject(res: ServerResponse, idOrName: string): undefined {
@@ -398,7 +664,7 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
     res.writeHead(200, { 'Content-Length': '0' }).end();
   }
 
-  function createDeployment(res: ServerResponse, raw: Buffer): undefined {
+  async function createDeployment(res: ServerResponse, raw: Buffer): Promise<undefined> {
     let body: {
       name?: unknown;
       project?: unknown;
@@ -475,6 +741,9 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
           createdAt: tick(),
           protectionBypass: {},
           protected: protectNew,
+          nodeVersion: '24.x',
+          env: [],
+          domain: undefined,
         };
         projects.set(project.id, project);
       }
@@ -512,8 +781,133 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
       ],
       failure,
     };
+    const framework = (project.settings as { framework?: unknown } | undefined)?.framework;
+    if (typeof framework === 'string' && framework && !failure) {
+      held.source = { state: 'building', listener: await listen(), dir: '' };
+      held.url = held.source.listener.host;
+      held.states = ['QUEUED', 'BUILDING', 'READY'];
+      await domainOf(project);
+      void buildSource(held, project, framework);
+    }
     deployments.set(id, held);
     send(res, 200, view(held));
+  }
+
+  /** The project's production domain: a listener of its own, made on first need. */
+  async function domainOf(project: Project): Promise<Listener> {
+    project.domain ??= await listen((req, res) => {
+      const live = project.production ? deployments.get(project.production) : undefined;
+      if (!live?.source?.app) {
+        res
+          .writeHead(404, { 'Content-Type': 'text/plain' })
+          .end('The deployment could not be found on Vercel.\n\nDEPLOYMENT_NOT_FOUND');
+        return;
+      }
+      proxy(req, res, live.source.app.url);
+    });
+    return project.domain;
+  }
+
+  /** Writes the files out, then runs runSource with the env the project holds for the target now. */
+  async function buildSource(held: Held, project: Project, framework: string): Promise<void> {
+    const source = held.source!;
+    const target = held.target === 'production' ? 'production' : 'preview';
+    // Vercel gives a deployment the environment of its creation.
+    const env = Object.fromEntries(
+      project.env.filter((e) => e.target.includes(target)).map((e) => [e.key, e.value]),
+    );
+    try {
+      sourceRoot ??= await mkdtemp(path.join(tmpdir(), 'vercel-standin-src-'));
+      source.dir = path.join(sourceRoot, held.id);
+      for (const file of held.files) {
+        const to = path.join(source.dir, ...file.file.split('/'));
+        await mkdir(path.dirname(to), { recursive: true });
+        await writeFile(to, blobs.get(file.sha)!);
+      }
+      if (!options.runSource)
+        throw new Error(`The stand-in cannot build a ${framework} deployment: no runSource was given`);
+      const settings = (project.settings ?? {}) as Record<string, string | null>;
+      source.app = await options.runSource({
+        deploymentId: held.id,
+        projectName: project.name,
+        target,
+        dir: source.dir,
+        settings: {
+          framework,
+          installCommand: settings.installCommand ?? null,
+          buildCommand: settings.buildCommand ?? null,
+          nodeVersion: project.nodeVersion,
+        },
+        env,
+      });
+      if (closed) {
+        await source.app.stop();
+        return;
+      }
+      source.state = 'ready';
+    } catch (error) {
+      source.state = 'failed';
+      source.error = error instanceof Error ? error.message : String(error);
+      held.failure = {
+        lines: source.error.split('\n'),
+        errorCode: 'BUILD_FAILED',
+        errorMessage: 'Command failed',
+      };
+      held.states = ['QUEUED', 'BUILDING', 'ERROR'];
+    }
+  }
+
+  /** A server on a port of its own: the deployment's (or project's) origin. */
+  async function listen(
+    handler: (req: IncomingMessage, res: ServerResponse) => void = (req, res) => serveSource(req, res),
+  ): Promise<Listener> {
+    const server = createServer((req, res) => handler(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const listener = { server, host: `127.0.0.1:${(server.address() as AddressInfo).port}` };
+    listeners.push(listener);
+    return listener;
+  }
+
+  /** A source deployment's own URL: behind protection as any deployment URL, then its app. */
+  function serveSource(req: IncomingMessage, res: ServerResponse): void {
+    const port = req.socket.localPort;
+    const held = [...deployments.values()].find((d) => d.source && d.url.endsWith(`:${port}`));
+    if (!held?.source?.app || held.readyState !== 'READY') {
+      res
+        .writeHead(404, { 'Content-Type': 'text/plain' })
+        .end('The deployment could not be found on Vercel.\n\nDEPLOYMENT_NOT_FOUND');
+      return;
+    }
+    const url = new URL(req.url ?? '/', `http://${held.url}`);
+    const extraHeaders = protect(req, res, url, projects.get(held.projectId)!);
+    if (!extraHeaders) return;
+    proxy(req, res, held.source.app.url, extraHeaders);
+  }
+
+  /** Forwards the request as it came (its Host kept, so the app sees its own origin). */
+  function proxy(
+    req: IncomingMessage,
+    res: ServerResponse,
+    to: string,
+    extraHeaders: Record<string, string> = {},
+  ): void {
+    const target = new URL(req.url ?? '/', to);
+    const headers: Record<string, string | string[] | undefined> = {
+      ...req.headers,
+      'x-forwarded-host': req.headers.host ?? '',
+      'x-forwarded-proto': 'http',
+    };
+    delete headers['x-vercel-protection-bypass'];
+    delete headers['x-vercel-set-bypass-cookie'];
+    const upstream = httpRequest(target, { method: req.method ?? 'GET', headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, { ...answer.headers, ...extraHeaders });
+      answer.pipe(res);
+    });
+    upstream.on('error', (error) => {
+      if (!res.headersSent) res.writeHead(502, { 'Content-Type': 'text/plain' });
+      res.end(`The deployment's app did not answer: ${error.message}\n\nFUNCTION_INVOCATION_FAILED`);
+    });
+    req.pipe(upstream);
   }
 
   function getDeployment(res: ServerResponse, id: string): undefined {
@@ -534,9 +928,16 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
         },
       );
     }
+    const building = held.source?.state === 'building' && held.states[held.step + 1] === 'READY';
     if (held.readyState === 'READY') {
       held.readyPolls++;
-    } else if (held.step < held.states.length - 1) {
+    } else if (held.source?.state === 'failed' && held.readyState !== 'ERROR') {
+      held.states = ['QUEUED', 'BUILDING', 'ERROR'];
+      held.step = 2;
+      held.readyState = 'ERROR';
+      for (const line of held.failure?.lines ?? [])
+        held.events.push({ type: 'stderr', created: tick(), text: line });
+    } else if (!building && held.step < held.states.length - 1) {
       held.step++;
       held.readyState = held.states[held.step]!;
       if (held.readyState === 'READY') {
@@ -577,7 +978,9 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
       version: 2,
       meta: held.meta,
       createdAt: held.createdAt,
-      alias: aliased(held) ? [`${host}/p/${project.name}/`] : [],
+      alias: aliased(held)
+        ? [project.domain && held.source ? project.domain.host : `${host}/p/${project.name}/`]
+        : [],
       aliasAssigned: (production ? aliased(held) : ready) ? held.createdAt : null,
       aliasError: ready && production && options.aliasError ? options.aliasError : null,
       ...(held.readyState === 'ERROR'
@@ -692,29 +1095,8 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
     }
     // Standard Protection: a deployment's own URL is private, the production alias (/p/) public.
     const project = projects.get(held.projectId)!;
-    const extraHeaders: Record<string, string> = {};
-    if (kind === 'd' && project.protected) {
-      const given = String(
-        req.headers['x-vercel-protection-bypass'] ?? url.searchParams.get('x-vercel-protection-bypass') ?? '',
-      );
-      const cookie = /(?:^|;\s*)_vercel_jwt=([^;]+)/.exec(String(req.headers.cookie ?? ''))?.[1];
-      const bySecret = given !== '' && project.protectionBypass[given] !== undefined;
-      if (!bySecret && !(cookie && bypassCookies.get(cookie) === project.id)) {
-        res
-          .writeHead(401, { 'Content-Type': 'text/html; charset=utf-8' })
-          .end(
-            '<!doctype html><title>Authentication Required</title><h1>Authentication Required</h1><p>Vercel Authentication</p>',
-          );
-        return;
-      }
-      const setCookie = String(req.headers['x-vercel-set-bypass-cookie'] ?? '');
-      if (bySecret && (setCookie === 'true' || setCookie === 'samesitenone')) {
-        const jwt = randomBytes(16).toString('hex');
-        bypassCookies.set(jwt, project.id);
-        extraHeaders['Set-Cookie'] =
-          `_vercel_jwt=${jwt}; Path=/; HttpOnly${setCookie === 'samesitenone' ? '; SameSite=None; Secure' : ''}`;
-      }
-    }
+    const extraHeaders = kind === 'd' ? protect(req, res, url, project) : {};
+    if (!extraHeaders) return;
     let wanted = decodeURIComponent(rest).replace(/^\/+/, '');
     if (wanted === '' || wanted.endsWith('/')) wanted += 'index.html';
     const file =
@@ -733,6 +1115,41 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
       .end(content);
   }
 
+  /**
+   * Standard Protection on a deployment URL: the headers to add (a bypass cookie when asked), or
+   * undefined once it answered 401 (no or a wrong automation bypass).
+   */
+  function protect(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    project: Project,
+  ): Record<string, string> | undefined {
+    const extraHeaders: Record<string, string> = {};
+    if (!project.protected) return extraHeaders;
+    const given = String(
+      req.headers['x-vercel-protection-bypass'] ?? url.searchParams.get('x-vercel-protection-bypass') ?? '',
+    );
+    const cookie = /(?:^|;\s*)_vercel_jwt=([^;]+)/.exec(String(req.headers.cookie ?? ''))?.[1];
+    const bySecret = given !== '' && project.protectionBypass[given] !== undefined;
+    if (!bySecret && !(cookie && bypassCookies.get(cookie) === project.id)) {
+      res
+        .writeHead(401, { 'Content-Type': 'text/html; charset=utf-8' })
+        .end(
+          '<!doctype html><title>Authentication Required</title><h1>Authentication Required</h1><p>Vercel Authentication</p>',
+        );
+      return undefined;
+    }
+    const setCookie = String(req.headers['x-vercel-set-bypass-cookie'] ?? '');
+    if (bySecret && (setCookie === 'true' || setCookie === 'samesitenone')) {
+      const jwt = randomBytes(16).toString('hex');
+      bypassCookies.set(jwt, project.id);
+      extraHeaders['Set-Cookie'] =
+        `_vercel_jwt=${jwt}; Path=/; HttpOnly${setCookie === 'samesitenone' ? '; SameSite=None; Secure' : ''}`;
+    }
+    return extraHeaders;
+  }
+
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -748,18 +1165,29 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
         files: [...rest.files],
       })),
     projects: () =>
-      [...projects.values()].map(({ id, name, protectionBypass }) => ({
+      [...projects.values()].map(({ id, name, protectionBypass, nodeVersion }) => ({
         id,
         name,
         bypassSecrets: Object.keys(protectionBypass),
+        nodeVersion,
       })),
+    env: (idOrName) => (findProject(idOrName)?.env ?? []).map((e) => ({ ...e, target: [...e.target] })),
     fail: (fault) => void faults.push({ ...fault, left: fault.times ?? 1 }),
     failBuilds: (failure) => void buildFailures.push({ ...failure, count: failure.count ?? 1 }),
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    async close() {
+      closed = true;
+      const apps = [...deployments.values()].flatMap((d) => (d.source?.app ? [d.source.app] : []));
+      await Promise.allSettled(apps.map((app) => app.stop()));
+      for (const { server: s } of listeners) {
+        s.closeAllConnections();
+        s.close();
+      }
+      if (sourceRoot) await rm(sourceRoot, { recursive: true, force: true });
+      await new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
         server.close((error) => (error ? reject(error) : resolve()));
-      }),
+      });
+    },
   };
 }
 

@@ -54,6 +54,12 @@ export const templateManifestSchema = z.object({
     })
     .optional(),
   /**
+   * Plain settings the deployed app runs with (`DATABASE_POOL_MAX`: `"5"`), set on the deployment
+   * target's environment. Not for secrets: a deployer sets `DATABASE_URL`, `APP_URL` and
+   * `SESSION_SECRET` itself.
+   */
+  env: z.record(z.string().regex(/^[A-Z][A-Z0-9_]*$/), z.string().max(4096)).optional(),
+  /**
    * Folders of other templates copied into this one (`templates/<template>/<from>` → `<to>`), so
    * two templates share one source: the app's home page is the landing template's rendering.
    */
