@@ -88,6 +88,8 @@ export interface StartServerAppOptions {
   appUrl?: string;
   /** How long it has to answer its readyPath with 200. */
   timeoutMs: number;
+  /** More of its environment (a session secret, settings), passed as secrets like the database URL. */
+  secretEnv?: Record<string, string>;
   signal?: AbortSignal;
 }
 
@@ -108,7 +110,7 @@ export async function startServerApp(
     cwd: options.dir,
     workspace: options.dir,
     env: { [app.portEnv]: String(port), HOSTNAME: APP_HOST, APP_URL: options.appUrl ?? url },
-    secretEnv: { DATABASE_URL: options.databaseUrl },
+    secretEnv: { ...options.secretEnv, DATABASE_URL: options.databaseUrl },
     ...(signal ? { signal } : {}),
   });
   try {

@@ -1,6 +1,9 @@
 export {
   type BuildFailure,
+  type RunningSource,
+  type SourceRun,
   type StandInDeployment,
+  type StandInEnv,
   type StandInFault,
   type StandInRequest,
   startVercelStandIn,
