@@ -6,7 +6,15 @@ export {
   VercelApiFailure,
   type VercelErrorBody,
 } from './api.js';
-export { type HashedSite, hashSite, type SiteFile } from './files.js';
+export { type HashExclusions, type HashedSite, hashSite, type SiteFile } from './files.js';
+export {
+  DEFAULT_NODE_VERSION,
+  RESERVED_ENV,
+  type SecretStore,
+  type SourceApp,
+  shellJoin,
+  sourceAppOf,
+} from './source.js';
 export {
   createVercelDeployer,
   DEFAULT_VERCEL_API_URL,

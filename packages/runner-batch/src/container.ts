@@ -5,6 +5,7 @@ import {
   createDiskBuildOutputs,
   createDiskWorkspaceProvider,
   createFileJobStore,
+  createFilePasswordStore,
   createGitRepoHost,
   createHttpSiteChecker,
   createInProcessTrigger,
@@ -260,10 +261,11 @@ export async function createPipeline(options: CreatePipelineOptions): Promise<Pi
   container.bind(TOKENS.Deployer).toResolvedValue(
     (config, redact, logger, clock, databases, secrets) => {
       if (config.deployer === 'vercel')
-        return vendorAdapters.vercelDeployer({
-          ...vendor(config, redact, logger, clock),
-          registerSecret: secrets.add,
-        });
+        return vendorAdapters.vercelDeployer(
+          { ...vendor(config, redact, logger, clock), registerSecret: secrets.add },
+          // Session secrets are kept as database passwords are: one 0600 file per job.
+          { databases, secrets: createFilePasswordStore({ dir: join(config.dataDir, 'secrets') }) },
+        );
       const app = createLocalAppDeployer({
         root: config.dataDir,
         databases,

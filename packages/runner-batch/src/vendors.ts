@@ -1,4 +1,5 @@
-import type { Clock, Logger, Redactor } from '@mvp-pipeline/core';
+import type { SecretStore } from '@mvp-pipeline/adapters-vercel';
+import type { Clock, DatabaseProvisioner, Logger, Redactor } from '@mvp-pipeline/core';
 import { type RunnerConfig, secretsOf } from './config.js';
 
 /** What every vendor adapter is built with: the process's one config, redactor, logger and clock. */
@@ -90,10 +91,20 @@ export const vendorAdapters = {
       },
       { redact, now: () => clock.now().getTime() },
     ),
-  vercelDeployer: async ({ config, redact, clock, registerSecret }: VendorDeps) =>
+  /** With the job's `app` databases and the store of each app's session secret, for framework apps. */
+  vercelDeployer: async (
+    { config, redact, clock, registerSecret }: VendorDeps,
+    apps: { databases: DatabaseProvisioner; secrets: SecretStore },
+  ) =>
     (await import('@mvp-pipeline/adapters-vercel')).createVercelDeployer(
       { token: config.vercel.token!, teamId: config.vercel.teamId, apiUrl: config.vercel.apiUrl },
-      { redact, now: () => clock.now().getTime(), ...(registerSecret ? { registerSecret } : {}) },
+      {
+        redact,
+        now: () => clock.now().getTime(),
+        ...(registerSecret ? { registerSecret } : {}),
+        databases: apps.databases,
+        secrets: apps.secrets,
+      },
     ),
 };
 
