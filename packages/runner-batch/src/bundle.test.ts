@@ -78,6 +78,8 @@ function containerEnv(dataDir: string, extra: Record<string, string> = {}): Reco
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey,
+    // The image builds the default `app` template; the bundle is proven on the quick landing one.
+    MVP_TEMPLATE: 'landing',
     ...extra,
   };
 }
@@ -140,6 +142,8 @@ describe('the bundle and its image', () => {
     expect(image.env['MVP_LOG_FORMAT']).toBe('json');
     expect(image.env['MVP_BROWSER_CHECK']).toBe('off'); // no Chromium, no playwright-core in the image
     expect(image.env['MVP_TEMPLATES_DIR']).toBe(`${image.workdir}/templates`);
+    // Vercel runs apps: the image builds the default `app` template, nothing pins landing pages.
+    expect(image.env['MVP_TEMPLATE']).toBeUndefined();
     expect(image.aptPackages.sort()).toEqual(['ca-certificates', 'git', 'procps']);
     expect(image.nodeSteps).toEqual([['node', 'runner.js', 'write-code-cache']]);
   });
