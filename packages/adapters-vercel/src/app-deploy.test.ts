@@ -264,6 +264,8 @@ describe('Vercel deployer, framework apps', () => {
     const bypass = result.stagingHeaders![PROTECTION_BYPASS_HEADER]!;
     const secrets = [value('DATABASE_URL'), value('SESSION_SECRET'), bypass];
     for (const secret of secrets) expect(registered).toContain(secret);
+    // The production URL is public: redacting it would hide it from the founder's notice.
+    expect(registered).not.toContain(value('APP_URL'));
     const logs = report.lines.join('\n');
     for (const secret of [...secrets, 'pw-job_env1-s3cretpass']) expect(logs).not.toContain(secret);
     expect(logs).toMatch(/Set APP_URL, DATABASE_POOL_MAX, DATABASE_URL, SESSION_SECRET on project/);

@@ -409,9 +409,10 @@ export function createVercelDeployer(
         `The app's database is ${database.resource.database} on ${database.resource.host}${database.created ? ' (new)' : ''}`,
       );
     }
-    if (appUrl) values['APP_URL'] = appUrl;
-    // Every value is a secret here, even plain settings: logs name the keys only.
+    // Every value is a secret here, even plain settings: logs name the keys only. APP_URL is
+    // not: it is the public production URL the record and the founder's notice carry.
     for (const value of Object.values(values)) learn(value);
+    if (appUrl) values['APP_URL'] = appUrl;
     await upsertEnv(run, values);
     run.report.log(
       `Set ${Object.keys(values).sort().join(', ')} on project ${run.projectName} (sensitive, production and preview)`,

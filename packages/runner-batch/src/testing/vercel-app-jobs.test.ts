@@ -15,7 +15,7 @@ import {
   serverAppOf,
   startServerApp,
 } from '@mvp-pipeline/adapters-local';
-import { PROTECTION_BYPASS_HEADER } from '@mvp-pipeline/adapters-vercel';
+import { hashSite, PROTECTION_BYPASS_HEADER } from '@mvp-pipeline/adapters-vercel';
 import {
   type RunningSource,
   type SourceRun,
@@ -49,24 +49,32 @@ describe.runIf(enabled)('app jobs on GitHub and Vercel through the CLI', () => {
   const outputs: string[] = [];
   const builder = createProcessBuilder({ cacheDir: CACHE_DIR });
 
+  /** Built folders by the digest of their source: production reuses staging's identical build. */
+  const builds = new Map<string, string>();
+
   /** Vercel's build machine and runtime, here: install (from the cache) and build, then start. */
   async function runSource(source: SourceRun): Promise<RunningSource> {
     runs.push(source);
-    // The template's own install and build, as the project's settings name them.
-    const build = {
-      ...manifest,
-      commands: { install: manifest.commands['install']!, build: manifest.commands['build']! },
-    };
-    const lines: string[] = [];
-    const built = await builder.build({
-      workspace: { jobId: source.deploymentId, dir: source.dir },
-      manifest: build,
-      report: { log: (line) => void lines.push(line) },
-    });
-    if (!built.ok) throw new Error(`${built.summary}\n${built.output}`);
+    const digest = (await hashSite(source.dir)).files.map((f) => `${f.file}:${f.sha}`).join('\n');
+    let dir = builds.get(digest);
+    if (!dir) {
+      // The template's own install and build, as the project's settings name them.
+      const build = {
+        ...manifest,
+        commands: { install: manifest.commands['install']!, build: manifest.commands['build']! },
+      };
+      const built = await builder.build({
+        workspace: { jobId: source.deploymentId, dir: source.dir },
+        manifest: build,
+        report: { log: () => {} },
+      });
+      if (!built.ok) throw new Error(`${built.summary}\n${built.output}`);
+      builds.set(digest, source.dir);
+      dir = source.dir;
+    }
     const { DATABASE_URL, APP_URL, ...rest } = source.env;
     const started = await startServerApp({
-      dir: source.dir,
+      dir,
       app: serverAppOf(manifest),
       // Only what the project holds: no DATABASE_URL, no app.
       databaseUrl: DATABASE_URL ?? '',
