@@ -214,6 +214,19 @@ describe('Vercel deployer, framework apps', () => {
     expect(runs.at(-1)?.settings).toMatchObject({ framework: 'nextjs', nodeVersion: '20.x' });
   });
 
+  it('uploads only the changed file’s bytes when a new commit changes one source file', async () => {
+    const standIn = await start();
+    const dir = await workspace('redeploy', { 'app/page.tsx': 'export default 1' });
+    await deploy(deployerFor(standIn), dir, { jobId: 'job_re1', commit: 'aaaa001' }).promise;
+    const before = standIn.uploads.length;
+    await writeFile(path.join(dir, 'app/page.tsx'), 'export default 2');
+    await writeFile(path.join(dir, '.next/server/app.js'), 'built again');
+    await deploy(deployerFor(standIn), dir, { jobId: 'job_re1', commit: 'aaaa002' }).promise;
+    expect(standIn.uploads.slice(before)).toEqual([
+      { sha: expect.any(String), size: 'export default 2'.length },
+    ]);
+  });
+
   it('sets the app’s environment as sensitive values before the first deployment, and the app runs with it', async () => {
     const standIn = await start();
     const { promise, report } = deploy(deployerFor(standIn), await workspace('env'), { jobId: 'job_env1' });
