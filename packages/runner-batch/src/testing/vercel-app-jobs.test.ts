@@ -51,6 +51,8 @@ describe.runIf(enabled)('app jobs on GitHub and Vercel through the CLI', () => {
 
   /** Built folders by the digest of their source: production reuses staging's identical build. */
   const builds = new Map<string, string>();
+  /** Where each deployment's app runs (its built folder), by deployment id. */
+  const ranIn = new Map<string, string>();
 
   /** Vercel's build machine and runtime, here: install (from the cache) and build, then start. */
   async function runSource(source: SourceRun): Promise<RunningSource> {
@@ -72,6 +74,7 @@ describe.runIf(enabled)('app jobs on GitHub and Vercel through the CLI', () => {
       builds.set(digest, source.dir);
       dir = source.dir;
     }
+    ranIn.set(source.deploymentId, dir);
     const { DATABASE_URL, APP_URL, ...rest } = source.env;
     const started = await startServerApp({
       dir,
@@ -168,7 +171,7 @@ describe.runIf(enabled)('app jobs on GitHub and Vercel through the CLI', () => {
           vercel.deployments().some((d) => d.id === r.deploymentId && d.projectId === project.id),
       )!;
       const claim = await claimOwner({
-        dir: stagingRun.dir,
+        dir: ranIn.get(stagingRun.deploymentId)!,
         app: serverAppOf(manifest, ['claim']),
         databaseUrl: stagingRun.env['DATABASE_URL']!,
         appUrl: staging,
