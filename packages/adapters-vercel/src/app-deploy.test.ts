@@ -327,6 +327,28 @@ describe('Vercel deployer, framework apps', () => {
     expect(await migrations('job_mig1')).toBe(2);
   });
 
+  it('migrates through the direct URL when the app’s goes through a pooler', async () => {
+    const standIn = await start();
+    const direct = path.join(root, 'dbs', 'direct-job_pool1');
+    await mkdir(direct, { recursive: true });
+    await chmod(direct, 0o777);
+    const pooled: DatabaseProvisioner = {
+      ...databases,
+      async provision(options) {
+        const made = await databases.provision(options);
+        const url = new URL(made.connectionUrl);
+        url.searchParams.set('state', direct);
+        return { ...made, directUrl: url.toString() };
+      },
+    };
+    await deploy(deployerFor(standIn, { databases: pooled }), await workspace('pool'), { jobId: 'job_pool1' })
+      .promise;
+    expect(Number(await readFile(path.join(direct, 'migrated'), 'utf8'))).toBe(1);
+    expect(await migrations('job_pool1')).toBe(0);
+    const [project] = standIn.projects();
+    expect(standIn.env(project!.id).find((e) => e.key === 'DATABASE_URL')?.value).not.toContain('direct-');
+  });
+
   it('fails the build when the project holds no DATABASE_URL: the app does not start', async () => {
     const standIn = await start();
     // The env call "succeeds" but stores nothing, as a careless API might.

@@ -384,7 +384,8 @@ export function createVercelDeployer(
   /**
    * The app's environment on the project, every value sensitive (write-only on Vercel) for
    * production and preview: DATABASE_URL (the job's `app` database), APP_URL, SESSION_SECRET (made
-   * once per job, kept in the secret store) and the manifest's `env`. Returns the database URL.
+   * once per job, kept in the secret store) and the manifest's `env`. Returns the URL migrations
+   * use (the direct one when the app's goes through a pooler).
    */
   async function setEnvironment(
     run: Run,
@@ -399,9 +400,10 @@ export function createVercelDeployer(
         purpose: 'app',
         ...(run.signal ? { signal: run.signal } : {}),
       });
-      databaseUrl = database.connectionUrl;
+      values['DATABASE_URL'] = database.connectionUrl;
+      // Migrations take the direct URL when the app's goes through a pooler.
+      databaseUrl = database.directUrl ?? database.connectionUrl;
       learn(databaseUrl);
-      values['DATABASE_URL'] = databaseUrl;
       const session = await deps.secrets!.ensure(sessionSecretName(run.jobId), generateSessionSecret);
       learn(session);
       values['SESSION_SECRET'] = session;

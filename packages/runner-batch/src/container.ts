@@ -259,13 +259,19 @@ export async function createPipeline(options: CreatePipelineOptions): Promise<Pi
     [TOKENS.Config],
   );
   container.bind(TOKENS.Deployer).toResolvedValue(
-    (config, redact, logger, clock, databases, secrets) => {
-      if (config.deployer === 'vercel')
+    async (config, redact, logger, clock, databases, secrets) => {
+      if (config.deployer === 'vercel') {
+        // Each app's session secret is kept as database passwords are: in Secrets Manager when
+        // MVP_SECRET_STORE says so, else one 0600 file per job under the data dir.
+        const store =
+          config.secretStore.kind === 'secrets-manager'
+            ? await vendorAdapters.secretsManagerPasswordStore(vendor(config, redact, logger, clock))
+            : createFilePasswordStore({ dir: join(config.dataDir, 'secrets') });
         return vendorAdapters.vercelDeployer(
           { ...vendor(config, redact, logger, clock), registerSecret: secrets.add },
-          // Session secrets are kept as database passwords are: one 0600 file per job.
-          { databases, secrets: createFilePasswordStore({ dir: join(config.dataDir, 'secrets') }) },
+          { databases, secrets: store },
         );
+      }
       const app = createLocalAppDeployer({
         root: config.dataDir,
         databases,
