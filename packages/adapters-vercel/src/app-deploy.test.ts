@@ -397,6 +397,27 @@ describe('Vercel deployer, framework apps', () => {
     expect(standIn.requests).toEqual([]);
   });
 
+  it('refuses a server app whose manifest names no framework instead of serving its source', async () => {
+    const standIn = await start();
+    const { framework: _framework, ...plain } = manifest;
+    const report = recordingReporter();
+    const error = await failure(
+      deployerFor(standIn).deploy({
+        jobId: 'job_plain',
+        commit: 'c0ffee0000001',
+        siteName: 'notes-lain',
+        projectName: 'notes',
+        outputDir: await workspace('plain'),
+        manifest: plain,
+        checkpoint: memoryCheckpoint(),
+        report,
+      }),
+    );
+    expect(error.code).toBe('PERMANENT');
+    expect(error.message).toMatch(/no framework/);
+    expect(standIn.requests).toEqual([]);
+  });
+
   it('gives two founders with the same product two projects and two running apps', async () => {
     const standIn = await start();
     const dir = await workspace('twins');

@@ -237,6 +237,12 @@ export function createVercelDeployer(
       // founder's "EventHub" into the first one's project and replace their live site.
       const projectName = options.siteName;
       const app = sourceAppOf(options.manifest);
+      if (!app && options.manifest?.start) {
+        // Uploaded as static files, a server app would be served as its source.
+        throw new PermanentError(
+          `The "${options.manifest.name}" template is a server app without a framework Vercel builds (its manifest has no framework): it cannot be deployed on Vercel`,
+        );
+      }
       const projectSettings = settingsFor(app);
       if (app?.database && (!deps.databases || !deps.secrets)) {
         throw new PermanentError(

@@ -129,10 +129,15 @@ export interface StandInDeployment {
  * the missing digests, `project` must exist, projectSettings required on a project without
  * settings, the daily cap), GET /v13/deployments/{id} (readyState progressions, production
  * aliases, 429s when asked), GET /v3/deployments/{id}/events (JSON with follow=0, a stream
- * otherwise), GET /v6/deployments (documented filters only).
+ * otherwise), GET /v6/deployments (documented filters only), PATCH /v9/projects/{idOrName}
+ * (build settings, `nodeVersion`), GET /v9/projects/{idOrName}/domains, POST and GET
+ * /v10/projects/{idOrName}/env (upsert, sensitive values never returned).
  * It also serves what it deployed: `url` is `127.0.0.1:<port>/d/<id>/`, behind Standard
  * Deployment Protection by default, and a project's production alias is
  * `127.0.0.1:<port>/p/<project>/` (public: the latest production deployment given the alias).
+ * A source deployment (its project has a framework) is built and run by `runSource` and served
+ * on an origin of its own (`127.0.0.1:<port>`, protected alike), its project's production domain
+ * on another.
  */
 export interface VercelStandIn {
   /** The base URL to give the deployer as `apiUrl` (VERCEL_API_URL). */
