@@ -30,6 +30,7 @@ import {
 // of adapters-local, started as the local host starts apps) with the env the project holds.
 
 const TEAM = 'team_apps01';
+const PEM = '-----BEGIN CERTIFICATE-----\nMIIBstandinCA\n-----END CERTIFICATE-----\n';
 let root: string;
 let manifest: TemplateManifest;
 const registered: string[] = [];
@@ -327,7 +328,7 @@ describe('Vercel deployer, framework apps', () => {
     expect(await migrations('job_mig1')).toBe(2);
   });
 
-  it('migrates through the direct URL when the app’s goes through a pooler', async () => {
+  it('migrates through the direct URL when the app’s goes through a pooler, and hands on the server’s CA', async () => {
     const standIn = await start();
     const direct = path.join(root, 'dbs', 'direct-job_pool1');
     await mkdir(direct, { recursive: true });
@@ -338,7 +339,7 @@ describe('Vercel deployer, framework apps', () => {
         const made = await databases.provision(options);
         const url = new URL(made.connectionUrl);
         url.searchParams.set('state', direct);
-        return { ...made, directUrl: url.toString() };
+        return { ...made, directUrl: url.toString(), ca: PEM };
       },
     };
     await deploy(deployerFor(standIn, { databases: pooled }), await workspace('pool'), { jobId: 'job_pool1' })
@@ -347,6 +348,9 @@ describe('Vercel deployer, framework apps', () => {
     expect(await migrations('job_pool1')).toBe(0);
     const [project] = standIn.projects();
     expect(standIn.env(project!.id).find((e) => e.key === 'DATABASE_URL')?.value).not.toContain('direct-');
+    // The template verifies the server with DATABASE_CA, on Vercel and in the migration.
+    expect(standIn.env(project!.id).find((e) => e.key === 'DATABASE_CA')?.value).toBe(PEM);
+    expect(runs.at(-1)?.env['DATABASE_CA']).toBe(PEM);
   });
 
   it('fails the build when the project holds no DATABASE_URL: the app does not start', async () => {

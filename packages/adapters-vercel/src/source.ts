@@ -18,7 +18,7 @@ export interface SecretStore {
 export const DEFAULT_NODE_VERSION = '20.x';
 
 /** The environment the deployer sets itself; a manifest's `env` cannot replace them. */
-export const RESERVED_ENV = ['DATABASE_URL', 'APP_URL', 'SESSION_SECRET'] as const;
+export const RESERVED_ENV = ['DATABASE_URL', 'DATABASE_CA', 'APP_URL', 'SESSION_SECRET'] as const;
 
 /** A framework template's deployment: source files, build settings, what runs before production. */
 export interface SourceApp {

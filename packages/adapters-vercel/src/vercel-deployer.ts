@@ -286,9 +286,8 @@ export function createVercelDeployer(
         await pinNodeVersion(run, project);
         appUrl = await productionDomain(run);
         // Set before the first deployment: Vercel gives a deployment the env of its creation.
-        const databaseUrl = await setEnvironment(run, app, appUrl);
-        if (app.migrate && databaseUrl)
-          await migrate(run, app.migrate, options.outputDir, databaseUrl, appUrl);
+        const database = await setEnvironment(run, app, appUrl);
+        if (app.migrate && database) await migrate(run, app.migrate, options.outputDir, database, appUrl);
       }
 
       const staging = await ensureDeployment(run, 'staging', savedId(saved, 'stagingDeploymentId'));
@@ -397,9 +396,9 @@ export function createVercelDeployer(
     run: Run,
     app: SourceApp,
     appUrl: string | undefined,
-  ): Promise<string | undefined> {
+  ): Promise<{ url: string; ca: string | undefined } | undefined> {
     const values: Record<string, string> = { ...app.env };
-    let databaseUrl: string | undefined;
+    let forMigrations: { url: string; ca: string | undefined } | undefined;
     if (app.database) {
       const database = await deps.databases!.provision({
         jobId: run.jobId,
@@ -408,8 +407,8 @@ export function createVercelDeployer(
       });
       values['DATABASE_URL'] = database.connectionUrl;
       // Migrations take the direct URL when the app's goes through a pooler.
-      databaseUrl = database.directUrl ?? database.connectionUrl;
-      learn(databaseUrl);
+      forMigrations = { url: database.directUrl ?? database.connectionUrl, ca: database.ca };
+      learn(forMigrations.url);
       const session = await deps.secrets!.ensure(sessionSecretName(run.jobId), generateSessionSecret);
       learn(session);
       values['SESSION_SECRET'] = session;
@@ -421,11 +420,13 @@ export function createVercelDeployer(
     // not: it is the public production URL the record and the founder's notice carry.
     for (const value of Object.values(values)) learn(value);
     if (appUrl) values['APP_URL'] = appUrl;
+    // The CA the server chains to (a PEM, not a secret): the template verifies with DATABASE_CA.
+    if (forMigrations?.ca) values['DATABASE_CA'] = forMigrations.ca;
     await upsertEnv(run, values);
     run.report.log(
       `Set ${Object.keys(values).sort().join(', ')} on project ${run.projectName} (sensitive, production and preview)`,
     );
-    return databaseUrl;
+    return forMigrations;
   }
 
   /** POST /v10/projects/{id}/env?upsert=true: one call, each key created or its value replaced. */
@@ -467,7 +468,7 @@ export function createVercelDeployer(
     run: Run,
     argv: string[],
     dir: string,
-    databaseUrl: string,
+    database: { url: string; ca: string | undefined },
     appUrl: string | undefined,
   ): Promise<void> {
     if (run.checkpoint.saved?.['migrated'] === run.commit) {
@@ -479,8 +480,8 @@ export function createVercelDeployer(
       cwd: dir,
       workspace: dir,
       timeoutMs: migrateTimeoutMs,
-      ...(appUrl ? { env: { APP_URL: appUrl } } : {}),
-      secretEnv: { DATABASE_URL: databaseUrl },
+      env: { ...(appUrl ? { APP_URL: appUrl } : {}), ...(database.ca ? { DATABASE_CA: database.ca } : {}) },
+      secretEnv: { DATABASE_URL: database.url },
       ...(run.signal ? { signal: run.signal } : {}),
     });
     if (result.exitCode !== 0) {
