@@ -164,7 +164,7 @@ export function createLocalAppDeployer(settings: LocalAppDeployerSettings): Loca
             cwd: dir,
             workspace: dir,
             timeoutMs: migrateTimeoutMs,
-            env: { APP_URL: urlOf(host, site.port) },
+            env: { APP_URL: urlOf(host, site.port), ...(database.ca ? { DATABASE_CA: database.ca } : {}) },
             // Migrations take session-level locks: past a pooler, straight to the server.
             secretEnv: { DATABASE_URL: database.directUrl ?? database.connectionUrl },
             ...(signal ? { signal } : {}),
@@ -212,7 +212,7 @@ export function createLocalAppDeployer(settings: LocalAppDeployerSettings): Loca
       if (!site?.deploymentId || !site.app)
         throw new NotFoundError(`No app of job ${jobId} is deployed here`);
       if (!site.app.claim) throw new PermanentError(`The app of job ${jobId} declares no claim command`);
-      const { connectionUrl } = await settings.databases.provision({
+      const { connectionUrl, ca } = await settings.databases.provision({
         jobId,
         purpose: 'app',
         ...(signal ? { signal } : {}),
@@ -221,6 +221,7 @@ export function createLocalAppDeployer(settings: LocalAppDeployerSettings): Loca
         dir: deploymentDir(root, site.deploymentId),
         app: site.app,
         databaseUrl: connectionUrl,
+        databaseCa: ca,
         appUrl: urlOf(host, site.port),
         timeoutMs: claimTimeoutMs,
         ...(signal ? { signal } : {}),

@@ -96,12 +96,16 @@ export function createAppHost(settings: AppHostSettings): AppHost {
       if (!site.deploymentId || !site.app) return { ok: false as const, failure: 'nothing deployed yet' };
       const deploymentId = site.deploymentId;
       try {
-        const { connectionUrl } = await settings.databases.provision({ jobId: site.jobId, purpose: 'app' });
+        const { connectionUrl, ca } = await settings.databases.provision({
+          jobId: site.jobId,
+          purpose: 'app',
+        });
         log(`Starting ${site.slug} (${deploymentId}) for ${urlOf(host, site.port)}`);
         const started = await startServerApp({
           dir: deploymentDir(settings.root, deploymentId),
           app: site.app,
           databaseUrl: connectionUrl,
+          databaseCa: ca,
           appUrl: urlOf(host, site.port),
           timeoutMs: startTimeoutMs,
         });

@@ -82,6 +82,8 @@ export interface StartServerAppOptions {
   app: ServerAppManifest;
   /** A secret: it reaches the app's environment only. */
   databaseUrl: string;
+  /** The PEM CA the database server's certificate chains to, when it is not a public one (DATABASE_CA). */
+  databaseCa?: string | undefined;
   /** The port to listen on (default: a free one). */
   port?: number;
   /** `APP_URL` of the app, the address people use (default: its own URL). */
@@ -109,7 +111,12 @@ export async function startServerApp(
     argv: startArgv(app.start),
     cwd: options.dir,
     workspace: options.dir,
-    env: { [app.portEnv]: String(port), HOSTNAME: APP_HOST, APP_URL: options.appUrl ?? url },
+    env: {
+      [app.portEnv]: String(port),
+      HOSTNAME: APP_HOST,
+      APP_URL: options.appUrl ?? url,
+      ...(options.databaseCa ? { DATABASE_CA: options.databaseCa } : {}),
+    },
     secretEnv: { ...options.secretEnv, DATABASE_URL: options.databaseUrl },
     ...(signal ? { signal } : {}),
   });
@@ -188,6 +195,7 @@ export async function claimOwner(options: {
   dir: string;
   app: ServerAppManifest;
   databaseUrl: string;
+  databaseCa?: string | undefined;
   appUrl: string;
   timeoutMs: number;
   signal?: AbortSignal;
@@ -199,7 +207,7 @@ export async function claimOwner(options: {
     cwd: options.dir,
     workspace: options.dir,
     timeoutMs: options.timeoutMs,
-    env: { APP_URL: options.appUrl },
+    env: { APP_URL: options.appUrl, ...(options.databaseCa ? { DATABASE_CA: options.databaseCa } : {}) },
     secretEnv: { DATABASE_URL: options.databaseUrl },
     ...(signal ? { signal } : {}),
   });

@@ -92,6 +92,35 @@ describe('process builder', () => {
     expect(report.lines.length).toBeLessThanOrEqual(20);
   });
 
+  it("gives migrate the check database's URL and its server's CA, and no other command either", async () => {
+    // Each command writes what it sees of the two variables; migrate alone must see both.
+    const seen = (name: string) =>
+      `require("fs").writeFileSync(${JSON.stringify(`${name}.seen`)}, JSON.stringify({ url: process.env.DATABASE_URL ?? null, ca: process.env.DATABASE_CA ?? null }))`;
+    const manifest = {
+      ...MANIFEST,
+      commands: {
+        ...MANIFEST.commands,
+        migrate: ['node', '-e', seen('migrate')],
+        test: ['node', '-e', seen('test')],
+      },
+    };
+    const { workspace } = await buildable(files, manifest);
+    const ca = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    const url = 'postgresql://check:pw@db.internal:25060/check?sslmode=require';
+    const result = await createProcessBuilder().build({
+      workspace,
+      manifest,
+      report: recordingReporter(),
+      databaseUrl: url,
+      databaseCa: ca,
+    });
+    expect(result.ok).toBe(true);
+    const read = async (name: string) =>
+      JSON.parse(await readFile(path.join(workspace.dir, `${name}.seen`), 'utf8'));
+    expect(await read('migrate')).toEqual({ url, ca });
+    expect(await read('test')).toEqual({ url: null, ca: null });
+  });
+
   it('turns a missing program into a failed build, not an error', async () => {
     const manifest = { ...MANIFEST, commands: { build: ['no-such-build-tool-xyz', '--prod'] } };
     const { workspace } = await buildable(files, manifest);

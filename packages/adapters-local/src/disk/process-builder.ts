@@ -190,7 +190,7 @@ export function createProcessBuilder(settings: ProcessBuilderSettings = {}): Bui
         output: `Added ${name}@${pinned ?? '?'} (exact version, lockfile updated, install scripts off)`,
       };
     },
-    async build({ workspace, manifest, report, signal, databaseUrl }): Promise<BuildResult> {
+    async build({ workspace, manifest, report, signal, databaseUrl, databaseCa }): Promise<BuildResult> {
       signal?.throwIfAborted();
       const checks: string[] = [];
       let lastOutput = '';
@@ -229,6 +229,7 @@ export function createProcessBuilder(settings: ProcessBuilderSettings = {}): Bui
               timeoutMs,
               maxOutputBytes,
               ...(name === 'migrate' && databaseUrl ? { secretEnv: { DATABASE_URL: databaseUrl } } : {}),
+              ...(name === 'migrate' && databaseCa ? { env: { DATABASE_CA: databaseCa } } : {}),
               ...(signal ? { signal } : {}),
             });
           }

@@ -6,6 +6,7 @@ import {
   type JourneyResult,
   PermanentError,
   parseAppModel,
+  postgresTlsOptions,
   type QueryOutcome,
   type Redactor,
   TransientError,
@@ -61,7 +62,15 @@ export function createJourneyAppChecker(settings: JourneyAppCheckerSettings = {}
   }
   return {
     specificationVersion: 'v1',
-    async check({ workspace, manifest, databaseUrl, report, outline, signal }): Promise<JourneyReport> {
+    async check({
+      workspace,
+      manifest,
+      databaseUrl,
+      databaseCa,
+      report,
+      outline,
+      signal,
+    }): Promise<JourneyReport> {
       signal?.throwIfAborted();
       const app = serverAppOf(manifest, ['claim', 'model']);
       const modelFile = app.model!;
@@ -84,6 +93,7 @@ export function createJourneyAppChecker(settings: JourneyAppCheckerSettings = {}
         dir: workspace.dir,
         app,
         databaseUrl,
+        databaseCa,
         timeoutMs: startTimeoutMs,
         ...(signal ? { signal } : {}),
       });
@@ -95,6 +105,7 @@ export function createJourneyAppChecker(settings: JourneyAppCheckerSettings = {}
           dir: workspace.dir,
           app,
           databaseUrl,
+          databaseCa,
           appUrl: running.url,
           timeoutMs: claimTimeoutMs,
           ...(signal ? { signal } : {}),
@@ -148,10 +159,12 @@ export function createJourneyAppChecker(settings: JourneyAppCheckerSettings = {}
         await running.stop();
       }
     },
-    query: ({ databaseUrl, sql, maxRows, signal }) =>
-      readOnlyQuery({ databaseUrl, sql, maxRows, ...(signal ? { signal } : {}) }),
+    query: (options) => readOnlyQuery(options),
   };
 }
+
+/** Names for a TLS problem of the check database's URL and CA (the apps' server settings). */
+const QUERY_TLS_VARIABLES = { url: 'MVP_APPS_DATABASE_URL', ca: 'MVP_APPS_DATABASE_CA' };
 
 /** Longest a generator's query may run. */
 const QUERY_TIMEOUT_MS = 10_000;
@@ -163,12 +176,15 @@ const QUERY_TIMEOUT_MS = 10_000;
  */
 export async function readOnlyQuery(options: {
   databaseUrl: string;
+  databaseCa?: string | undefined;
   sql: string;
   maxRows: number;
   signal?: AbortSignal;
 }): Promise<QueryOutcome> {
   const redact = createRedactor([options.databaseUrl]);
-  const client = new pg.Client({ connectionString: options.databaseUrl });
+  const client = new pg.Client(
+    postgresTlsOptions(options.databaseUrl, options.databaseCa, QUERY_TLS_VARIABLES),
+  );
   const onAbort = () => void client.end().catch(() => undefined);
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {

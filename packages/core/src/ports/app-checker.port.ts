@@ -21,6 +21,8 @@ export interface AppChecker {
     manifest: TemplateManifest;
     /** `postgresql://…` of the throwaway `check` database, already migrated. */
     databaseUrl: string;
+    /** The PEM CA that database's server chains to, when it is not a public one (DATABASE_CA). */
+    databaseCa?: string;
     report: ProgressReporter;
     /** Also describe each page the journeys visited (`report.pages`), for a generator to read. */
     outline?: boolean;
@@ -34,6 +36,7 @@ export interface AppChecker {
    */
   query?(options: {
     databaseUrl: string;
+    databaseCa?: string;
     sql: string;
     maxRows: number;
     signal?: AbortSignal;

@@ -36,6 +36,8 @@ export interface Builder {
      * command (as DATABASE_URL). A secret: it reaches that command's environment only.
      */
     databaseUrl?: string;
+    /** The PEM CA that database's server chains to, when it is not a public one (DATABASE_CA). */
+    databaseCa?: string;
     signal?: AbortSignal;
   }): Promise<BuildResult>;
   /**

@@ -38,6 +38,7 @@ export function openWorkbench(input: {
   const { builder, databases, appChecker } = ports;
   if (!manifest.model || !manifest.start || !databases || !appChecker) return undefined;
   let databaseUrl: string | undefined;
+  let databaseCa: { databaseCa?: string } = {};
 
   const release = async () => {
     if (databaseUrl === undefined) return;
@@ -76,11 +77,13 @@ export function openWorkbench(input: {
         ...(signal ? { signal } : {}),
       });
       databaseUrl = provisioned.connectionUrl;
+      databaseCa = provisioned.ca ? { databaseCa: provisioned.ca } : {};
       const build = await builder.build({
         workspace,
         manifest,
         report,
         databaseUrl,
+        ...databaseCa,
         ...(signal ? { signal } : {}),
       });
       if (!build.ok) return { build };
@@ -88,6 +91,7 @@ export function openWorkbench(input: {
         workspace,
         manifest,
         databaseUrl,
+        ...databaseCa,
         report,
         outline: true,
         ...(signal ? { signal } : {}),
@@ -104,6 +108,7 @@ export function openWorkbench(input: {
       }
       return appChecker.query({
         databaseUrl,
+        ...databaseCa,
         sql,
         maxRows: WORKBENCH_QUERY_ROWS,
         ...(signal ? { signal } : {}),

@@ -472,6 +472,38 @@ describe('the journey check of a server app', () => {
     );
   });
 
+  it("hands the check database's CA to the build and to the journeys with its URL", async () => {
+    const { deps } = appPipeline([]);
+    const ca = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    const provision = deps.ports.databases!.provision.bind(deps.ports.databases);
+    const databases = {
+      ...deps.ports.databases!,
+      provision: async (o: never) => ({ ...(await provision(o)), ca }),
+    };
+    const seen: string[] = [];
+    const build = deps.ports.builder.build.bind(deps.ports.builder);
+    const builder = {
+      ...deps.ports.builder,
+      build: async (o: Parameters<typeof build>[0]) => {
+        seen.push(`build ${o.databaseCa === ca}`);
+        return build(o);
+      },
+    };
+    const check = deps.ports.appChecker!.check.bind(deps.ports.appChecker);
+    const appChecker = {
+      ...deps.ports.appChecker!,
+      check: async (o: Parameters<typeof check>[0]) => {
+        seen.push(`check ${o.databaseCa === ca}`);
+        return check(o);
+      },
+    };
+    const patched = { ...deps, ports: { ...deps.ports, databases, builder, appChecker } };
+    const job = await submitted(patched);
+    const { job: done } = await runJob(patched, { jobId: job.jobId });
+    expect(done.status).toBe('COMPLETED');
+    expect(seen).toEqual(['build true', 'check true']);
+  });
+
   it('fails BUILDING clearly when no database provisioner is configured', async () => {
     const { deps } = appPipeline([]);
     const { databases: _none, ...ports } = deps.ports;

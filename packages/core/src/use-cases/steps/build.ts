@@ -67,9 +67,17 @@ export async function buildHead(
       { step: ctx.step },
     );
   }
-  const { connectionUrl } = await databases.provision({ jobId: job.jobId, purpose: 'check', signal });
+  const { connectionUrl, ca } = await databases.provision({ jobId: job.jobId, purpose: 'check', signal });
+  const databaseCa = ca ? { databaseCa: ca } : {};
   try {
-    const built = await builder.build({ workspace, manifest, report, signal, databaseUrl: connectionUrl });
+    const built = await builder.build({
+      workspace,
+      manifest,
+      report,
+      signal,
+      databaseUrl: connectionUrl,
+      ...databaseCa,
+    });
     if (!built.ok || !options.journeys || !manifest.start) return keep(ctx, built);
     if (!appChecker) {
       report.log('No app checker is configured: the built app was not started, no journey ran', 'warn');
@@ -79,6 +87,7 @@ export async function buildHead(
       workspace,
       manifest,
       databaseUrl: connectionUrl,
+      ...databaseCa,
       report,
       signal,
     });
