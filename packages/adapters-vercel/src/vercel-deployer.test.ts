@@ -204,6 +204,27 @@ describe('Vercel deployer', () => {
     expect(await fetchPage(b.productionUrl)).toContain('EventHub of B');
   });
 
+  it("removes a job's project and its deployments for clean-up, and nothing of another job's", async () => {
+    const a = await deployWith(deployer(), await site({ 'index.html': '<h1>EventHub of A</h1>' }), {
+      jobId: 'job_a',
+      siteName: 'eventhub-aaaaaa',
+    }).promise;
+    const b = await deployWith(deployer(), await site({ 'index.html': '<h1>EventHub of B</h1>' }), {
+      jobId: 'job_b',
+      siteName: 'eventhub-bbbbbb',
+    }).promise;
+    const removed = await deployer().remove!({ jobId: 'job_a', siteName: 'eventhub-aaaaaa' });
+    expect(removed.removed).toEqual([expect.stringMatching(/^Vercel project eventhub-aaaaaa \(prj_\w+\)/)]);
+    expect(standIn.projects().map((p) => p.name)).toEqual(['eventhub-bbbbbb']);
+    expect((await fetch(a.productionUrl)).status).toBe(404);
+    expect(await fetchPage(b.productionUrl)).toContain('EventHub of B');
+    // Idempotent, and a job that never got a site name has nothing here.
+    expect(await deployer().remove!({ jobId: 'job_a', siteName: 'eventhub-aaaaaa' })).toEqual({
+      removed: [],
+    });
+    expect(await deployer().remove!({ jobId: 'job_c' })).toEqual({ removed: [] });
+  });
+
   it('creates the project and checkpoints its id before the first deployment', async () => {
     const checkpoint = memoryCheckpoint();
     const saves: { key: string; creates: number }[] = [];

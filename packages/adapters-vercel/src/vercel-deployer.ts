@@ -324,6 +324,25 @@ export function createVercelDeployer(
         },
       } satisfies DeployResult;
     },
+    /**
+     * The job's project (named `siteName`, so only this job's) and with it every deployment in
+     * it: `DELETE /v9/projects/{id}`. Nothing to do without a site name or a project.
+     */
+    async remove({ siteName, signal }) {
+      if (!siteName) return { removed: [] };
+      const project = await getProject(siteName, signal);
+      if (!project) return { removed: [] };
+      const result = await api.send<undefined>(
+        'delete project',
+        `/v9/projects/${encodeURIComponent(project.id)}`,
+        {
+          method: 'DELETE',
+          signal,
+        },
+      );
+      if (!result.ok && result.failure.status !== 404) throw api.toError(result.failure);
+      return { removed: [`Vercel project ${siteName} (${project.id}) and its deployments`] };
+    },
   };
 
   interface Run {

@@ -345,6 +345,7 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
     let match = /^\/v9\/projects\/([^/]+)$/.exec(path);
     if (method === 'GET' && match) return getProject(res, decodeURIComponent(match[1]!));
     if (method === 'PATCH' && match) return updateProject(res, decodeURIComponent(match[1]!), body);
+    if (method === 'DELETE' && match) return deleteProject(res, decodeURIComponent(match[1]!));
     match = /^\/v9\/projects\/([^/]+)\/domains$/.exec(path);
     if (method === 'GET' && match) return listDomains(res, decodeURIComponent(match[1]!));
     match = /^\/v10\/projects\/([^/]+)\/env$/.exec(path);
@@ -358,6 +359,20 @@ export async function startVercelStandIn(options: VercelStandInOptions = {}): Pr
     match = /^\/v3\/deployments\/([^/]+)\/events$/.exec(path);
     if (method === 'GET' && match) return getEvents(res, decodeURIComponent(match[1]!), url.searchParams);
     return send(res, 404, { error: { code: 'not_found', message: 'The requested endpoint was not found' } });
+  }
+
+  /** DELETE /v9/projects/{idOrName}: 204, the project and its deployments gone (their URLs 404). */
+  async function deleteProject(res: ServerResponse, idOrName: string): Promise<undefined> {
+    const project = findProject(idOrName);
+    if (!project) return send(res, 404, { error: { code: 'not_found', message: 'Project not found' } });
+    projects.delete(project.id);
+    for (const [id, held] of deployments) {
+      if (held.projectId !== project.id) continue;
+      deployments.delete(id);
+      await held.source?.app?.stop().catch(() => undefined);
+    }
+    res.writeHead(204).end();
+    return undefined;
   }
 
   function findProject(idOrName: string): Project | undefined {

@@ -124,5 +124,10 @@ export interface Deployer {
    * `deployment dpl_…`); `{ removed: [] }` when nothing was there (idempotent). Optional: a
    * deployer without it leaves the clean-up to the operator. Same errors as `deploy`.
    */
-  remove?(options: { jobId: string; signal?: AbortSignal }): Promise<{ removed: string[] }>;
+  remove?(options: {
+    jobId: string;
+    /** The job's site name as `deploy` got it, when the job got as far as reading its spec. */
+    siteName?: string;
+    signal?: AbortSignal;
+  }): Promise<{ removed: string[] }>;
 }

@@ -1,5 +1,6 @@
 import { DATABASE_PURPOSES } from '../domain/database.js';
 import type { Job } from '../domain/job.js';
+import { siteNameFor } from '../domain/naming.js';
 import { isTerminalStatus } from '../domain/steps.js';
 import { NotFoundError, PermanentError, PipelineError } from '../errors.js';
 import type { DatabaseResource } from '../ports/database-provisioner.port.js';
@@ -99,7 +100,10 @@ export async function cleanupJob(
   }
 
   if (deployer.remove) {
-    removed.push(...(await deployer.remove({ jobId, ...options })).removed);
+    // The name DEPLOYING gave the target, where the job had read its spec.
+    const businessName = job.checkpoints.FETCHING_DATA?.businessName ?? job.businessName;
+    const siteName = businessName ? { siteName: siteNameFor(businessName, jobId) } : {};
+    removed.push(...(await deployer.remove({ jobId, ...siteName, ...options })).removed);
   } else if (job.resources.deployment) {
     const { provider, id, url } = job.resources.deployment;
     left.push(`deployment ${id} (${provider}, ${url}): this deployer cannot remove it`);
