@@ -17,6 +17,7 @@ import pg from 'pg';
 import { claimOwner, serverAppOf, startServerApp } from '../apps/server-app.js';
 import { findChromium } from '../browser/chromium.js';
 import { runBrowserJourneys } from './browser-journeys.js';
+import { runDeployedJourneys } from './deployed-journeys.js';
 import { runHttpJourneys } from './http-journeys.js';
 
 export interface JourneyAppCheckerSettings {
@@ -158,6 +159,36 @@ export function createJourneyAppChecker(settings: JourneyAppCheckerSettings = {}
       } finally {
         await running.stop();
       }
+    },
+    async checkDeployed({ url, headers, readOnly, workspace, manifest, report, signal }) {
+      signal?.throwIfAborted();
+      const app = serverAppOf(manifest, ['model']);
+      const modelFile = app.model!;
+      const model = parseAppModel(await readModel(workspace.dir, modelFile), `app model ${modelFile}`);
+      const secrets = Object.values(headers ?? {});
+      const redact: Redactor = (text) => createRedactor(secrets)(text);
+      const walked = await runDeployedJourneys({
+        baseUrl: url,
+        model,
+        readyPath: app.readyPath,
+        ...(headers ? { headers } : {}),
+        ...(readOnly ? { readOnly } : {}),
+      });
+      signal?.throwIfAborted();
+      for (const r of walked.results)
+        report.log(
+          r.ok ? `Live journey ${r.name} ok` : `Live journey ${r.name} failed: ${redact(r.failure ?? '')}`,
+          r.ok ? 'info' : 'error',
+        );
+      if (walked.left.length)
+        report.log(
+          `Left ${walked.left.length} rows the app's rules do not let a member delete: ${walked.left.join(', ')}`,
+          'warn',
+        );
+      const results = walked.results.map((r) =>
+        r.failure === undefined ? r : { ...r, failure: redact(r.failure) },
+      );
+      return { mode: walked.mode, ok: walked.ok, results };
     },
     query: (options) => readOnlyQuery(options),
   };

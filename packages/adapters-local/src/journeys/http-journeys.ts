@@ -16,19 +16,20 @@ export interface HttpJourneyOptions {
   fetch?: typeof fetch;
 }
 
-/** A tiny cookie jar: the app's cookies are host-only, path `/`. */
-class Client {
+/** A tiny cookie jar: the app's cookies are host-only, path `/`. `extra` headers go with every call. */
+export class Client {
   private readonly cookies = new Map<string, string>();
   constructor(
     private readonly base: string,
     private readonly doFetch: typeof fetch,
+    private readonly extra: Readonly<Record<string, string>> = {},
   ) {}
   async call(
     method: string,
     path: string,
     body?: unknown,
   ): Promise<{ status: number; text: string; json: () => unknown }> {
-    const headers: Record<string, string> = { origin: this.base };
+    const headers: Record<string, string> = { ...this.extra, origin: this.base };
     if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     const csrf = this.cookies.get('csrf');
     if (csrf) headers['x-csrf-token'] = csrf;
@@ -134,7 +135,11 @@ export async function runHttpJourneys(options: HttpJourneyOptions): Promise<Jour
   return { mode: 'http', results, ok: results.every((r) => r.ok) };
 }
 
-function bodyFor(e: JourneyEntity, unique: string, made: Map<string, string>): Record<string, unknown> {
+export function bodyFor(
+  e: JourneyEntity,
+  unique: string,
+  made: Map<string, string>,
+): Record<string, unknown> {
   const body: Record<string, unknown> = {};
   for (const f of e.fields) {
     if (f.type === 'user') continue;

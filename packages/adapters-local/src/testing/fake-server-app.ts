@@ -36,6 +36,7 @@ const put = (file, data) => { const temp = file + '.' + process.pid + '.tmp'; fs
 if (behaviour.crash) { console.error('boom: cannot start, DATABASE_URL=' + process.env.DATABASE_URL); process.exit(1); }
 if (!process.env.DATABASE_URL) { console.error('no DATABASE_URL'); process.exit(2); }
 const send = (res, status, body, headers = {}) => { res.writeHead(status, { 'content-type': 'application/json', ...headers }); res.end(typeof body === 'string' ? body : JSON.stringify(body)); };
+const notes = new Map();
 const server = http.createServer((req, res) => {
   let body = '';
   req.on('data', (c) => (body += c));
@@ -56,7 +57,14 @@ const server = http.createServer((req, res) => {
     if (url.pathname === '/api/auth/signup' && req.method === 'POST') return send(res, 201, { ok: true }, { 'set-cookie': 'session=member; Path=/' });
     if (url.pathname === '/api/notes' && req.method === 'POST') {
       if (!cookie.includes('session=')) return send(res, 401, { error: 'sign in' });
-      return send(res, 201, { item: { id: 'n-' + Date.now() } });
+      const item = { id: 'n-' + Date.now() + '-' + Math.random().toString(36).slice(2, 8), title: JSON.parse(body || '{}').title };
+      notes.set(item.id, item);
+      return send(res, 201, { item });
+    }
+    if (url.pathname === '/api/notes' && req.method === 'GET') return send(res, 200, { items: [...notes.values()] });
+    if (url.pathname.startsWith('/api/notes/') && req.method === 'GET') {
+      const item = notes.get(url.pathname.slice('/api/notes/'.length));
+      return item ? send(res, 200, { item }) : send(res, 404, { error: 'not found' });
     }
     if (url.pathname.startsWith('/api/notes/') && req.method === 'DELETE') {
       if (behaviour.leakyDelete || cookie.includes('session=owner')) return send(res, 200, { ok: true });

@@ -96,7 +96,14 @@ export interface Checkpoints {
     /** The journey check of a server app (templates that declare `start`). */
     journeys?: JourneyReport;
   };
-  DEPLOYING?: { deploymentId: string; commit: string; stagingUrl: string; productionUrl: string };
+  DEPLOYING?: {
+    deploymentId: string;
+    commit: string;
+    stagingUrl: string;
+    productionUrl: string;
+    /** A server app's live journeys: the member's walk on staging, the read-only look at production. */
+    journeys?: { staging: JourneyReport; production: JourneyReport };
+  };
   /** What a step saved before it finished (e.g. the repo that now exists, a deployment id to poll). */
   partial?: Partial<Record<WorkStep, Record<string, unknown>>>;
   /** The build errors the next AI_DEVELOPMENT round must fix. */

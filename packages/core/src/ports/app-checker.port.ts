@@ -29,6 +29,23 @@ export interface AppChecker {
     signal?: AbortSignal;
   }): Promise<JourneyReport>;
   /**
+   * The journeys a live deployment of the app can take without its owner, over HTTP: the home
+   * page and `start.readyPath`; unless `readOnly`, a throwaway member signs up, makes one row of
+   * each entity members may make, reads it back, sees a visitor denied it, and deletes it again
+   * where the rules let a member. Never the owner claim (the founder's). `headers` go with every
+   * request (a protection bypass; a secret, never in the report). A failed journey is a result.
+   * Optional: without it DEPLOYING checks the pages only.
+   */
+  checkDeployed?(options: {
+    url: string;
+    headers?: Readonly<Record<string, string>>;
+    readOnly?: boolean;
+    workspace: Workspace;
+    manifest: TemplateManifest;
+    report: ProgressReporter;
+    signal?: AbortSignal;
+  }): Promise<JourneyReport>;
+  /**
    * Runs one SQL statement read-only (a read-only transaction, rolled back; a statement timeout;
    * at most `maxRows` rows) against `databaseUrl`, the throwaway `check` database, so a
    * generator can see what its app stored. A statement the database refuses (a write, a syntax

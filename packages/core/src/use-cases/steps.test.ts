@@ -504,6 +504,56 @@ describe('the journey check of a server app', () => {
     expect(seen).toEqual(['build true', 'check true']);
   });
 
+  it('walks the live journeys in DEPLOYING: a member on staging with its headers, production read-only', async () => {
+    const { deps } = appPipeline([]);
+    const walks: string[] = [];
+    const deployer = {
+      ...deps.ports.deployer,
+      deploy: async (o: Parameters<typeof deps.ports.deployer.deploy>[0]) => ({
+        ...(await deps.ports.deployer.deploy(o)),
+        stagingUrl: 'https://staging.example',
+        productionUrl: 'https://prod.example',
+        stagingHeaders: { 'x-vercel-protection-bypass': 'bypass-1' },
+      }),
+    };
+    let fail = 1;
+    const appChecker = {
+      ...deps.ports.appChecker!,
+      async checkDeployed(o: {
+        url: string;
+        readOnly?: boolean;
+        headers?: Readonly<Record<string, string>>;
+      }) {
+        walks.push(`${o.url} ${o.readOnly ? 'read-only' : 'member'} ${o.headers ? 'headers' : 'no headers'}`);
+        const ok = !(o.url.includes('staging') && fail-- > 0);
+        return {
+          mode: 'http' as const,
+          ok,
+          results: [
+            { name: 'sign-up', ok, durationMs: 1, ...(ok ? {} : { failure: 'sign-up answered 500' }) },
+          ],
+        };
+      },
+    };
+    const siteChecker = {
+      ...deps.ports.siteChecker,
+      check: async () => ({ ok: true, checker: 'fake', problems: [] }),
+    };
+    const patched = { ...deps, ports: { ...deps.ports, deployer, appChecker, siteChecker } };
+    const job = await submitted(patched as never);
+    const { job: done } = await runJob(patched as never, { jobId: job.jobId });
+    expect(done.status).toBe('COMPLETED');
+    // The first walk failed (transient): DEPLOYING tried again and passed.
+    expect(done.errors.at(-1)?.message).toMatch(/live journeys failed: sign-up: sign-up answered 500/);
+    expect(walks).toEqual([
+      'https://staging.example member headers',
+      'https://staging.example member headers',
+      'https://prod.example read-only no headers',
+    ]);
+    expect(done.checkpoints.DEPLOYING?.journeys?.production.ok).toBe(true);
+    expect(JSON.stringify(done)).not.toContain('bypass-1');
+  });
+
   it('fails BUILDING clearly when no database provisioner is configured', async () => {
     const { deps } = appPipeline([]);
     const { databases: _none, ...ports } = deps.ports;

@@ -145,7 +145,16 @@ describe.runIf(enabled)('app jobs on GitHub and Vercel through the CLI', () => {
       },
       'second',
     );
-    for (const job of [first, second]) expect(job.status).toBe('COMPLETED');
+    for (const job of [first, second]) {
+      expect(job.status).toBe('COMPLETED');
+      // DEPLOYING walked staging as a throwaway member (through the bypass) and looked at production.
+      const live = job.checkpoints.DEPLOYING?.journeys;
+      expect(live?.staging.results.filter((r) => !r.ok)).toEqual([]);
+      expect(live?.staging.results.map((r) => r.name)).toEqual(
+        expect.arrayContaining(['home', 'ready', 'sign-up']),
+      );
+      expect(live?.production.results.map((r) => r.name)).toEqual(['home', 'ready']);
+    }
     expect(vercel.projects()).toHaveLength(2);
     expect(new Set(jobs.map((j) => j.urls.production)).size).toBe(2);
     // Source deployments: built on "Vercel" from the repository's files, Node pinned.

@@ -1,5 +1,7 @@
+import type { JourneyReport } from '../../domain/delivery.js';
 import { siteNameFor, slugify } from '../../domain/naming.js';
 import { BuildFailedError, TransientError } from '../../errors.js';
+import type { DeployResult } from '../../ports/deployer.port.js';
 import { buildHead } from './build.js';
 import { type StepContext, type StepResult, short } from './context.js';
 
@@ -40,12 +42,14 @@ export async function deploy(ctx: StepContext): Promise<StepResult<'DEPLOYING'>>
       throw new TransientError(`${url} does not serve the site yet: ${check.problems.join('; ')}`);
     ctx.report.log(`${url} answers (${check.checker} check)`);
   }
+  const journeys = await liveJourneys(ctx, deployment);
   return {
     outputs: {
       deploymentId: deployment.deploymentId,
       commit,
       stagingUrl: deployment.stagingUrl,
       productionUrl: deployment.productionUrl,
+      ...(journeys ? { journeys } : {}),
     },
     fields: (latest) => ({
       urls: { ...latest.urls, staging: deployment.stagingUrl, production: deployment.productionUrl },
@@ -61,6 +65,44 @@ export async function deploy(ctx: StepContext): Promise<StepResult<'DEPLOYING'>>
     }),
     message: `Live at ${deployment.productionUrl}`,
   };
+}
+
+/**
+ * A server app's journeys where it is live: a throwaway member's walk on staging (with the
+ * deployer's headers), a read-only look at production (and only that where both are one URL). A failure is transient: a deployment
+ * whose journeys passed on the check database and fail live is the target's environment.
+ */
+async function liveJourneys(
+  ctx: StepContext,
+  deployment: DeployResult,
+): Promise<{ staging: JourneyReport; production: JourneyReport } | undefined> {
+  const { appChecker } = ctx.deps.ports;
+  const { workspace, manifest } = await ctx.checkout();
+  if (!manifest.model || !manifest.start || !appChecker?.checkDeployed) return undefined;
+  const walk = async (url: string, readOnly: boolean, headers?: Readonly<Record<string, string>>) => {
+    const report = await appChecker.checkDeployed!({
+      url,
+      readOnly,
+      workspace,
+      manifest,
+      report: ctx.report,
+      signal: ctx.signal,
+      ...(headers ? { headers } : {}),
+    });
+    const failed = report.results.filter((r) => !r.ok);
+    if (failed.length > 0 || !report.ok) {
+      throw new TransientError(
+        `${url}: ${failed.length} of ${report.results.length} live journeys failed: ${failed.map((r) => `${r.name}: ${r.failure ?? 'no reason given'}`).join('; ')}`,
+      );
+    }
+    ctx.report.log(`${url}: ${report.results.length} live journeys passed${readOnly ? ' (read-only)' : ''}`);
+    return report;
+  };
+  // One URL for both (a local host, or Vercel's preview-only target) is production: look only.
+  const shared = deployment.productionUrl === deployment.stagingUrl;
+  const staging = await walk(deployment.stagingUrl, shared, deployment.stagingHeaders);
+  const production = shared ? staging : await walk(deployment.productionUrl, true);
+  return { staging, production };
 }
 
 /**
