@@ -24,6 +24,7 @@ export const LIBRARY_PACKAGES = [
   'adapters-github',
   'adapters-claude',
   'adapters-vercel',
+  'adapters-neon',
   'runner-batch',
 ];
 

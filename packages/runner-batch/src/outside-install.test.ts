@@ -23,6 +23,7 @@ const LIBRARIES = [
   'adapters-github',
   'adapters-claude',
   'adapters-vercel',
+  'adapters-neon',
   'runner-batch',
 ];
 const enabled = Boolean(process.env['CI'] || process.env['MVP_SLOW_TESTS']);
