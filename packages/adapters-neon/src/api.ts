@@ -126,9 +126,12 @@ export function createNeonApi(settings: NeonApiSettings): NeonApi {
       return new PermanentError(`${what}: the API key in NEON_API_KEY was refused (${said})`);
     if (response.status === 429) {
       const wait = retryAfterMs(response.headers, Date.now());
-      return new RateLimitedError(`${what}: rate limited${wait === undefined ? '' : `, retry in ${wait} ms`}`, {
-        retryAfterMs: wait,
-      });
+      return new RateLimitedError(
+        `${what}: rate limited${wait === undefined ? '' : `, retry in ${wait} ms`}`,
+        {
+          retryAfterMs: wait,
+        },
+      );
     }
     if (response.status >= 500 || response.status === 423) return new TransientError(`${what}: ${said}`);
     return new PermanentError(`${what}: ${said}`);
@@ -142,10 +145,14 @@ export function createNeonApi(settings: NeonApiSettings): NeonApi {
       while (!TERMINAL.has(operation.status)) {
         if (operation.status === 'error')
           throw new PermanentError(
-            redact(`Neon operation ${operation.action} (${operation.id}) failed: ${operation.error ?? 'no reason given'}`),
+            redact(
+              `Neon operation ${operation.action} (${operation.id}) failed: ${operation.error ?? 'no reason given'}`,
+            ),
           );
         if (Date.now() > deadline)
-          throw new TransientError(`Neon operation ${operation.action} (${operation.id}) still ${operation.status}`);
+          throw new TransientError(
+            `Neon operation ${operation.action} (${operation.id}) still ${operation.status}`,
+          );
         await sleep(delay, signal);
         delay = Math.min(delay * 2, 2_000);
         const got = await api.request<{ operation: NeonOperation }>({

@@ -13,7 +13,9 @@ import { type NeonStandIn, startNeonStandIn } from './testing/stand-in.js';
 const t = { describe, it, expect, beforeEach, afterEach };
 const adminUrl = process.env['TEST_DATABASE_URL'];
 if (!adminUrl)
-  console.warn('\n!!! Neon provisioner tests SKIPPED: they need a PostgreSQL server, set TEST_DATABASE_URL.\n');
+  console.warn(
+    '\n!!! Neon provisioner tests SKIPPED: they need a PostgreSQL server, set TEST_DATABASE_URL.\n',
+  );
 
 const API_KEY = 'neon-test-key-0123456789abcdef';
 
@@ -45,7 +47,7 @@ const exists = async (sql: string, name: string) => {
   return r.ok && r.rows.length === 1;
 };
 
-/** Every line the provisioner could log goes through `sleep`/errors; we keep what it registers and what it throws. */
+/** A provisioner on the stand-in that keeps what it registers with the redactor; its waits are short. */
 function setup(standIn: () => NeonStandIn, dir: () => string, overrides: { apiKey?: string } = {}) {
   const registered: string[] = [];
   const provisioner = createNeonProvisioner({
@@ -53,7 +55,8 @@ function setup(standIn: () => NeonStandIn, dir: () => string, overrides: { apiKe
     apiUrl: standIn().apiUrl,
     passwords: createFilePasswordStore({ dir: dir() }),
     registerSecret: (v) => registered.push(v),
-    sleep: (ms, signal) => new Promise((r, j) => (signal?.aborted ? j(signal.reason) : setTimeout(r, Math.min(ms, 5)))),
+    sleep: (ms, signal) =>
+      new Promise((r, j) => (signal?.aborted ? j(signal.reason) : setTimeout(r, Math.min(ms, 5)))),
   });
   return { provisioner, registered };
 }
@@ -83,10 +86,12 @@ describe.runIf(adminUrl)('the Neon provisioner against the Neon stand-in', () =>
       roleExists: (name) => exists('SELECT 1 FROM pg_roles WHERE rolname = $1', name),
       registeredSecrets: () => registered,
       // The test machine's server trusts local connections.
-      checksPasswords: !(await query(
-        Object.assign(new URL(adminUrl ?? ''), { password: 'surely-not-it' }).toString(),
-        'SELECT 1',
-      )).ok,
+      checksPasswords: !(
+        await query(
+          Object.assign(new URL(adminUrl ?? ''), { password: 'surely-not-it' }).toString(),
+          'SELECT 1',
+        )
+      ).ok,
       unreachable: () =>
         createNeonProvisioner({
           apiKey: API_KEY,
@@ -98,20 +103,27 @@ describe.runIf(adminUrl)('the Neon provisioner against the Neon stand-in', () =>
 
   it('finds the project again on a retry, from a fresh provisioner, and makes no second one', async () => {
     const jobId = `job_neon_retry_${Date.now().toString(36)}`;
-    const first = setup(() => standIn, () => dir).provisioner;
-    const again = setup(() => standIn, () => dir).provisioner;
+    const first = setup(
+      () => standIn,
+      () => dir,
+    ).provisioner;
+    const again = setup(
+      () => standIn,
+      () => dir,
+    ).provisioner;
     try {
+      const creates = () =>
+        standIn.requests.filter((r) => r.method === 'POST' && r.path === '/api/v2/projects');
       const a = await first.provision({ jobId, purpose: 'app' });
+      const created = creates().length;
       const b = await again.provision({ jobId, purpose: 'app' });
       expect(b.created).toBe(false);
       expect(b.resource).toEqual(a.resource);
+      expect(creates()).toHaveLength(created);
       expect(a.resource.ids?.['projectId']).toMatch(/./);
       expect(a.resource.ids?.['branchId']).toMatch(/^br-/);
       const name = databaseName(jobId, 'app');
       expect(standIn.projects().filter((p) => p.name === name)).toHaveLength(1);
-      expect(standIn.requests.filter((r) => r.method === 'POST' && r.path === '/api/v2/projects')).toHaveLength(
-        standIn.projects().length > 0 ? standIn.requests.filter((r) => r.method === 'POST' && r.path === '/api/v2/projects').length : 0,
-      );
     } finally {
       await first.release({ jobId, purpose: 'app' });
     }
@@ -119,7 +131,10 @@ describe.runIf(adminUrl)('the Neon provisioner against the Neon stand-in', () =>
 
   it('waits out a 423 Locked while the project runs an operation, then goes on', async () => {
     const jobId = `job_neon_lock_${Date.now().toString(36)}`;
-    const { provisioner } = setup(() => standIn, () => dir);
+    const { provisioner } = setup(
+      () => standIn,
+      () => dir,
+    );
     try {
       await provisioner.provision({ jobId, purpose: 'app' });
       const before = standIn.requests.length;
@@ -130,7 +145,11 @@ describe.runIf(adminUrl)('the Neon provisioner against the Neon stand-in', () =>
       // After the 423: the operations were read, then the same call made again and answered.
       const after = calls.slice(locked + 1);
       expect(after.some((r) => r.path.includes('/operations'))).toBe(true);
-      expect(after.some((r) => r.method === calls[locked]?.method && r.path === calls[locked]?.path && r.status < 300)).toBe(true);
+      expect(
+        after.some(
+          (r) => r.method === calls[locked]?.method && r.path === calls[locked]?.path && r.status < 300,
+        ),
+      ).toBe(true);
       expect((await query(check.connectionUrl, 'SELECT 1 AS one')).ok).toBe(true);
     } finally {
       await provisioner.release({ jobId, purpose: 'check' });
@@ -140,7 +159,10 @@ describe.runIf(adminUrl)('the Neon provisioner against the Neon stand-in', () =>
 
   it('keeps out the role of another MVP, and the project owner is not the app role', async () => {
     const [jobA, jobB] = [`job_neon_a_${Date.now().toString(36)}`, `job_neon_b_${Date.now().toString(36)}`];
-    const { provisioner } = setup(() => standIn, () => dir);
+    const { provisioner } = setup(
+      () => standIn,
+      () => dir,
+    );
     try {
       const a = await provisioner.provision({ jobId: jobA, purpose: 'app' });
       const b = await provisioner.provision({ jobId: jobB, purpose: 'app' });
@@ -153,7 +175,10 @@ describe.runIf(adminUrl)('the Neon provisioner against the Neon stand-in', () =>
         adminUrl ?? '',
         `SELECT rolcreatedb, rolcreaterole, rolsuper FROM pg_roles WHERE rolname = ${pg.escapeLiteral(a.resource.role)}`,
       );
-      expect(role).toEqual({ ok: true, rows: [{ rolcreatedb: false, rolcreaterole: false, rolsuper: false }] });
+      expect(role).toEqual({
+        ok: true,
+        rows: [{ rolcreatedb: false, rolcreaterole: false, rolsuper: false }],
+      });
     } finally {
       await provisioner.release({ jobId: jobA, purpose: 'app' });
       await provisioner.release({ jobId: jobB, purpose: 'app' });
@@ -162,7 +187,10 @@ describe.runIf(adminUrl)('the Neon provisioner against the Neon stand-in', () =>
 
   it('keeps every password out of the resource and out of every request line', async () => {
     const jobId = `job_neon_secret_${Date.now().toString(36)}`;
-    const { provisioner, registered } = setup(() => standIn, () => dir);
+    const { provisioner, registered } = setup(
+      () => standIn,
+      () => dir,
+    );
     try {
       const db = await provisioner.provision({ jobId, purpose: 'app' });
       const password = decodeURIComponent(new URL(db.connectionUrl).password);
@@ -184,7 +212,11 @@ describe.runIf(adminUrl)('the Neon provisioner against the Neon stand-in', () =>
 
   it('answers a wrong API key with a PermanentError that names NEON_API_KEY, not the key', async () => {
     const wrongKey = 'wrong-neon-key-zyxwvu987654';
-    const { provisioner } = setup(() => standIn, () => dir, { apiKey: wrongKey });
+    const { provisioner } = setup(
+      () => standIn,
+      () => dir,
+      { apiKey: wrongKey },
+    );
     const error = await provisioner.provision({ jobId: 'job_neon_401', purpose: 'app' }).catch((e) => e);
     expect(error.code).toBe('PERMANENT');
     expect(error.message).toContain('NEON_API_KEY');

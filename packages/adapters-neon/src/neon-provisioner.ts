@@ -99,9 +99,12 @@ export function createNeonProvisioner(settings: NeonProvisionerSettings): Databa
     const previous = turns.get(key) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(work);
     turns.set(key, next);
-    void next.finally(() => {
-      if (turns.get(key) === next) turns.delete(key);
-    });
+    next
+      .finally(() => {
+        if (turns.get(key) === next) turns.delete(key);
+      })
+      .catch(() => undefined); // the caller gets the rejection from `next` itself
+
     return next;
   }
 
@@ -139,7 +142,13 @@ export function createNeonProvisioner(settings: NeonProvisionerSettings): Databa
   }
 
   /** The owner's URL for `database` (it holds the owner's password: registered at once). */
-  async function ownerUrl(projectId: string, branchId: string, database: string, role: string, signal?: AbortSignal) {
+  async function ownerUrl(
+    projectId: string,
+    branchId: string,
+    database: string,
+    role: string,
+    signal?: AbortSignal,
+  ) {
     const query = new URLSearchParams({ branch_id: branchId, database_name: database, role_name: role });
     const { uri } = await api.request<{ uri: string }>({
       method: 'GET',

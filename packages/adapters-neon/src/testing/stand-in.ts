@@ -76,7 +76,12 @@ class HttpError extends Error {
 
 /** A Neon-like generated password (letters and digits). */
 function neonPassword(): string {
-  return randomBytes(12).toString('base64').replace(/[^a-zA-Z0-9]/g, '').slice(0, 12) || 'Pw0rdPw0rdPw';
+  return (
+    randomBytes(12)
+      .toString('base64')
+      .replace(/[^a-zA-Z0-9]/g, '')
+      .slice(0, 12) || 'Pw0rdPw0rdPw'
+  );
 }
 
 export async function startNeonStandIn(options: NeonStandInOptions): Promise<NeonStandIn> {
@@ -129,7 +134,10 @@ export async function startNeonStandIn(options: NeonStandInOptions): Promise<Neo
       operation(p, 'start_compute');
     }
     if (p.operations.some((o) => o.status !== 'finished'))
-      throw new HttpError(423, 'project already has running operations, scheduling of new ones is prohibited');
+      throw new HttpError(
+        423,
+        'project already has running operations, scheduling of new ones is prohibited',
+      );
   }
 
   async function createDatabase(name: string, owner: string) {
@@ -200,7 +208,11 @@ export async function startNeonStandIn(options: NeonStandInOptions): Promise<Neo
 
   async function route(req: IncomingMessage, url: URL): Promise<[number, unknown]> {
     const method = req.method ?? 'GET';
-    const parts = url.pathname.replace(/^\/api\/v2/, '').split('/').filter(Boolean).map(decodeURIComponent);
+    const parts = url.pathname
+      .replace(/^\/api\/v2/, '')
+      .split('/')
+      .filter(Boolean)
+      .map(decodeURIComponent);
     if (parts[0] !== 'projects') throw new HttpError(404, 'not found');
 
     if (parts.length === 1 && method === 'GET') {
@@ -310,7 +322,13 @@ export async function startNeonStandIn(options: NeonStandInOptions): Promise<Neo
       if (name === undefined && method === 'GET')
         return [
           200,
-          { databases: [...p.databases].map(([n, d]) => ({ branch_id: p.branchId, name: n, owner_name: d.owner })) },
+          {
+            databases: [...p.databases].map(([n, d]) => ({
+              branch_id: p.branchId,
+              name: n,
+              owner_name: d.owner,
+            })),
+          },
         ];
       if (name === undefined && method === 'POST') {
         assertUnlocked(p);
