@@ -4,6 +4,7 @@ import {
   scramVerifier,
   toDatabaseError,
   urlSecrets,
+  // biome-ignore lint/style/noRestrictedImports: adapters-local holds the PasswordStore port and the PostgreSQL helpers; reused, not copied.
 } from '@mvp-pipeline/adapters-local';
 import {
   createRedactor,
