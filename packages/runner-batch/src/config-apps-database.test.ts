@@ -22,6 +22,22 @@ describe("loadConfig: the MVPs' databases", () => {
     expect(secretsOf(config)).toContain(adminUrl);
   });
 
+  it("takes neon, its API key as a secret, and Neon's API unless NEON_API_URL says otherwise", () => {
+    const apiKey = 'napi_s3cret-neon-key';
+    const config = loadConfig(
+      { MVP_DATABASE_PROVISIONER: 'neon', NEON_API_KEY: apiKey, NEON_REGION_ID: 'aws-eu-central-1' },
+      '/srv',
+    );
+    expect(config.appsDatabase.provisioner).toBe('neon');
+    expect(config.neon).toEqual({ apiKey, apiUrl: undefined, regionId: 'aws-eu-central-1' });
+    expect(secretsOf(config)).toContain(apiKey);
+    const local = loadConfig(
+      { MVP_DATABASE_PROVISIONER: 'neon', NEON_API_KEY: apiKey, NEON_API_URL: 'http://127.0.0.1:9/api/v2' },
+      '/srv',
+    );
+    expect(local.neon.apiUrl).toBe('http://127.0.0.1:9/api/v2');
+  });
+
   it('takes pglite, the databases of a machine with only Node.js', () => {
     expect(loadConfig({ MVP_DATABASE_PROVISIONER: 'pglite' }, '/srv').appsDatabase).toMatchObject({
       provisioner: 'pglite',
@@ -42,8 +58,11 @@ describe("loadConfig: the MVPs' databases", () => {
     expect(problems({ MVP_DATABASE_PROVISIONER: 'server' })).toMatch(
       /MVP_APPS_DATABASE_URL: is required when MVP_DATABASE_PROVISIONER=server/,
     );
-    expect(problems({ MVP_DATABASE_PROVISIONER: 'neon' })).toMatch(
+    expect(problems({ MVP_DATABASE_PROVISIONER: 'mysql' })).toMatch(
       /MVP_DATABASE_PROVISIONER: must be one of/,
+    );
+    expect(problems({ MVP_DATABASE_PROVISIONER: 'neon' })).toMatch(
+      /NEON_API_KEY: is required when MVP_DATABASE_PROVISIONER=neon/,
     );
     const message = problems({ MVP_APPS_DATABASE_URL: 'mysql://root:hunter22@db/x' });
     expect(message).toMatch(/MVP_APPS_DATABASE_URL: must be a postgresql:\/\/ URL/);

@@ -75,7 +75,7 @@ export interface RunnerConfig {
    * dir), `pglite` (PGlite data dirs under it, Node.js only), `auto` (the first of these that can work).
    */
   appsDatabase: {
-    provisioner: 'auto' | 'server' | 'embedded' | 'pglite';
+    provisioner: 'auto' | 'server' | 'embedded' | 'pglite' | 'neon';
     adminUrl: string | undefined;
     /** MVP_APPS_DATABASE_CA: the PEM CA the server's certificate chains to (the value, or a file holding it). */
     ca: string | undefined;
@@ -88,6 +88,8 @@ export interface RunnerConfig {
    * `<MVP_SECRET_PREFIX><database>`, default prefix `mvp/databases/`).
    */
   secretStore: { kind: 'file' | 'secrets-manager'; prefix: string };
+  /** MVP_DATABASE_PROVISIONER=neon: NEON_API_KEY (a secret), NEON_API_URL, NEON_REGION_ID. */
+  neon: { apiKey: string | undefined; apiUrl: string | undefined; regionId: string | undefined };
 }
 
 /** Variables whose values are secrets: never echoed, always registered with the redactor. */
@@ -99,6 +101,7 @@ export const SECRET_VARIABLES = [
   'MVP_WEBHOOK_URL',
   'GITHUB_APP_PRIVATE_KEY',
   'MVP_APPS_DATABASE_URL',
+  'NEON_API_KEY',
 ];
 
 /** Every problem with the environment, one line per variable. */
@@ -296,7 +299,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
     appsDatabase: {
       provisioner: oneOf(
         'MVP_DATABASE_PROVISIONER',
-        ['auto', 'server', 'embedded', 'pglite'] as const,
+        ['auto', 'server', 'embedded', 'pglite', 'neon'] as const,
         'auto',
       ),
       adminUrl: read('MVP_APPS_DATABASE_URL'),
@@ -307,7 +310,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): RunnerC
       kind: oneOf('MVP_SECRET_STORE', ['file', 'secrets-manager'] as const, 'file'),
       prefix: read('MVP_SECRET_PREFIX') ?? 'mvp/databases/',
     },
+    neon: { apiKey: read('NEON_API_KEY'), apiUrl: url('NEON_API_URL'), regionId: read('NEON_REGION_ID') },
   };
+  if (config.appsDatabase.provisioner === 'neon')
+    required('NEON_API_KEY', config.neon.apiKey, 'when MVP_DATABASE_PROVISIONER=neon');
   if (config.appsDatabase.provisioner === 'server')
     required('MVP_APPS_DATABASE_URL', config.appsDatabase.adminUrl, 'when MVP_DATABASE_PROVISIONER=server');
   if (config.appsDatabase.adminUrl && !/^postgres(ql)?:\/\/./.test(config.appsDatabase.adminUrl))
@@ -485,6 +491,7 @@ export function secretsOf(config: RunnerConfig): string[] {
     config.webhookUrl,
     config.serveToken,
     config.appsDatabase.adminUrl,
+    config.neon.apiKey,
   ].filter((s): s is string => typeof s === 'string');
 }
 

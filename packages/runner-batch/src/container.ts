@@ -25,6 +25,7 @@ import {
   type InProcessTrigger,
   readSpecFile,
 } from '@mvp-pipeline/adapters-local';
+import { createNeonProvisioner } from '@mvp-pipeline/adapters-neon';
 import {
   assertNever,
   type Clock,
@@ -236,6 +237,16 @@ export async function createPipeline(options: CreatePipelineOptions): Promise<Pi
         config.secretStore.kind === 'secrets-manager'
           ? await vendorAdapters.secretsManagerPasswordStore(vendor(config, redact, logger, clock))
           : undefined;
+      if (config.appsDatabase.provisioner === 'neon')
+        return createNeonProvisioner({
+          apiKey: config.neon.apiKey ?? '',
+          apiUrl: config.neon.apiUrl,
+          regionId: config.neon.regionId,
+          passwords:
+            passwords ??
+            createFilePasswordStore({ dir: join(config.dataDir, 'databases', 'neon', 'passwords') }),
+          registerSecret: secrets.add,
+        });
       const { provisioner, close } = createLocalDatabaseProvisioner({
         passwords,
         mode: config.appsDatabase.provisioner,
