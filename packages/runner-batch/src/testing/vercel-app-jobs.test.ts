@@ -1,4 +1,5 @@
-// App jobs in production shape through the CLI: the `app` template (Next.js + PostgreSQL) pushed
+// App jobs in production shape through the CLI: the `app` template (Next.js + PostgreSQL), its
+// baseline kept by Claude (scripted, through the Messages stand-in), pushed
 // to the GitHub stand-in and deployed on the Vercel stand-in, which builds and runs each source
 // deployment here (install from the machine's cache, `next build`, `next start` with the env the
 // project holds: DATABASE_URL and the rest). Databases: the `server` provisioner on
@@ -7,6 +8,13 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  endTurn,
+  type MessagesStandIn,
+  scripted,
+  startMessagesStandIn,
+  toolCalls,
+} from '@mvp-pipeline/adapters-claude/testing';
 import { type GitHubStandIn, startGitHubStandIn } from '@mvp-pipeline/adapters-github/testing';
 import {
   claimOwner,
@@ -37,10 +45,12 @@ if (!enabled)
 /** The dependency cache the other app suites share: the first job installs, the rest link. */
 const CACHE_DIR = join(tmpdir(), 'mvp-test-cache');
 const GITHUB_TOKEN = 'ghp_' + 'standInToken000000000000000000000002';
+const ANTHROPIC_API_KEY = `sk-ant-${'standin-vercel-apps-0000000000000'}`;
 const VERCEL_TOKEN = 'vercel-standin-token-000000000002';
 
 describe.runIf(enabled)('app jobs on GitHub and Vercel through the CLI', () => {
   let github: GitHubStandIn;
+  let claude: MessagesStandIn;
   let vercel: VercelStandIn;
   let dataDir: string;
   let manifest: TemplateManifest;
@@ -100,6 +110,10 @@ describe.runIf(enabled)('app jobs on GitHub and Vercel through the CLI', () => {
     MVP_REPO_HOST: 'github',
     GITHUB_TOKEN,
     GITHUB_API_URL: github.url,
+    // Claude (scripted) reads the recipes' baseline and keeps it; its gate is the pipeline's check.
+    MVP_CODE_GENERATOR: 'claude',
+    ANTHROPIC_API_KEY,
+    ANTHROPIC_BASE_URL: claude.url,
     MVP_DEPLOYER: 'vercel',
     VERCEL_TOKEN,
     VERCEL_API_URL: vercel.apiUrl,
@@ -127,14 +141,22 @@ describe.runIf(enabled)('app jobs on GitHub and Vercel through the CLI', () => {
     );
     github = await startGitHubStandIn({ token: GITHUB_TOKEN });
     vercel = await startVercelStandIn({ token: VERCEL_TOKEN, runSource });
+    claude = await startMessagesStandIn({
+      apiKey: ANTHROPIC_API_KEY,
+      script: scripted([], ({ toolResults }) =>
+        toolResults.length === 0
+          ? toolCalls([{ name: 'read_file', input: { path: 'app.model.json' } }])
+          : endTurn('The recipes cover every key feature; nothing to add.'),
+      ),
+    });
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.allSettled([github?.close(), vercel?.close()]);
+    await Promise.allSettled([github?.close(), vercel?.close(), claude?.close()]);
     if (dataDir) await removeDir(dataDir);
   }, 60_000);
 
-  it('completes two founders’ EventHub apps: two projects, two live apps, journeys passing on staging', async () => {
+  it('completes two founders’ EventHub apps with GitHub, Claude and Vercel: two projects, two live apps, journeys passing on staging', async () => {
     const spec = JSON.parse(await readFile(join(REPO_ROOT, 'examples/eventhub.json'), 'utf8'));
     const first = await run(spec, 'first');
     const second = await run(
@@ -147,6 +169,7 @@ describe.runIf(enabled)('app jobs on GitHub and Vercel through the CLI', () => {
     );
     for (const job of [first, second]) {
       expect(job.status).toBe('COMPLETED');
+      expect(job.checkpoints.AI_DEVELOPMENT?.generator).toMatch(/^claude:/);
       // DEPLOYING walked staging as a throwaway member (through the bypass) and looked at production.
       const live = job.checkpoints.DEPLOYING?.journeys;
       expect(live?.staging.results.filter((r) => !r.ok)).toEqual([]);
@@ -207,7 +230,7 @@ describe.runIf(enabled)('app jobs on GitHub and Vercel through the CLI', () => {
   }, 1_200_000);
 
   it('keeps every generated secret out of records, logs, events and notifications', async () => {
-    const secrets = new Set<string>(SECRET_NEEDLES);
+    const secrets = new Set<string>([...SECRET_NEEDLES, ANTHROPIC_API_KEY]);
     for (const project of vercel.projects()) {
       for (const e of vercel.env(project.id)) if (e.key !== 'APP_URL') secrets.add(e.value);
       for (const s of project.bypassSecrets) secrets.add(s);
@@ -217,7 +240,7 @@ describe.runIf(enabled)('app jobs on GitHub and Vercel through the CLI', () => {
       const password = /^postgres(?:ql)?:\/\/[^:]+:([^@]+)@/.exec(value)?.[1];
       if (password) secrets.add(decodeURIComponent(password));
     }
-    expect(secrets.size).toBeGreaterThan(SECRET_NEEDLES.length + 6);
+    expect(secrets.size).toBeGreaterThan(SECRET_NEEDLES.length + 7);
     const texts: [string, string][] = outputs.map((o, i) => [`cli output ${i}`, o]);
     for (const file of await readdir(join(dataDir, 'jobs')))
       texts.push([`jobs/${file}`, await readFile(join(dataDir, 'jobs', file), 'utf8')]);
