@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { type JourneyReport, type JourneyResult, pluralSlug } from '@mvp-pipeline/core';
-import { bodyFor, Client } from './http-journeys.js';
+import { type JourneyReport, pluralSlug } from '@mvp-pipeline/core';
+import { bodyFor, Client, journeyRecorder } from './http-journeys.js';
 import { type JourneyModel, orderByReferences } from './model.js';
 
 export interface DeployedJourneyOptions {
@@ -30,16 +30,7 @@ export async function runDeployedJourneys(
   const base = options.baseUrl.replace(/\/+$/, '');
   const doFetch = options.fetch ?? fetch;
   const extra = options.headers ?? {};
-  const results: JourneyResult[] = [];
-  const run = async (name: string, body: () => Promise<void>) => {
-    const started = Date.now();
-    try {
-      await body();
-      results.push({ name, ok: true, durationMs: Date.now() - started });
-    } catch (error) {
-      results.push({ name, ok: false, failure: (error as Error).message, durationMs: Date.now() - started });
-    }
-  };
+  const { results, run } = journeyRecorder();
   const visitor = new Client(base, doFetch, extra);
   await run('home', async () => {
     const r = await visitor.call('GET', '/');

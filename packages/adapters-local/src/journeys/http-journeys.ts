@@ -61,16 +61,7 @@ export async function runHttpJourneys(options: HttpJourneyOptions): Promise<Jour
   const base = options.baseUrl.replace(/\/+$/, '');
   const doFetch = options.fetch ?? fetch;
   const tag = randomBytes(3).toString('hex');
-  const results: JourneyResult[] = [];
-  const run = async (name: string, body: () => Promise<void>) => {
-    const started = Date.now();
-    try {
-      await body();
-      results.push({ name, ok: true, durationMs: Date.now() - started });
-    } catch (error) {
-      results.push({ name, ok: false, failure: (error as Error).message, durationMs: Date.now() - started });
-    }
-  };
+  const { results, run } = journeyRecorder();
   const owner = new Client(base, doFetch);
   const member = new Client(base, doFetch);
   const visitor = new Client(base, doFetch);
@@ -133,6 +124,24 @@ export async function runHttpJourneys(options: HttpJourneyOptions): Promise<Jour
     });
   }
   return { mode: 'http', results, ok: results.every((r) => r.ok) };
+}
+
+/** Journeys run one after another: each is timed, and a throw is its failure, never the walk's end. */
+export function journeyRecorder(): {
+  results: JourneyResult[];
+  run(name: string, body: () => Promise<void>): Promise<void>;
+} {
+  const results: JourneyResult[] = [];
+  const run = async (name: string, body: () => Promise<void>) => {
+    const started = Date.now();
+    try {
+      await body();
+      results.push({ name, ok: true, durationMs: Date.now() - started });
+    } catch (error) {
+      results.push({ name, ok: false, failure: (error as Error).message, durationMs: Date.now() - started });
+    }
+  };
+  return { results, run };
 }
 
 export function bodyFor(

@@ -57,7 +57,7 @@ const server = http.createServer((req, res) => {
     if (url.pathname === '/api/auth/signup' && req.method === 'POST') return send(res, 201, { ok: true }, { 'set-cookie': 'session=member; Path=/' });
     if (url.pathname === '/api/notes' && req.method === 'POST') {
       if (!cookie.includes('session=')) return send(res, 401, { error: 'sign in' });
-      const item = { id: 'n-' + Date.now() + '-' + Math.random().toString(36).slice(2, 8), title: JSON.parse(body || '{}').title };
+      const item = { id: 'n-' + Date.now() + String(Math.floor(Math.random() * 1e6)).padStart(6, '0'), title: JSON.parse(body || '{}').title };
       notes.set(item.id, item);
       return send(res, 201, { item });
     }
